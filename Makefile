@@ -1,0 +1,42 @@
+# Netralitas ASN. `make up` runs the platform locally; `make test` runs every test.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+UV_VERSION := 0.13.9
+BOOT := .local/bootstrap
+UV := $(BOOT)/bin/uv
+RUN := $(UV) run --frozen --all-extras
+
+.PHONY: install up down test lint bench schemas clean
+
+$(UV):
+	python3.11 -m venv $(BOOT)
+	$(BOOT)/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras
+	touch $@
+
+install: .venv/.synced
+
+up: install
+	$(RUN) netral up
+
+down:
+	@if [ -x .venv/bin/netral ]; then .venv/bin/netral down; else echo "nothing to stop"; fi
+
+test: install
+	$(RUN) pytest
+
+lint: install
+	$(RUN) ruff check services contracts netral tests
+	$(RUN) mypy --strict services contracts
+
+bench: install
+	$(RUN) python -m tests.bench.registry_bench
+
+schemas: install
+	$(RUN) netral schemas export --out schemas
+
+clean: down
+	rm -rf .local .venv

@@ -1,0 +1,36 @@
+"""Every event type of the published language, by CloudEvents type name."""
+
+from __future__ import annotations
+
+from contracts.envelope import EventData
+from contracts.registry import (
+    EmployeeDeactivatedV1,
+    EmployeeRegisteredV1,
+    EmployeeTransferredV1,
+    EmployeeUpdatedV1,
+    OrgUnitCreatedV1,
+    OrgUnitUpdatedV1,
+)
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (
+        OrgUnitCreatedV1,
+        OrgUnitUpdatedV1,
+        EmployeeRegisteredV1,
+        EmployeeUpdatedV1,
+        EmployeeTransferredV1,
+        EmployeeDeactivatedV1,
+    )
+}
+
+
+def json_schemas() -> dict[str, dict[str, object]]:
+    """JSON Schema of each event's data, keyed by type name, for other agencies' consumers."""
+    schemas: dict[str, dict[str, object]] = {}
+    for type_name, model in EVENT_TYPES.items():
+        schema = model.model_json_schema()
+        schema["$id"] = f"urn:netral:event:{type_name}"
+        schema["x-topic"] = model.topic
+        schemas[type_name] = schema
+    return schemas

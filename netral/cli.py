@@ -1,0 +1,105 @@
+"""The `netral` command: dev tokens, synthetic data, schemas and the local stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netral import devstack
+from netral.devissuer import mint_token
+
+app = typer.Typer(help="Netralitas ASN: alat pengembang", no_args_is_help=True)
+schemas_app = typer.Typer(help="Skema JSON event (bahasa terbitan)", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+DEMO_DIR = devstack.LOCAL_DIR / "demo"
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="employee, opd_admin, bkpsdm, ppk, inspektorat, bawaslu, bkn, agency")],
+    org_unit: Annotated[str | None, typer.Option("--org-unit", help="batas unit organisasi token ini")] = None,
+    nip: Annotated[str | None, typer.Option(help="NIP pemilik token")] = None,
+    hours: Annotated[float, typer.Option(help="masa berlaku (jam)")] = 12,
+) -> None:
+    """Cetak JWT dari penerbit dev lokal (HANYA untuk pengembangan)."""
+    from services.kit.auth import Role
+
+    try:
+        Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"peran tidak dikenal: {role}", param_hint="--role") from None
+    typer.echo(mint_token(role, org_unit=org_unit, nip=nip, hours=hours))
+
+
+@app.command()
+def seed(
+    employees: Annotated[int, typer.Option(help="jumlah pegawai")] = 1000,
+    out: Annotated[Path, typer.Option(help="folder tujuan CSV")] = Path("seed-data"),
+    random_seed: Annotated[int, typer.Option("--seed", help="benih acak (hasil sama untuk benih sama)")] = 2024,
+    load: Annotated[str | None, typer.Option(help="URL registry untuk langsung dimuat, mis. http://127.0.0.1:8001")] = None,
+) -> None:
+    """Buat pemda sintetis (unit organisasi + pegawai) sebagai CSV siap impor."""
+    from netral.seed import generate, load as load_seed, write_csv
+
+    units, people = generate(employees, seed=random_seed)
+    unit_file, employee_file = write_csv(out, units, people)
+    typer.echo(f"{len(units)} unit organisasi -> {unit_file}")
+    typer.echo(f"{len(people)} pegawai -> {employee_file}")
+    if load:
+        counts = asyncio.run(load_seed(out, load.rstrip("/"), mint_token("bkpsdm"), typer.echo))
+        typer.echo(json.dumps(counts, ensure_ascii=False))
+
+
+@schemas_app.command("export")
+def schemas_export(out: Annotated[Path, typer.Option(help="folder tujuan")] = Path("schemas")) -> None:
+    """Tulis JSON Schema setiap tipe event ke OUT/<tipe>.json."""
+    from contracts.catalog import json_schemas
+
+    out.mkdir(parents=True, exist_ok=True)
+    for type_name, schema in json_schemas().items():
+        (out / f"{type_name}.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+        typer.echo(out / f"{type_name}.json")
+
+
+@app.command()
+def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] = 300) -> None:
+    """Jalankan mesin lokal dan semua layanan, isi pemda demo, cetak URL dan token."""
+    from netral.seed import generate, load as load_seed, write_csv
+
+    endpoints = devstack.up()
+    units, people = generate(demo_employees, seed=2024)
+    write_csv(DEMO_DIR, units, people)
+    registry = endpoints["registry"]
+    counts = asyncio.run(load_seed(DEMO_DIR, registry, mint_token("bkpsdm"), typer.echo))
+    demo_token = mint_token("bkpsdm", hours=24)
+    typer.echo("")
+    typer.echo("Netralitas ASN berjalan di mesin ini:")
+    typer.echo(f"  MongoDB   {endpoints['MONGODB_URI']}")
+    typer.echo(f"  Kafka     {endpoints['KAFKA_BOOTSTRAP_SERVERS']}")
+    for service in devstack.SERVICES:
+        base = endpoints[service.name]
+        typer.echo(f"  {service.name:<9} {base}  (docs {base}/docs, metrics {base}/metrics)")
+    typer.echo(f"Pemda demo: {len(units)} unit, {len(people)} pegawai ({json.dumps(counts)})")
+    typer.echo("")
+    typer.echo("Token demo (peran bkpsdm, 24 jam, HANYA untuk pengembangan):")
+    typer.echo(demo_token)
+    typer.echo("")
+    typer.echo("Coba:")
+    typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {registry}/v1/org-units/{units[0].code}')
+    typer.echo("Token lain: uv run netral token --role opd_admin --org-unit KODE_OPD")
+
+
+@app.command()
+def down() -> None:
+    """Hentikan layanan dan mesin lokal yang dijalankan `netral up`."""
+    stopped = devstack.down()
+    typer.echo("dihentikan: " + (", ".join(stopped) if stopped else "tidak ada yang berjalan"))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,206 @@
+"""Assembly of one service process: FastAPI for HTTP and a FastStream Kafka broker for events,
+sharing one lifespan, one MongoDB client, one outbox relay and one metrics registry.
+
+FastStream's own `faststream.kafka.fastapi.KafkaRouter` is deprecated in 0.7 (moved out of
+the package), so the broker is started and stopped by the FastAPI lifespan instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
+
+from contracts.envelope import EventData
+from contracts.topics import CATALOG
+from services.kit.auth import TokenVerifier
+from services.kit.consumer import EventConsumers
+from services.kit.leases import Leases
+from services.kit.logs import configure_logging
+from services.kit.metrics import RuntimeMetrics
+from services.kit.mongo import Document, connect, ping
+from services.kit.outbox import Outbox, OutboxRelay
+from services.kit.settings import ServiceSettings
+from services.kit.validation import InvalidInput, field_errors
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """Everything a service's store, api and handlers share in one process."""
+
+    settings: ServiceSettings
+    client: AsyncMongoClient[Document]
+    database: AsyncDatabase[Document]
+    broker: KafkaBroker
+    metrics_registry: CollectorRegistry
+    metrics: RuntimeMetrics
+    outbox: Outbox
+    leases: Leases
+    consumers: EventConsumers
+    instance_id: str
+    startup_hooks: list[Hook] = field(default_factory=list)
+    background_tasks: list[BackgroundTask] = field(default_factory=list)
+
+
+def build_runtime(settings: ServiceSettings) -> Runtime:
+    registry = CollectorRegistry()
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=settings.service_name)],
+        logger=logging.getLogger(f"faststream.{settings.service_name}"),
+    )
+    client = connect(settings)
+    database = client[settings.database_name]
+    metrics = RuntimeMetrics(registry)
+    instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    return Runtime(
+        settings=settings,
+        client=client,
+        database=database,
+        broker=broker,
+        metrics_registry=registry,
+        metrics=metrics,
+        outbox=Outbox(database),
+        leases=Leases(database, instance_id),
+        consumers=EventConsumers(broker, client, database, settings, metrics),
+        instance_id=instance_id,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, names: Sequence[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in dict.fromkeys(names) if name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(name, settings.kafka_partitions, settings.kafka_replication_factor)
+                    for name in missing
+                ]
+            )
+            for topic, code, message in getattr(response, "topic_errors", []):
+                if code not in (0, 36):  # 36: created meanwhile by another process
+                    raise RuntimeError(f"cannot create topic {topic}: {code} {message}")
+    finally:
+        await admin.close()
+
+
+def create_app(
+    runtime: Runtime,
+    title: str,
+    routers: Sequence[APIRouter],
+    publishes: Sequence[type[EventData]],
+) -> FastAPI:
+    settings = runtime.settings
+    for model in publishes:
+        # Documentation only: the relay publishes; these make the AsyncAPI document complete.
+        runtime.broker.publisher(
+            settings.topic(model.topic), title=f"{model.event_type}", schema=model
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(60), wait=wait_exponential(multiplier=0.2, max=3), reraise=True
+        ):
+            with attempt:
+                await ping(runtime.database)
+                await ensure_topics(
+                    settings,
+                    [settings.topic(topic.name) for topic in CATALOG]
+                    + runtime.consumers.dead_letter_topics,
+                )
+        await runtime.outbox.ensure_indexes()
+        await runtime.consumers.ensure_indexes()
+        for hook in runtime.startup_hooks:
+            await hook()
+        await runtime.broker.start()
+        relay = OutboxRelay(
+            runtime.outbox, runtime.broker, settings, runtime.leases, runtime.metrics
+        )
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(task()) for task in runtime.background_tasks]
+        log.info("service started", extra={"instance": runtime.instance_id, "port": settings.http_port})
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.broker.stop()
+            await runtime.client.close()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(settings)
+
+    @app.exception_handler(RequestValidationError)
+    async def readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={"detail": "data tidak valid", "errors": field_errors(exc.errors())},
+        )
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": "data tidak valid", "errors": exc.errors})
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ping(runtime.database), 2)
+            checks["mongodb"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["mongodb"] = f"error: {type(exc).__name__}"
+        checks["kafka"] = "ok" if await runtime.broker.ping(timeout=2) else "error: no answer"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, **checks})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(runtime.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> Any:
+        spec = AsyncAPI(runtime.broker, title=title, version="1.0.0")
+        return spec.to_specification().to_jsonable()
+
+    for router in routers:
+        app.include_router(router)
+    return app

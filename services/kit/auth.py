@@ -1,0 +1,136 @@
+"""JWT authentication and role checks: one dependency, used by every endpoint.
+
+Tokens come from the configured issuer: its JWKS in production, or the local dev issuer's
+public key (`netral token` mints those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.kit.settings import ServiceSettings
+
+ALGORITHMS = ["EdDSA", "RS256", "ES256"]
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    OPD_ADMIN = "opd_admin"
+    BKPSDM = "bkpsdm"
+    PPK = "ppk"
+    INSPEKTORAT = "inspektorat"
+    BAWASLU = "bawaslu"
+    BKN = "bkn"
+    AGENCY = "agency"
+
+
+# Roles whose every action is bound to one org unit subtree; a token without one is refused.
+UNIT_BOUND_ROLES = frozenset({Role.OPD_ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    org_unit: str | None
+    """Root of the subtree this principal may act on; None means the whole platform."""
+    nip: str | None
+
+    def may_access(self, unit_code: str, unit_path: Sequence[str]) -> bool:
+        return self.org_unit is None or self.org_unit == unit_code or self.org_unit in unit_path
+
+    def check_access(self, unit_code: str, unit_path: Sequence[str]) -> None:
+        if not self.may_access(unit_code, unit_path):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"unit {unit_code} berada di luar wewenang Anda (unit {self.org_unit})",
+            )
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def _jwks(self) -> jwt.PyJWKClient | None:
+        url = self.settings.auth_jwks_url
+        return jwt.PyJWKClient(url, cache_keys=True) if url else None
+
+    @cached_property
+    def _dev_key(self) -> bytes:
+        path = self.settings.auth_public_key_file
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"kunci publik JWT tidak ada di {path}: jalankan `netral token` sekali "
+                "atau set AUTH_JWKS_URL"
+            ) from None
+
+    def verify(self, token: str) -> Principal:
+        key: Any = (
+            self._jwks.get_signing_key_from_jwt(token).key if self._jwks is not None else self._dev_key
+        )
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=self.settings.auth_audience,
+            issuer=self.settings.auth_issuer,
+            options={"require": ["exp", "iss", "aud", "sub", "role"]},
+        )
+        try:
+            role = Role(claims["role"])
+        except ValueError:
+            raise jwt.InvalidTokenError(f"peran tidak dikenal: {claims['role']!r}") from None
+        org_unit = claims.get("org_unit") or None
+        if role in UNIT_BOUND_ROLES and org_unit is None:
+            raise jwt.InvalidTokenError(f"token peran {role.value} wajib memuat org_unit")
+        return Principal(
+            subject=str(claims["sub"]), role=role, org_unit=org_unit, nip=claims.get("nip") or None
+        )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency: the caller must hold one of `roles`."""
+    allowed = frozenset(roles)
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "butuh token Bearer",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        verifier: TokenVerifier = request.app.state.token_verifier
+        try:
+            principal = verifier.verify(credentials.credentials)
+        except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                f"token tidak sah: {exc}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from None
+        if principal.role not in allowed:
+            names = ", ".join(sorted(role.value for role in allowed))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"peran {principal.role.value} tidak boleh melakukan ini; peran yang boleh: {names}",
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,198 @@
+"""Transactional outbox: events are written with the state change, and a relay publishes them.
+
+Order per key: events are published in `_id` order, and `_id` is created inside the
+transaction that wrote the change, so two changes to one aggregate (serialised by
+MongoDB's write conflict) get increasing ids. Publication is at-least-once; an event keeps
+its id when it is published again, so consumers deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from bson import ObjectId
+from faststream.kafka import KafkaBroker
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from contracts.envelope import CloudEvent
+from services.kit.leases import Leases
+from services.kit.metrics import RuntimeMetrics
+from services.kit.mongo import Document, Session
+from services.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_RETENTION = dt.timedelta(days=7)
+
+
+class Outbox:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self.collection = database["outbox"]
+        self._wake = asyncio.Event()
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index(
+            [("pending", ASCENDING), ("_id", ASCENDING)],
+            name="pending_in_order",
+            partialFilterExpression={"pending": True},
+        )
+        await self.collection.create_index(
+            "published_at",
+            name="published_ttl",
+            expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),
+        )
+
+    @staticmethod
+    def document(event: CloudEvent) -> Document:
+        return {
+            "_id": ObjectId(),
+            "event_id": event.id,
+            "topic": event.topic,
+            "key": event.key,
+            "type": event.type,
+            "source": event.source,
+            "subject": event.subject,
+            "time": event.time,
+            "data": event.data,
+            "pending": True,
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+
+    async def add(self, session: Session, events: Iterable[CloudEvent]) -> int:
+        """Stage events inside the caller's transaction."""
+        documents = [self.document(event) for event in events]
+        if documents:
+            await self.collection.insert_many(documents, session=session, ordered=True)
+        return len(documents)
+
+    def notify(self) -> None:
+        """Wake the relay of this process after a commit, instead of waiting for its poll."""
+        self._wake.set()
+
+    async def wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+
+def _to_event(document: Document) -> CloudEvent:
+    return CloudEvent(
+        id=document["event_id"],
+        type=document["type"],
+        source=document["source"],
+        time=document["time"],
+        subject=document["subject"],
+        data=document["data"],
+        key=document["key"],
+        topic=document["topic"],
+    )
+
+
+class OutboxRelay:
+    """Publishes pending outbox events. One relay per database holds the lease at a time,
+    so replicas do not publish the same events in a different order."""
+
+    LEASE = "outbox-relay"
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        broker: KafkaBroker,
+        settings: ServiceSettings,
+        leases: Leases,
+        metrics: RuntimeMetrics,
+    ) -> None:
+        self.outbox = outbox
+        self.broker = broker
+        self.settings = settings
+        self.leases = leases
+        self.metrics = metrics
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not await self.leases.acquire(self.LEASE, self.settings.relay_lease_seconds):
+                    await asyncio.sleep(self.settings.relay_lease_seconds / 3)
+                    continue
+                published = await self.publish_batch()
+                backoff = 0.1
+                if published < self.settings.relay_batch_size:
+                    await self.outbox.wait(self.settings.relay_poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Engine down or a publish failed: nothing is marked published, so the
+                # same events go again once the engines answer.
+                log.exception("outbox relay failed; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def publish_batch(self) -> int:
+        cursor = self.outbox.collection.find(
+            {"pending": True}, sort=[("_id", ASCENDING)], limit=self.settings.relay_batch_size
+        )
+        documents = await cursor.to_list()
+        await self._sample_lag(documents)
+        if not documents:
+            return 0
+        futures: list[asyncio.Future[Any]] = []
+        for document in documents:
+            event = _to_event(document)
+            futures.append(
+                await self.broker.publish(
+                    event.kafka_value(),
+                    topic=self.settings.topic(event.topic),
+                    key=event.key.encode(),
+                    headers=event.kafka_headers(),
+                    no_confirm=True,
+                )
+            )
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        done_ids: list[ObjectId] = []
+        failed_keys: set[tuple[str, str]] = set()
+        first_error: BaseException | None = None
+        for document, result in zip(documents, results, strict=True):
+            slot = (document["topic"], document["key"])
+            if isinstance(result, BaseException):
+                failed_keys.add(slot)
+                first_error = first_error or result
+            elif slot not in failed_keys:
+                # After a failure on a key, later events of that key stay pending so that
+                # they are published again after it, keeping the per-key order.
+                done_ids.append(document["_id"])
+                self.metrics.outbox_published.labels(document["topic"]).inc()
+        if done_ids:
+            await self.outbox.collection.update_many(
+                {"_id": {"$in": done_ids}},
+                {"$unset": {"pending": ""}, "$set": {"published_at": dt.datetime.now(dt.UTC)}},
+            )
+        if first_error is not None:
+            raise first_error
+        return len(documents)
+
+    async def _sample_lag(self, batch: list[Document]) -> None:
+        try:
+            if batch:
+                oldest = batch[0]["created_at"]
+                self.metrics.outbox_oldest_pending_seconds.set(
+                    (dt.datetime.now(dt.UTC) - oldest).total_seconds()
+                )
+                if len(batch) < self.settings.relay_batch_size:
+                    self.metrics.outbox_pending.set(len(batch))
+                else:
+                    self.metrics.outbox_pending.set(
+                        await self.outbox.collection.count_documents({"pending": True})
+                    )
+            else:
+                self.metrics.outbox_oldest_pending_seconds.set(0)
+                self.metrics.outbox_pending.set(0)
+        except PyMongoError:
+            log.warning("could not sample outbox lag", exc_info=True)

@@ -1,0 +1,59 @@
+"""Settings shared by every service, from environment variables with local defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where `make up` keeps engines' data and the dev-only keys. Git-ignored.
+LOCAL_DIR = Path(__file__).resolve().parents[2] / ".local"
+DEFAULT_MONGO_PORT = 27117
+DEFAULT_KAFKA_PORT = 19092
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    service_name: str = "netral"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    mongodb_uri: str = f"mongodb://127.0.0.1:{DEFAULT_MONGO_PORT}/?replicaSet=rs0"
+    mongodb_database: str = ""
+    """Empty means `netral_<service_name>`: each service owns its own database."""
+    mongodb_timeout_ms: int = 5000
+
+    kafka_bootstrap_servers: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    kafka_topic_prefix: str = ""
+    """Prepended to every topic and consumer group; tests use it to stay apart."""
+    kafka_partitions: int = 3
+    kafka_replication_factor: int = 1
+    kafka_enable_idempotence: bool = False
+    """Real Kafka supports it (on in deploy/k8s); the local Tansu broker does not."""
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 1_000
+    kafka_rebalance_timeout_ms: int = 10_000
+
+    auth_issuer: str = "netral-dev"
+    auth_audience: str = "netral"
+    auth_jwks_url: str | None = None
+    """Production: the identity provider's JWKS. Unset: the local dev public key is used."""
+    auth_public_key_file: Path = LOCAL_DIR / "dev-keys" / "jwt-public.pem"
+
+    relay_batch_size: int = Field(default=5000, ge=1)
+    relay_poll_seconds: float = 0.2
+    relay_lease_seconds: float = 10.0
+
+    log_level: str = "INFO"
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"netral_{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"

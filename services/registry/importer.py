@@ -1,0 +1,178 @@
+"""The bulk-import worker: turns an uploaded CSV into employees, chunk by chunk.
+
+Each chunk is one transaction (rows, events, errors, progress), so memory holds one
+chunk's events at a time and a crash resumes after the last committed chunk. A job is
+held under a lease: when its worker dies, any replica (or the restarted process) takes
+it over once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter
+
+from services.registry.csvimport import ParsedRow, RowError, decode, mask_nik, parse_rows, read_layout
+from services.registry.domain import EmployeeInput, RuleViolation, level_fits_unit
+from services.registry.store import ImportRow, LeaseLost, RegistryStore, UnitRef
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class ImportSettings:
+    chunk_size: int = 1000
+    lease_seconds: float = 15.0
+    idle_poll_seconds: float = 1.0
+
+
+@dataclass
+class _Chunk:
+    valid: list[tuple[int, EmployeeInput]] = field(default_factory=list)
+    """Valid rows wait for their org unit until the flush looks all of them up at once."""
+    errors: list[RowError] = field(default_factory=list)
+    processed: int = 0
+
+
+class ImportWorker:
+    def __init__(
+        self, store: RegistryStore, owner: str, settings: ImportSettings, registry: CollectorRegistry
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self.rows_total = Counter(
+            "netral_registry_import_rows", "CSV rows processed by bulk imports, by outcome",
+            ["outcome"], registry=registry,
+        )
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                job = await self.store.claim_import(self.owner, self.settings.lease_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("cannot claim an import; retrying")
+                job = None
+            if job is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_seconds)
+                self._wake.clear()
+                continue
+            await self.process(job)
+
+    async def process(self, job: dict[str, object]) -> None:
+        import_id = str(job["_id"])
+        if int(str(job.get("attempts", 1))) > MAX_ATTEMPTS:
+            await self.store.finish_import(
+                import_id, self.owner, "failed", f"gagal setelah {MAX_ATTEMPTS} percobaan; lihat log layanan"
+            )
+            return
+        try:
+            await self._import(import_id, job)
+        except LeaseLost:
+            log.warning("import taken over by another worker", extra={"import_id": import_id})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Left running: the lease runs out and the job is retried from its checkpoint.
+            log.exception("import interrupted", extra={"import_id": import_id})
+
+    async def _import(self, import_id: str, job: dict[str, object]) -> None:
+        text = decode(await self.store.import_file(job))
+        layout = read_layout(text)
+        resume_from = int(str(job["next_line"]))
+        scope = job.get("scope")
+        units: dict[str, UnitRef | None] = {}
+        first_seen: dict[str, int] = {}
+        chunk = _Chunk()
+        log.info("import started", extra={"import_id": import_id, "resume_from": resume_from})
+        for parsed in parse_rows(text, layout):
+            duplicate_of = self._remember(first_seen, parsed)
+            if parsed.line < resume_from:
+                continue
+            chunk.processed += 1
+            if duplicate_of is not None:
+                shown = mask_nik(parsed.identity or "") if parsed.employee and parsed.employee.nik else parsed.identity
+                chunk.errors.append(
+                    RowError(
+                        parsed.line,
+                        "nik" if parsed.employee and parsed.employee.nik else "nip",
+                        shown,
+                        f"pegawai yang sama sudah ada di baris {duplicate_of}; baris ini dilewati",
+                    )
+                )
+            elif parsed.employee is None:
+                chunk.errors.extend(parsed.errors)
+            else:
+                chunk.valid.append((parsed.line, parsed.employee))
+            if chunk.processed >= self.settings.chunk_size:
+                await self._flush(import_id, chunk, parsed.line + 1, units, scope)
+                chunk = _Chunk()
+        await self._flush(import_id, chunk, 1 << 62, units, scope)
+        await self.store.finish_import(import_id, self.owner, "completed")
+        log.info("import completed", extra={"import_id": import_id})
+
+    @staticmethod
+    def _remember(first_seen: dict[str, int], parsed: ParsedRow) -> int | None:
+        if parsed.identity is None:
+            return None
+        earlier = first_seen.get(parsed.identity)
+        if earlier is None:
+            first_seen[parsed.identity] = parsed.line
+        return earlier
+
+    async def _flush(
+        self,
+        import_id: str,
+        chunk: _Chunk,
+        next_line: int,
+        units: dict[str, UnitRef | None],
+        scope: object,
+    ) -> None:
+        if chunk.processed == 0:
+            return
+        await self.store.renew_import(import_id, self.owner, self.settings.lease_seconds)
+        unknown = sorted({employee.org_unit_code for _, employee in chunk.valid} - units.keys())
+        if unknown:
+            found = await self.store.units_by_code(unknown)
+            for code in unknown:
+                units[code] = found.get(code)
+        rows: list[ImportRow] = []
+        for line, employee in chunk.valid:
+            code = employee.org_unit_code
+            unit = units[code]
+            if unit is None:
+                chunk.errors.append(
+                    RowError(line, "org_unit_code", code, f"unit organisasi {code} tidak ditemukan; daftarkan dulu")
+                )
+                continue
+            if isinstance(scope, str) and scope not in unit.lineage:
+                chunk.errors.append(
+                    RowError(line, "org_unit_code", code, f"unit {code} berada di luar wewenang Anda (unit {scope})")
+                )
+                continue
+            try:
+                level_fits_unit(employee.level, unit.kind)
+            except RuleViolation as exc:
+                chunk.errors.append(RowError(line, "level", employee.level.value, exc.message))
+                continue
+            rows.append(ImportRow(line, employee, unit))
+        counts = await self.store.apply_import_chunk(
+            import_id, self.owner, rows, chunk.errors, next_line, chunk.processed
+        )
+        self.rows_total.labels("imported").inc(counts.imported)
+        self.rows_total.labels("updated").inc(counts.updated)
+        self.rows_total.labels("unchanged").inc(counts.unchanged)
+        self.rows_total.labels("failed").inc(counts.failed)
+

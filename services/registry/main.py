@@ -1,0 +1,79 @@
+"""The registry service process: `python -m services.registry.main`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from contracts.registry import (
+    EmployeeDeactivatedV1,
+    EmployeeRegisteredV1,
+    EmployeeTransferredV1,
+    EmployeeUpdatedV1,
+    OrgUnitCreatedV1,
+    OrgUnitUpdatedV1,
+)
+from services.kit.app import build_runtime, create_app
+from services.kit.settings import LOCAL_DIR, ServiceSettings
+from services.registry.api import router
+from services.registry.importer import ImportSettings, ImportWorker
+from services.registry.store import NikVault, RegistryStore
+
+
+class RegistrySettings(ServiceSettings):
+    service_name: str = "registry"
+    http_port: int = 8001
+    nik_secret: SecretStr | None = None
+    """Production: from a secret store. Unset: a DEV-ONLY key generated under .local/dev-keys."""
+    nik_key_file: Path = LOCAL_DIR / "dev-keys" / "registry-nik.key"
+    import_chunk_size: int = 1000
+    import_lease_seconds: float = 15.0
+    max_import_bytes: int = 200_000_000
+
+
+def build_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or RegistrySettings()
+    runtime = build_runtime(settings)
+    vault = (
+        NikVault(settings.nik_secret.get_secret_value().encode())
+        if settings.nik_secret is not None
+        else NikVault.from_file(settings.nik_key_file)
+    )
+    store = RegistryStore(runtime, vault)
+    worker = ImportWorker(
+        store,
+        runtime.instance_id,
+        ImportSettings(chunk_size=settings.import_chunk_size, lease_seconds=settings.import_lease_seconds),
+        runtime.metrics_registry,
+    )
+    runtime.startup_hooks.append(store.ensure_indexes)
+    runtime.background_tasks.append(worker.run)
+    app = create_app(
+        runtime,
+        "Netralitas ASN: registry",
+        [router],
+        publishes=[
+            OrgUnitCreatedV1,
+            OrgUnitUpdatedV1,
+            EmployeeRegisteredV1,
+            EmployeeUpdatedV1,
+            EmployeeTransferredV1,
+            EmployeeDeactivatedV1,
+        ],
+    )
+    app.state.registry_store = store
+    app.state.import_worker = worker
+    app.state.max_import_bytes = settings.max_import_bytes
+    return app
+
+
+def main() -> None:
+    settings = RegistrySettings()
+    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()
