@@ -144,8 +144,9 @@ SPLIT_SUFFIXES = ("Utara", "Selatan", "Timur", "Tengah", "Raya")
 EMPLOYEES_PER_REGION = 18_500
 # Employees per OPD when deciding how many OPDs a pemda runs.
 EMPLOYEES_PER_OPD = 500
-# Staff per sub-unit when deciding how many sub-units an OPD has.
-STAFF_PER_SUB_UNIT = 120
+# Staff per sub-unit when deciding how many sub-units an OPD has; even a small dinas keeps
+# its secretariat and bidang, so this is low and the OPD's list of names is the real cap.
+STAFF_PER_SUB_UNIT = 30
 
 # (position, academic prefix, possible degrees); "" in degrees means no degree.
 Post = tuple[str, str, tuple[str, ...]]
@@ -843,7 +844,7 @@ _AGE = {
     "REGIONAL_HEAD": (50, 59),
     "JPT": (45, 59),
     "ADMINISTRATOR": (38, 57),
-    "SUPERVISOR": (31, 56),
+    "SUPERVISOR": (32, 56),
     "PNS": (23, 58),
     "PPPK": (25, 58),
     "NON_ASN": (20, 55),
@@ -898,8 +899,8 @@ def _sub_positions(name: str, opd: _OpdSpec) -> tuple[str, tuple[str, ...]]:
         )
     if name.startswith("Inspektorat Pembantu"):
         return name.replace("Inspektorat", "Inspektur", 1), (
-            f"Auditor Ahli Madya pada {name}",
-            f"Pengawas Penyelenggaraan Urusan Pemerintahan di Daerah Ahli Madya pada {name}",
+            f"Kepala Subbagian Tata Usaha {name}",
+            f"Kepala Subbagian Evaluasi dan Pelaporan {name}",
         )
     if first in ("Bagian", "Biro"):
         return f"Kepala {name}", (f"Kepala Subbagian {topic}", f"Kepala Subbagian Evaluasi {topic}")
@@ -989,7 +990,7 @@ class _People:
 
     def _culture(self) -> _Culture:
         x = self.rng.random()
-        for culture, edge in zip(CULTURES, self.culture_cum):
+        for culture, edge in zip(CULTURES, self.culture_cum, strict=True):
             if x < edge:
                 return culture
         return CULTURES[-1]
@@ -1010,7 +1011,8 @@ class _People:
         rand = self.rng.random
         pick = self._pick
         culture = self._culture()
-        male = rand() < 0.5
+        # Structural posts in Indonesian pemdas are still held mostly by men.
+        male = rand() < (0.7 if leader else 0.5)
         first = pick(culture.male if male else culture.female)
         last = pick(culture.male_last if male else culture.female_last)
         shape = rand()
@@ -1056,8 +1058,9 @@ class _People:
             return "", name, email, phone, self._nik(nik_region, birth_year, birth_month, birth_day, male)
 
         if employment_type == "PNS":
-            # CPNS intake is open to ages 18–35; most join after a diploma or degree.
-            latest = min(35, age - 1)
+            # CPNS intake is open to ages 18–35; most join after a diploma or degree, and
+            # structural posts need years of service first.
+            latest = min(35, age - (10 if leader else 1))
             earliest = min(22 if leader else 20, latest)
             year = birth_year + earliest + int(rand() * (latest - earliest + 1))
             month = 1 + int(rand() * 12)
@@ -1121,7 +1124,13 @@ def generate(
     rows: list[EmployeeRow] = []
 
     def add(
-        unit: str, position: str, level: str, supervisor: str, prefix: str, degrees: tuple[str, ...], region: str
+        unit: str,
+        position: str,
+        level: str,
+        supervisor: str,
+        region: str,
+        prefix: str = "",
+        degrees: tuple[str, ...] = _MANAGER_DEGREES,
     ) -> str:
         nip, name, email, phone, _ = people.person("PNS", level, prefix, degrees, region, leader=True)
         rows.append(EmployeeRow(nip, name, "PNS", position, level, unit, supervisor, email, phone, ""))
@@ -1135,8 +1144,9 @@ def generate(
     for pemda in pemdas:
         if len(rows) == employees:
             return units, rows
+        position = f"Sekretaris Daerah {pemda.label}"
         pemda.sekda_nip = add(
-            pemda.code, f"Sekretaris Daerah {pemda.label}", "REGIONAL_HEAD", "", "", _LEADER_DEGREES, pemda.nik_region
+            pemda.code, position, "REGIONAL_HEAD", "", pemda.nik_region, degrees=_LEADER_DEGREES
         )
     for pemda in pemdas:
         for opd in pemda.opds:
@@ -1144,14 +1154,14 @@ def generate(
                 return units, rows
             prefix, degrees = leader_degrees(opd)
             position = opd.spec.head or f"Kepala {opd.spec.name}"
-            opd.head_nip = add(opd.code, position, "JPT", pemda.sekda_nip, prefix, degrees, pemda.nik_region)
+            opd.head_nip = add(opd.code, position, "JPT", pemda.sekda_nip, pemda.nik_region, prefix, degrees)
     for pemda in pemdas:
         for opd in pemda.opds:
             for sub in opd.subs:
                 if len(rows) == employees:
                     return units, rows
                 sub.admin_nip = add(
-                    sub.code, sub.head_position, "ADMINISTRATOR", opd.head_nip, "", _MANAGER_DEGREES, pemda.nik_region
+                    sub.code, sub.head_position, "ADMINISTRATOR", opd.head_nip, pemda.nik_region
                 )
     for pemda in pemdas:
         for opd in pemda.opds:
@@ -1160,7 +1170,7 @@ def generate(
                     if len(rows) == employees:
                         return units, rows
                     sub.supervisor_nips.append(
-                        add(sub.code, position, "SUPERVISOR", sub.admin_nip, "", _MANAGER_DEGREES, pemda.nik_region)
+                        add(sub.code, position, "SUPERVISOR", sub.admin_nip, pemda.nik_region)
                     )
 
     _add_staff(rows, employees - len(rows), pemdas, people, rng)
@@ -1293,8 +1303,14 @@ async def _create_units(
         async with asyncio.TaskGroup() as group:
             for _ in range(min(ORG_UNIT_CONCURRENCY, len(units))):
                 group.create_task(worker())
-    except* SeedLoadError as failures:
-        raise failures.exceptions[0] from None
+    except ExceptionGroup as failures:
+        # Surface the first failure itself; the TaskGroup already cancelled the other workers.
+        first = failures.exceptions[0]
+        if isinstance(first, SeedLoadError):
+            raise first from None
+        if isinstance(first, httpx.HTTPError):
+            raise SeedLoadError(f"registry di {registry_url} tidak dapat dihubungi: {first!r}") from first
+        raise
     return created, existing
 
 
@@ -1331,7 +1347,8 @@ async def load(
 
             employees_path = directory / "employees.csv"
             size_mb = employees_path.stat().st_size / 1_000_000
-            on_progress(f"mengunggah {employees_path.name} ({size_mb:.1f} MB)".replace(".", ",", 1))
+            size = f"{size_mb:.1f}".replace(".", ",")
+            on_progress(f"mengunggah {employees_path.name} ({size} MB)")
             with employees_path.open("rb") as handle:
                 response = await client.post(
                     f"{base}/v1/imports", files={"file": ("employees.csv", handle, "text/csv")}
@@ -1357,10 +1374,6 @@ async def load(
                 await asyncio.sleep(POLL_INTERVAL)
     except httpx.HTTPError as exc:
         raise SeedLoadError(f"registry di {registry_url} tidak dapat dihubungi: {exc!r}") from exc
-    except* httpx.HTTPError as failures:
-        raise SeedLoadError(
-            f"registry di {registry_url} tidak dapat dihubungi: {failures.exceptions[0]!r}"
-        ) from None
 
     counts = {
         "org_units_created": created,

@@ -80,7 +80,7 @@ class EventConsumers:
             try:
                 event = decode_record(record.headers, record.key, record.value, topic)
             except ValueError as exc:
-                await self._dead_letter(message, dlq, kafka_group, exc)
+                await self._dead_letter(message, dlq, group, exc)
                 return
             if event_types is not None and event.type not in event_types:
                 self.metrics.consumed.labels(group, "skipped").inc()
@@ -90,7 +90,7 @@ class EventConsumers:
             except ENGINE_DOWN:
                 raise  # not acknowledged: Kafka redelivers it
             except Exception as exc:  # noqa: BLE001 - any other failure is this event's fault
-                await self._dead_letter(message, dlq, kafka_group, exc)
+                await self._dead_letter(message, dlq, group, exc)
                 return
             self.metrics.consumed.labels(group, outcome).inc()
 
@@ -106,14 +106,16 @@ class EventConsumers:
         )(consume)
 
     async def _handle_once(self, group: str, event: CloudEvent, handler: EventHandler) -> str:
+        marker = f"{group}:{event.id}"
+
         async def work(session: Session) -> str:
-            try:
-                await self.processed.insert_one(
-                    {"_id": f"{group}:{event.id}", "processed_at": dt.datetime.now(dt.UTC)},
-                    session=session,
-                )
-            except DuplicateKeyError:
+            # A failed write aborts the whole transaction, so look before inserting; a
+            # concurrent twin that wins the race surfaces as DuplicateKeyError below.
+            if await self.processed.find_one({"_id": marker}, {"_id": 1}, session=session):
                 return "duplicate"
+            await self.processed.insert_one(
+                {"_id": marker, "processed_at": dt.datetime.now(dt.UTC)}, session=session
+            )
             await handler(session, event)
             return "processed"
 
@@ -124,8 +126,11 @@ class EventConsumers:
             reraise=True,
         ):
             with attempt:
-                async with self.client.start_session() as session:
-                    return await session.with_transaction(work)
+                try:
+                    async with self.client.start_session() as session:
+                        return await session.with_transaction(work)
+                except DuplicateKeyError:
+                    return "duplicate"
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _dead_letter(

@@ -141,12 +141,12 @@ def read_layout(text: str) -> CsvLayout:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    header = next(csv.reader(io.StringIO(sample), dialect), [])
+    header = next(csv.reader(io.StringIO(sample, newline=""), dialect), [])
     columns: list[str | None] = []
     ignored: list[str] = []
     for raw in header:
         field_name = COLUMN_ALIASES.get(_normalise_header(raw))
-        if field_name in columns:
+        if field_name is not None and field_name in columns:
             raise CsvFileError(f"kolom {raw!r} muncul dua kali di header")
         columns.append(field_name)
         if field_name is None and raw.strip():
@@ -165,7 +165,7 @@ def read_layout(text: str) -> CsvLayout:
 
 def parse_rows(text: str, layout: CsvLayout) -> Iterator[ParsedRow]:
     """Yield every data row with its starting line number, valid or not."""
-    reader = csv.reader(io.StringIO(text), layout.dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), layout.dialect)
     next(reader, None)  # the header
     width = len(layout.columns)
     while True:
@@ -196,6 +196,8 @@ def parse_row(line: int, cells: list[str], columns: list[str | None], width: int
             continue
         if NOT_UTF8.search(cell):
             shown = cell.encode("utf-8", errors="surrogateescape").decode("latin-1")
+            if name == "nik":
+                shown = mask_nik(shown)
             errors.append(
                 RowError(line, name, shown, "berisi byte yang bukan UTF-8; simpan file sebagai CSV UTF-8")
             )

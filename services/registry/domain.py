@@ -139,7 +139,7 @@ def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
 
 # ---------------------------------------------------------------- NIK and platform ids
 
-NIK_PATTERN = re.compile(r"^\d{16}$")
+NIK_PATTERN = re.compile(r"^[0-9]{16}$")
 
 
 def check_nik(raw: str) -> str:

@@ -1,0 +1,84 @@
+"""Shared fixtures: real engines for the whole session, unique names for every test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from netral import engines
+from netral.devissuer import ensure_dev_keys, mint_token
+from services.kit.settings import ServiceSettings
+
+
+@pytest.fixture(scope="session")
+def engine_env() -> Iterator[dict[str, str]]:
+    """MONGODB_URI and KAFKA_BOOTSTRAP_SERVERS: external when both are set, else local engines
+    started by the project's own code for this session and stopped after it."""
+    if os.environ.get("MONGODB_URI") and os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield {
+            "MONGODB_URI": os.environ["MONGODB_URI"],
+            "KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        }
+        return
+    root = Path(tempfile.mkdtemp(prefix="netral-engines-"))
+    running = engines.start(root)
+    try:
+        yield {"MONGODB_URI": running.mongodb_uri, "KAFKA_BOOTSTRAP_SERVERS": running.kafka_bootstrap}
+    finally:
+        engines.stop(root)
+
+
+@pytest.fixture(scope="session")
+def key_dir() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="netral-keys-"))
+    ensure_dev_keys(directory)
+    return directory
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short name no other test uses: for databases, topic prefixes and groups."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[str, str]:
+    """Environment for one test's services: its own database and topics on the shared engines."""
+    return {
+        **engine_env,
+        "MONGODB_DATABASE": f"netral_{unique}",
+        "KAFKA_TOPIC_PREFIX": f"{unique}.",
+        "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
+        "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
+        "KAFKA_PARTITIONS": "3",
+    }
+
+
+@pytest.fixture
+def settings_kwargs(service_env: dict[str, str]) -> dict[str, object]:
+    return {key.lower(): value for key, value in service_env.items()}
+
+
+@pytest.fixture
+def mint(key_dir: Path) -> Callable[..., str]:
+    def issue(role: str, org_unit: str | None = None, nip: str | None = None) -> str:
+        return mint_token(role, org_unit=org_unit, nip=nip, directory=key_dir, settings=ServiceSettings())
+
+    return issue
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan (engines, broker, relay, workers) and talk to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test", timeout=60) as client:
+            yield client

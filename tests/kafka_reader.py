@@ -1,0 +1,59 @@
+"""Reading what services published, straight from the broker, for assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from contracts.envelope import CloudEvent, decode_record
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout: float = 60.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Consume `topic` from the beginning until `until(records)` holds or the timeout passes."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def events_of(records: list[ConsumerRecord[bytes, bytes]]) -> list[CloudEvent]:
+    return [decode_record(record.headers, record.key, record.value, record.topic) for record in records]
+
+
+async def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> None:
+    """Poll an async or sync condition until it is truthy; fail with the timeout otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
