@@ -42,6 +42,12 @@ class DeadLetter(Exception):
     reason: str
 
 
+async def _undecoded(message: KafkaMessage) -> bytes:
+    """Keep FastStream from parsing the value: a poison value must reach our handler, which
+    dead-letters it, instead of failing in the framework and being redelivered forever."""
+    return message.body
+
+
 class EventConsumers:
     def __init__(
         self,
@@ -103,6 +109,7 @@ class EventConsumers:
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             rebalance_timeout_ms=self.settings.kafka_rebalance_timeout_ms,
             title=f"{group}:{topic}",
+            decoder=_undecoded,
         )(consume)
 
     async def _handle_once(self, group: str, event: CloudEvent, handler: EventHandler) -> str:
