@@ -512,7 +512,7 @@ class RegistryStore:
         file_id = await self.files.upload_from_stream(filename, data, metadata={"sha256": digest})
         now = dt.datetime.now(dt.UTC)
         job: Document = {
-            "_id": f"imp-{now:%Y%m%d%H%M%S}-{digest[:8]}-{file_id}"[:48],
+            "_id": f"imp-{file_id}",
             "status": "queued",
             "filename": filename,
             "file_id": file_id,
