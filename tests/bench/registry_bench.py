@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 from pymongo import AsyncMongoClient
 
 from netral import engines
@@ -77,6 +77,7 @@ class Results:
     relay_window_s: float = 0.0
     relay_first_batch: int = 0
     rerun_s: float = 0.0
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
     failures: list[str] = field(default_factory=list)
 
     def check(self, ok: bool, what: str) -> None:
@@ -218,7 +219,9 @@ async def create_org_units(client: httpx.AsyncClient, units: list[OrgUnitRow]) -
 
         async def worker(pending: Iterator[OrgUnitRow] = pending) -> None:
             for unit in pending:
-                body = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code}
+                body = {
+                    "code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code
+                }
                 response = await client.post("/v1/org-units", json=body)
                 if response.status_code != 201:
                     raise BenchFailure(
@@ -242,7 +245,9 @@ async def run_import(client: httpx.AsyncClient, csv_bytes: bytes) -> tuple[Docum
     while True:
         response = await client.get(f"/v1/imports/{import_id}")
         if response.status_code != 200:
-            raise BenchFailure(f"GET /v1/imports/{import_id}: HTTP {response.status_code} {response.text[:500]}")
+            raise BenchFailure(
+                f"GET /v1/imports/{import_id}: HTTP {response.status_code} {response.text[:500]}"
+            )
         body: Document = response.json()
         if body["status"] == "completed":
             return body, time.perf_counter() - started
@@ -277,11 +282,11 @@ async def joined_consumer(bootstrap: str, topic: str) -> AIOKafkaConsumer:
     return consumer
 
 
-async def read_distinct(consumer: AIOKafkaConsumer, wanted: int, timeout: float) -> tuple[int, int]:
+async def read_distinct(consumer: AIOKafkaConsumer, wanted: int, limit_s: float) -> tuple[int, int]:
     """Consume until `wanted` distinct ce_id were seen; returns (distinct, duplicates)."""
     seen: set[bytes] = set()
     duplicates = 0
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while len(seen) < wanted and time.monotonic() < deadline:
         batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
         for records in batch.values():
@@ -309,7 +314,11 @@ async def relay_window(uri: str, database: str) -> tuple[int, int, int, float, i
         window = await outbox.aggregate(
             [
                 {"$match": {**EMPLOYEE_EVENTS, "published_at": {"$ne": None}}},
-                {"$group": {"_id": None, "first": {"$min": "$published_at"}, "last": {"$max": "$published_at"}}},
+                {
+                    "$group": {
+                        "_id": None, "first": {"$min": "$published_at"}, "last": {"$max": "$published_at"}
+                    }
+                },
             ]
         )
         groups = await window.to_list()
@@ -355,11 +364,13 @@ async def registry_steps(
             import_started = time.perf_counter()
             body, results.import_s = await run_import(client, csv_bytes)
             for key, expected in (("imported", n), ("failed", 0), ("updated", 0), ("unchanged", 0)):
-                results.check(body[key] == expected, f"first import: {key} = {body[key]}, expected {expected}")
+                results.check(
+                    body[key] == expected, f"first import: {key} = {body[key]}, expected {expected}"
+                )
             if body["failed"]:
                 results.failures.append(f"first import errors: {json.dumps(body.get('errors'))[:800]}")
             results.events_seen, results.duplicates_seen = await read_distinct(
-                consumer, n, timeout=max(120.0, n / 500)
+                consumer, n, limit_s=max(120.0, n / 500)
             )
             results.e2e_s = time.perf_counter() - import_started
         finally:
@@ -431,29 +442,31 @@ def report(results: Results, cores: int) -> dict[str, Any]:
     goal_met = import_ratio >= GOAL_RATIO and imported >= GOAL_ROWS_PER_S
 
     rows = [
-        (f"raw insert_many ({results.raw_count:,} docs, {RAW_BATCH}/batch)", results.raw_insert_s, insert, "docs/s", ""),
-        (f"raw aiokafka produce ({results.raw_count:,} × ~{RAW_VALUE_BYTES} B)", results.raw_produce_s, produce,
-         "msg/s", ""),
+        (f"raw insert_many ({results.raw_count:,} docs, {RAW_BATCH}/batch)", results.raw_insert_s,
+         insert, "docs/s", ""),
+        (f"raw aiokafka produce ({results.raw_count:,} × ~{RAW_VALUE_BYTES} B)", results.raw_produce_s,
+         produce, "msg/s", ""),
         (f"org units via API ({results.org_units:,}, 16 at a time)", results.org_units_s,
          rate(results.org_units, results.org_units_s), "units/s", ""),
         (f"import {n:,} rows with events (POST → completed)", results.import_s, imported, "rows/s",
          f"{import_ratio:6.1%} of raw insert_many"),
-        (f"events on Kafka end-to-end ({results.events_seen:,} distinct ce_id)", results.e2e_s, e2e, "events/s",
-         f"{e2e / produce if produce else 0:6.1%} of raw produce"),
+        (f"events on Kafka end-to-end ({results.events_seen:,} distinct ce_id)", results.e2e_s, e2e,
+         "events/s", f"{e2e / produce if produce else 0:6.1%} of raw produce"),
         ("relay alone (N / published_at window)", results.relay_window_s, relay, "events/s",
          f"{relay_ratio:6.1%} of raw produce"),
         (f"re-run of the same file ({n:,} unchanged)", results.rerun_s, rerun, "rows/s",
          f"{rerun / insert if insert else 0:6.1%} of raw insert_many"),
     ]
     print()
-    print(f"Registry benchmark: {n:,} employees, {cores} cores, one run")
+    print(f"Registry benchmark: {n:,} employees, {cores} cores, one run; 1-min load average at start "
+          f"{results.load_before:.2f} (other work on the machine skews every row)")
     print(f"{'measure':<52} {'seconds':>8} {'rate':>10}  {'unit':<9} ratio")
     print("-" * 110)
     for what, seconds, value, unit, ratio in rows:
         print(f"{what:<52} {seconds:8.2f} {value:10,.0f}  {unit:<9} {ratio}")
     print("-" * 110)
-    print(f"relay without its first batch ({results.relay_first_batch:,} events): {relay_strict:,.0f} events/s; "
-          f"duplicate events read from Kafka: {results.duplicates_seen:,}")
+    print(f"relay without its first batch ({results.relay_first_batch:,} events): "
+          f"{relay_strict:,.0f} events/s; duplicate events read from Kafka: {results.duplicates_seen:,}")
     print(f"goal: ≥ {GOAL_ROWS_PER_S:,} rows/s imported with events (≥ {GOAL_RATIO:.0%} of raw insert_many) "
           f"→ {'MET' if goal_met else 'NOT MET'} ({imported:,.0f} rows/s, {import_ratio:.1%})")
     if results.failures:
@@ -465,6 +478,7 @@ def report(results: Results, cores: int) -> dict[str, Any]:
     summary = {
         "employees": n,
         "cores": cores,
+        "load_average_at_start": round(results.load_before, 2),
         "raw_insert_many_docs_per_s": round(insert),
         "raw_produce_msg_per_s": round(produce),
         "import_rows_per_s": round(imported),
@@ -485,8 +499,12 @@ def report(results: Results, cores: int) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.registry_bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--employees", type=int, default=100_000, help="rows in employees.csv (default 100000)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench.registry_bench", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument(
+        "--employees", type=int, default=100_000, help="rows in employees.csv (default 100000)"
+    )
     parser.add_argument("--raw-count", type=int, default=RAW_COUNT, help="docs/messages for the raw figures")
     args = parser.parse_args(argv)
     if args.employees < 1 or args.raw_count < 1:
