@@ -60,7 +60,9 @@ class CloudEvent:
         return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def new_event(data: EventData, source: str, subject: str | None = None, time: dt.datetime | None = None) -> CloudEvent:
+def new_event(
+    data: EventData, source: str, subject: str | None = None, time: dt.datetime | None = None
+) -> CloudEvent:
     key = data.aggregate_key()
     return CloudEvent(
         id=str(uuid.uuid4()),

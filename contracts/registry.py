@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.envelope import EventData
-from contracts.topics import ORG_UNITS, EMPLOYEES
+from contracts.topics import EMPLOYEES, ORG_UNITS
 
 EmploymentTypeName = Literal["PNS", "PPPK", "NON_ASN"]
 LevelName = Literal["REGIONAL_HEAD", "JPT", "ADMINISTRATOR", "SUPERVISOR", "STAFF"]

@@ -21,8 +21,12 @@ DEMO_DIR = devstack.LOCAL_DIR / "demo"
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option(help="employee, opd_admin, bkpsdm, ppk, inspektorat, bawaslu, bkn, agency")],
-    org_unit: Annotated[str | None, typer.Option("--org-unit", help="batas unit organisasi token ini")] = None,
+    role: Annotated[
+        str, typer.Option(help="employee, opd_admin, bkpsdm, ppk, inspektorat, bawaslu, bkn, agency")
+    ],
+    org_unit: Annotated[
+        str | None, typer.Option("--org-unit", help="batas unit organisasi token ini")
+    ] = None,
     nip: Annotated[str | None, typer.Option(help="NIP pemilik token")] = None,
     hours: Annotated[float, typer.Option(help="masa berlaku (jam)")] = 12,
 ) -> None:
@@ -40,11 +44,16 @@ def token(
 def seed(
     employees: Annotated[int, typer.Option(help="jumlah pegawai")] = 1000,
     out: Annotated[Path, typer.Option(help="folder tujuan CSV")] = Path("seed-data"),
-    random_seed: Annotated[int, typer.Option("--seed", help="benih acak (hasil sama untuk benih sama)")] = 2024,
-    load: Annotated[str | None, typer.Option(help="URL registry untuk langsung dimuat, mis. http://127.0.0.1:8001")] = None,
+    random_seed: Annotated[
+        int, typer.Option("--seed", help="benih acak (hasil sama untuk benih sama)")
+    ] = 2024,
+    load: Annotated[
+        str | None, typer.Option(help="URL registry untuk langsung dimuat, mis. http://127.0.0.1:8001")
+    ] = None,
 ) -> None:
     """Buat pemda sintetis (unit organisasi + pegawai) sebagai CSV siap impor."""
-    from netral.seed import generate, load as load_seed, write_csv
+    from netral.seed import generate, write_csv
+    from netral.seed import load as load_seed
 
     units, people = generate(employees, seed=random_seed)
     unit_file, employee_file = write_csv(out, units, people)
@@ -69,7 +78,8 @@ def schemas_export(out: Annotated[Path, typer.Option(help="folder tujuan")] = Pa
 @app.command()
 def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] = 300) -> None:
     """Jalankan mesin lokal dan semua layanan, isi pemda demo, cetak URL dan token."""
-    from netral.seed import generate, load as load_seed, write_csv
+    from netral.seed import generate, write_csv
+    from netral.seed import load as load_seed
 
     endpoints = devstack.up()
     units, people = generate(demo_employees, seed=2024)

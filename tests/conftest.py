@@ -80,5 +80,7 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan (engines, broker, relay, workers) and talk to it in-process."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test", timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://registry.test", timeout=60
+        ) as client:
             yield client

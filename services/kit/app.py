@@ -13,11 +13,11 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,7 +44,7 @@ from services.kit.validation import InvalidInput, field_errors
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
-BackgroundTask = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -124,9 +124,7 @@ def create_app(
     settings = runtime.settings
     for model in publishes:
         # Documentation only: the relay publishes; these make the AsyncAPI document complete.
-        runtime.broker.publisher(
-            settings.topic(model.topic), title=f"{model.event_type}", schema=model
-        )
+        runtime.broker.publisher(settings.topic(model.topic), title=f"{model.event_type}", schema=model)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,17 +136,14 @@ def create_app(
                 await ping(runtime.database)
                 await ensure_topics(
                     settings,
-                    [settings.topic(topic.name) for topic in CATALOG]
-                    + runtime.consumers.dead_letter_topics,
+                    [settings.topic(topic.name) for topic in CATALOG] + runtime.consumers.dead_letter_topics,
                 )
         await runtime.outbox.ensure_indexes()
         await runtime.consumers.ensure_indexes()
         for hook in runtime.startup_hooks:
             await hook()
         await runtime.broker.start()
-        relay = OutboxRelay(
-            runtime.outbox, runtime.broker, settings, runtime.leases, runtime.metrics
-        )
+        relay = OutboxRelay(runtime.outbox, runtime.broker, settings, runtime.leases, runtime.metrics)
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(task()) for task in runtime.background_tasks]
         log.info("service started", extra={"instance": runtime.instance_id, "port": settings.http_port})

@@ -71,14 +71,11 @@ class TokenVerifier:
             return path.read_bytes()
         except FileNotFoundError:
             raise RuntimeError(
-                f"kunci publik JWT tidak ada di {path}: jalankan `netral token` sekali "
-                "atau set AUTH_JWKS_URL"
+                f"kunci publik JWT tidak ada di {path}: jalankan `netral token` sekali atau set AUTH_JWKS_URL"
             ) from None
 
     def verify(self, token: str) -> Principal:
-        key: Any = (
-            self._jwks.get_signing_key_from_jwt(token).key if self._jwks is not None else self._dev_key
-        )
+        key: Any = self._jwks.get_signing_key_from_jwt(token).key if self._jwks is not None else self._dev_key
         claims = jwt.decode(
             token,
             key,

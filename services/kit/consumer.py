@@ -140,16 +140,12 @@ class EventConsumers:
                     return "duplicate"
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _dead_letter(
-        self, message: KafkaMessage, dlq: str, group: str, error: BaseException
-    ) -> None:
+    async def _dead_letter(self, message: KafkaMessage, dlq: str, group: str, error: BaseException) -> None:
         record = message.raw_message
         assert not isinstance(record, tuple)
         reason = error.reason if isinstance(error, DeadLetter) else f"{type(error).__name__}: {error}"
         headers = {
-            name: raw.decode("utf-8", errors="replace")
-            for name, raw in record.headers
-            if raw is not None
+            name: raw.decode("utf-8", errors="replace") for name, raw in record.headers if raw is not None
         }
         headers.update(
             {

@@ -25,9 +25,7 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
     )
 
 
-async def in_transaction(
-    client: AsyncMongoClient[Document], work: Callable[[Session], Awaitable[T]]
-) -> T:
+async def in_transaction(client: AsyncMongoClient[Document], work: Callable[[Session], Awaitable[T]]) -> T:
     """Run `work` in one transaction; the driver retries it on transient errors and
     unknown commit results, so `work` must be safe to run again."""
     async with client.start_session() as session:

@@ -108,7 +108,9 @@ async def create_org_unit(
         try:
             parent = await store.unit(body.parent_code)
         except NotFound:
-            raise _rule_error(RuleViolation("parent_code", f"unit induk {body.parent_code} tidak ditemukan")) from None
+            raise _rule_error(
+                RuleViolation("parent_code", f"unit induk {body.parent_code} tidak ditemukan")
+            ) from None
         principal.check_access(parent.code, parent.path)
     try:
         doc = await store.create_unit(body.code, body.name, body.kind, body.parent_code)
@@ -173,7 +175,9 @@ async def create_employee(
 @router.get("/employees")
 async def list_employees(
     store: Store,
-    principal: Annotated[Principal, Depends(require(*EMPLOYEE_WRITERS, Role.PPK, Role.INSPEKTORAT, Role.BKN))],
+    principal: Annotated[
+        Principal, Depends(require(*EMPLOYEE_WRITERS, Role.PPK, Role.INSPEKTORAT, Role.BKN))
+    ],
     org_unit: Annotated[str, Query(description="kode unit organisasi")],
     include_descendants: bool = False,
     active: bool | None = None,
@@ -287,7 +291,9 @@ async def start_import(
     limit: int = request.app.state.max_import_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"file lebih besar dari {limit // 1_000_000} MB")
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"file lebih besar dari {limit // 1_000_000} MB"
+        )
     text = decode(data)
     try:
         layout = read_layout(text)
@@ -296,7 +302,9 @@ async def start_import(
     total = sum(1 for _ in parse_rows(text, layout))
     if total == 0:
         raise InvalidInput.one("file", "file CSV hanya berisi header, tanpa baris data")
-    import_id = await store.create_import(data, file.filename or "import.csv", total, principal.subject, principal.org_unit)
+    import_id = await store.create_import(
+        data, file.filename or "import.csv", total, principal.subject, principal.org_unit
+    )
     worker: ImportWorker = request.app.state.import_worker
     worker.notify()
     return {
@@ -320,7 +328,9 @@ async def import_status(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     if job.get("scope") != principal.org_unit and principal.org_unit is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "impor ini milik unit lain")
-    errors = await store.import_errors_page(import_id, (errors_page - 1) * IMPORT_ERRORS_SHOWN, IMPORT_ERRORS_SHOWN)
+    errors = await store.import_errors_page(
+        import_id, (errors_page - 1) * IMPORT_ERRORS_SHOWN, IMPORT_ERRORS_SHOWN
+    )
     total = int(job["total"])
     processed = int(job["processed"])
     return {

@@ -9,12 +9,20 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class EmploymentType(StrEnum):
@@ -128,9 +136,7 @@ def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
         )
     gender = int(value[14])
     if gender not in (1, 2):
-        raise RuleViolation(
-            "nip", f"digit 15 ({value[14]}) harus 1 (laki-laki) atau 2 (perempuan)"
-        )
+        raise RuleViolation("nip", f"digit 15 ({value[14]}) harus 1 (laki-laki) atau 2 (perempuan)")
     sequence = int(value[15:18])
     if sequence == 0:
         raise RuleViolation("nip", "digit 16–18 (nomor urut) tidak boleh 000")
@@ -187,9 +193,7 @@ def level_fits_unit(level: Level, unit_kind: OrgUnitKind) -> None:
             f"bukan {KIND_LABEL[unit_kind]}",
         )
     if level is Level.JPT and unit_kind is not OrgUnitKind.OPD and unit_kind not in PEMDA_KINDS:
-        raise RuleViolation(
-            "org_unit_code", f"level JPT memimpin OPD, bukan {KIND_LABEL[unit_kind]}"
-        )
+        raise RuleViolation("org_unit_code", f"level JPT memimpin OPD, bukan {KIND_LABEL[unit_kind]}")
 
 
 class EmployeeInput(BaseModel):
@@ -263,9 +267,7 @@ PROFILE_FIELDS = ("name", "position", "level", "employment_type", "supervisor_ni
 
 def profile_changes(current: dict[str, object], incoming: dict[str, object]) -> dict[str, object]:
     return {
-        field: incoming.get(field)
-        for field in PROFILE_FIELDS
-        if current.get(field) != incoming.get(field)
+        field: incoming.get(field) for field in PROFILE_FIELDS if current.get(field) != incoming.get(field)
     }
 
 

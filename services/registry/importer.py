@@ -48,8 +48,10 @@ class ImportWorker:
         self.settings = settings
         self._wake = asyncio.Event()
         self.rows_total = Counter(
-            "netral_registry_import_rows", "CSV rows processed by bulk imports, by outcome",
-            ["outcome"], registry=registry,
+            "netral_registry_import_rows",
+            "CSV rows processed by bulk imports, by outcome",
+            ["outcome"],
+            registry=registry,
         )
 
     def notify(self) -> None:
@@ -103,7 +105,11 @@ class ImportWorker:
                 continue
             chunk.processed += 1
             if duplicate_of is not None:
-                shown = mask_nik(parsed.identity or "") if parsed.employee and parsed.employee.nik else parsed.identity
+                shown = (
+                    mask_nik(parsed.identity or "")
+                    if parsed.employee and parsed.employee.nik
+                    else parsed.identity
+                )
                 chunk.errors.append(
                     RowError(
                         parsed.line,
@@ -154,12 +160,19 @@ class ImportWorker:
             unit = units[code]
             if unit is None:
                 chunk.errors.append(
-                    RowError(line, "org_unit_code", code, f"unit organisasi {code} tidak ditemukan; daftarkan dulu")
+                    RowError(
+                        line, "org_unit_code", code, f"unit organisasi {code} tidak ditemukan; daftarkan dulu"
+                    )
                 )
                 continue
             if isinstance(scope, str) and scope not in unit.lineage:
                 chunk.errors.append(
-                    RowError(line, "org_unit_code", code, f"unit {code} berada di luar wewenang Anda (unit {scope})")
+                    RowError(
+                        line,
+                        "org_unit_code",
+                        code,
+                        f"unit {code} berada di luar wewenang Anda (unit {scope})",
+                    )
                 )
                 continue
             try:
@@ -175,4 +188,3 @@ class ImportWorker:
         self.rows_total.labels("updated").inc(counts.updated)
         self.rows_total.labels("unchanged").inc(counts.unchanged)
         self.rows_total.labels("failed").inc(counts.failed)
-

@@ -204,7 +204,9 @@ class RegistryStore:
 
     async def units_by_code(self, codes: Sequence[str]) -> dict[str, UnitRef]:
         cursor = self.units.find({"_id": {"$in": list(codes)}}, {"kind": 1, "path": 1})
-        return {doc["_id"]: UnitRef(doc["_id"], OrgUnitKind(doc["kind"]), doc["path"]) async for doc in cursor}
+        return {
+            doc["_id"]: UnitRef(doc["_id"], OrgUnitKind(doc["kind"]), doc["path"]) async for doc in cursor
+        }
 
     async def unit_document(self, code: str) -> Document:
         doc = await self.units.find_one({"_id": code})
@@ -332,7 +334,9 @@ class RegistryStore:
         result: Document = await self._commit(work)
         return result
 
-    async def update_employee(self, employee_id: str, patch: dict[str, Any], actor: str) -> tuple[Document, list[str]]:
+    async def update_employee(
+        self, employee_id: str, patch: dict[str, Any], actor: str
+    ) -> tuple[Document, list[str]]:
         async def work(session: Session) -> tuple[Document, list[str]]:
             current = await self.employees.find_one({"_id": employee_id}, session=session)
             if current is None:
@@ -450,14 +454,21 @@ class RegistryStore:
                 changes["position"] = position
             if new_level.value != current["level"]:
                 changes["level"] = new_level.value
-            doc, _ = await self._write_update(session, current, changes, actor, (unit, reason, effective_date))
+            doc, _ = await self._write_update(
+                session, current, changes, actor, (unit, reason, effective_date)
+            )
             return doc
 
         result: Document = await self._commit(work)
         return result
 
     async def deactivate_employee(
-        self, employee_id: str, reason: DeactivationReason, note: str | None, effective_date: dt.date, actor: str
+        self,
+        employee_id: str,
+        reason: DeactivationReason,
+        note: str | None,
+        effective_date: dt.date,
+        actor: str,
     ) -> Document:
         async def work(session: Session) -> Document:
             now = dt.datetime.now(dt.UTC)
@@ -470,7 +481,10 @@ class RegistryStore:
             }
             doc = await self.employees.find_one_and_update(
                 {"_id": employee_id, "active": True},
-                {"$set": {"active": False, "deactivation": deactivation, "updated_at": now}, "$inc": {"version": 1}},
+                {
+                    "$set": {"active": False, "deactivation": deactivation, "updated_at": now},
+                    "$inc": {"version": 1},
+                },
                 session=session,
                 return_document=ReturnDocument.AFTER,
             )
@@ -585,7 +599,9 @@ class RegistryStore:
         if result.matched_count == 0:
             raise LeaseLost(import_id)
 
-    async def finish_import(self, import_id: str, owner: str, status: str, message: str | None = None) -> None:
+    async def finish_import(
+        self, import_id: str, owner: str, status: str, message: str | None = None
+    ) -> None:
         await self.imports.update_one(
             {"_id": import_id, "owner": owner},
             {
@@ -618,8 +634,7 @@ class RegistryStore:
             errors = list(row_errors)
             ids = [self.employee_id(row.employee) for row in rows]
             existing = {
-                doc["_id"]: doc
-                async for doc in self.employees.find({"_id": {"$in": ids}}, session=session)
+                doc["_id"]: doc async for doc in self.employees.find({"_id": {"$in": ids}}, session=session)
             }
             now = dt.datetime.now(dt.UTC)
             writes: list[InsertOne[Document] | UpdateOne] = []
@@ -636,7 +651,12 @@ class RegistryStore:
                     continue
                 if not current["active"]:
                     errors.append(
-                        RowError(row.line, "nip", row.employee.nip, f"pegawai {employee_id} sudah nonaktif; tidak diimpor ulang")
+                        RowError(
+                            row.line,
+                            "nip",
+                            row.employee.nip,
+                            f"pegawai {employee_id} sudah nonaktif; tidak diimpor ulang",
+                        )
                     )
                     continue
                 changes = profile_changes(current, self._profile(row.employee))
@@ -647,7 +667,9 @@ class RegistryStore:
                 update: Document = {**changes, "updated_at": now, "version": current["version"] + 1}
                 if moved:
                     update |= {"org_unit_code": row.unit.code, "org_unit_path": row.unit.path}
-                writes.append(UpdateOne({"_id": employee_id, "version": current["version"]}, {"$set": update}))
+                writes.append(
+                    UpdateOne({"_id": employee_id, "version": current["version"]}, {"$set": update})
+                )
                 after = {**current, **update}
                 data: EventData
                 if moved:
@@ -729,4 +751,3 @@ class RegistryStore:
 
         result: ChunkCounts = await self._commit(work)
         return result
-

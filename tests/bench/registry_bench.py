@@ -220,7 +220,10 @@ async def create_org_units(client: httpx.AsyncClient, units: list[OrgUnitRow]) -
         async def worker(pending: Iterator[OrgUnitRow] = pending) -> None:
             for unit in pending:
                 body = {
-                    "code": unit.code, "name": unit.name, "kind": unit.kind, "parent_code": unit.parent_code
+                    "code": unit.code,
+                    "name": unit.name,
+                    "kind": unit.kind,
+                    "parent_code": unit.parent_code,
                 }
                 response = await client.post("/v1/org-units", json=body)
                 if response.status_code != 201:
@@ -236,9 +239,7 @@ async def create_org_units(client: httpx.AsyncClient, units: list[OrgUnitRow]) -
 async def run_import(client: httpx.AsyncClient, csv_bytes: bytes) -> tuple[Document, float]:
     """POST the file and poll until the job ends; returns its final status and the duration."""
     started = time.perf_counter()
-    response = await client.post(
-        "/v1/imports", files={"file": ("employees.csv", csv_bytes, "text/csv")}
-    )
+    response = await client.post("/v1/imports", files={"file": ("employees.csv", csv_bytes, "text/csv")})
     if response.status_code != 202:
         raise BenchFailure(f"POST /v1/imports: HTTP {response.status_code} {response.text[:500]}")
     import_id = str(response.json()["import_id"])
@@ -316,7 +317,9 @@ async def relay_window(uri: str, database: str) -> tuple[int, int, int, float, i
                 {"$match": {**EMPLOYEE_EVENTS, "published_at": {"$ne": None}}},
                 {
                     "$group": {
-                        "_id": None, "first": {"$min": "$published_at"}, "last": {"$max": "$published_at"}
+                        "_id": None,
+                        "first": {"$min": "$published_at"},
+                        "last": {"$max": "$published_at"},
                     }
                 },
             ]
@@ -442,33 +445,74 @@ def report(results: Results, cores: int) -> dict[str, Any]:
     goal_met = import_ratio >= GOAL_RATIO and imported >= GOAL_ROWS_PER_S
 
     rows = [
-        (f"raw insert_many ({results.raw_count:,} docs, {RAW_BATCH}/batch)", results.raw_insert_s,
-         insert, "docs/s", ""),
-        (f"raw aiokafka produce ({results.raw_count:,} × ~{RAW_VALUE_BYTES} B)", results.raw_produce_s,
-         produce, "msg/s", ""),
-        (f"org units via API ({results.org_units:,}, 16 at a time)", results.org_units_s,
-         rate(results.org_units, results.org_units_s), "units/s", ""),
-        (f"import {n:,} rows with events (POST → completed)", results.import_s, imported, "rows/s",
-         f"{import_ratio:6.1%} of raw insert_many"),
-        (f"events on Kafka end-to-end ({results.events_seen:,} distinct ce_id)", results.e2e_s, e2e,
-         "events/s", f"{e2e / produce if produce else 0:6.1%} of raw produce"),
-        ("relay alone (N / published_at window)", results.relay_window_s, relay, "events/s",
-         f"{relay_ratio:6.1%} of raw produce"),
-        (f"re-run of the same file ({n:,} unchanged)", results.rerun_s, rerun, "rows/s",
-         f"{rerun / insert if insert else 0:6.1%} of raw insert_many"),
+        (
+            f"raw insert_many ({results.raw_count:,} docs, {RAW_BATCH}/batch)",
+            results.raw_insert_s,
+            insert,
+            "docs/s",
+            "",
+        ),
+        (
+            f"raw aiokafka produce ({results.raw_count:,} × ~{RAW_VALUE_BYTES} B)",
+            results.raw_produce_s,
+            produce,
+            "msg/s",
+            "",
+        ),
+        (
+            f"org units via API ({results.org_units:,}, 16 at a time)",
+            results.org_units_s,
+            rate(results.org_units, results.org_units_s),
+            "units/s",
+            "",
+        ),
+        (
+            f"import {n:,} rows with events (POST → completed)",
+            results.import_s,
+            imported,
+            "rows/s",
+            f"{import_ratio:6.1%} of raw insert_many",
+        ),
+        (
+            f"events on Kafka end-to-end ({results.events_seen:,} distinct ce_id)",
+            results.e2e_s,
+            e2e,
+            "events/s",
+            f"{e2e / produce if produce else 0:6.1%} of raw produce",
+        ),
+        (
+            "relay alone (N / published_at window)",
+            results.relay_window_s,
+            relay,
+            "events/s",
+            f"{relay_ratio:6.1%} of raw produce",
+        ),
+        (
+            f"re-run of the same file ({n:,} unchanged)",
+            results.rerun_s,
+            rerun,
+            "rows/s",
+            f"{rerun / insert if insert else 0:6.1%} of raw insert_many",
+        ),
     ]
     print()
-    print(f"Registry benchmark: {n:,} employees, {cores} cores, one run; 1-min load average at start "
-          f"{results.load_before:.2f} (other work on the machine skews every row)")
+    print(
+        f"Registry benchmark: {n:,} employees, {cores} cores, one run; 1-min load average at start "
+        f"{results.load_before:.2f} (other work on the machine skews every row)"
+    )
     print(f"{'measure':<52} {'seconds':>8} {'rate':>10}  {'unit':<9} ratio")
     print("-" * 110)
     for what, seconds, value, unit, ratio in rows:
         print(f"{what:<52} {seconds:8.2f} {value:10,.0f}  {unit:<9} {ratio}")
     print("-" * 110)
-    print(f"relay without its first batch ({results.relay_first_batch:,} events): "
-          f"{relay_strict:,.0f} events/s; duplicate events read from Kafka: {results.duplicates_seen:,}")
-    print(f"goal: ≥ {GOAL_ROWS_PER_S:,} rows/s imported with events (≥ {GOAL_RATIO:.0%} of raw insert_many) "
-          f"→ {'MET' if goal_met else 'NOT MET'} ({imported:,.0f} rows/s, {import_ratio:.1%})")
+    print(
+        f"relay without its first batch ({results.relay_first_batch:,} events): "
+        f"{relay_strict:,.0f} events/s; duplicate events read from Kafka: {results.duplicates_seen:,}"
+    )
+    print(
+        f"goal: ≥ {GOAL_ROWS_PER_S:,} rows/s imported with events (≥ {GOAL_RATIO:.0%} of raw insert_many) "
+        f"→ {'MET' if goal_met else 'NOT MET'} ({imported:,.0f} rows/s, {import_ratio:.1%})"
+    )
     if results.failures:
         print("CHECKS FAILED:")
         for failure in results.failures:
@@ -563,8 +607,11 @@ def main(argv: list[str] | None = None) -> int:
         process = start_registry(env, registry_log)
         try:
             wait_ready(url, 60, registry_log)
-            print(f"    registry pid {process.pid} ready at {url}; {len(units):,} org units, "
-                  f"employees.csv {len(csv_bytes) / 1e6:.1f} MB", flush=True)
+            print(
+                f"    registry pid {process.pid} ready at {url}; {len(units):,} org units, "
+                f"employees.csv {len(csv_bytes) / 1e6:.1f} MB",
+                flush=True,
+            )
             print("4/6 org units, import, events on Kafka, relay; 5/6 re-run ...", flush=True)
             asyncio.run(
                 registry_steps(results, url, token, units, csv_bytes, uri, bootstrap, database, prefix)
@@ -576,8 +623,10 @@ def main(argv: list[str] | None = None) -> int:
         if external:
             asyncio.run(drop_database(uri, database))
             asyncio.run(
-                delete_topics(bootstrap, [f"{prefix}bench.raw", f"{prefix}registry.employees",
-                                          f"{prefix}registry.org-units"])
+                delete_topics(
+                    bootstrap,
+                    [f"{prefix}bench.raw", f"{prefix}registry.employees", f"{prefix}registry.org-units"],
+                )
             )
     except BenchFailure as exc:
         results.failures.append(f"aborted: {exc}")

@@ -58,7 +58,9 @@ async def test_import_survives_sigkill_and_publishes_each_employee_once(
             for level in _unit_levels(tmp_path / "org_units.csv"):
                 await _create_units(client, base, level)
             with (tmp_path / "employees.csv").open("rb") as handle:
-                started = await client.post("/v1/imports", files={"file": ("employees.csv", handle, "text/csv")})
+                started = await client.post(
+                    "/v1/imports", files={"file": ("employees.csv", handle, "text/csv")}
+                )
             assert started.status_code == 202, started.text
             status_url = started.json()["status_url"]
 

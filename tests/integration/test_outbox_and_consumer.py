@@ -153,12 +153,12 @@ async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceS
                 await producer.publish(
                     event.kafka_value(), topic, key=event.key.encode(), headers=event.kafka_headers()
                 )
-            await producer.publish(b"not json", topic, key=b"k", headers=first.kafka_headers() | {"ce_id": "p1"})
+            await producer.publish(
+                b"not json", topic, key=b"k", headers=first.kafka_headers() | {"ce_id": "p1"}
+            )
             await producer.publish(b"{}", topic, key=b"k", headers={"content-type": "application/json"})
             negative = bump("k", -1)
-            await producer.publish(
-                negative.kafka_value(), topic, key=b"k", headers=negative.kafka_headers()
-            )
+            await producer.publish(negative.kafka_value(), topic, key=b"k", headers=negative.kafka_headers())
             after_poison = bump("k", 100)
             await producer.publish(
                 after_poison.kafka_value(), topic, key=b"k", headers=after_poison.kafka_headers()

@@ -69,7 +69,9 @@ async def test_employee_lifecycle_publishes_every_change(
     assert duplicate.status_code == 409
     assert STAFF_NIP in duplicate.json()["detail"]
 
-    patched = await api.patch(f"/v1/employees/{STAFF_NIP}", json={"position": "Guru Ahli Muda"}, headers=admin)
+    patched = await api.patch(
+        f"/v1/employees/{STAFF_NIP}", json={"position": "Guru Ahli Muda"}, headers=admin
+    )
     assert patched.status_code == 200 and patched.json()["changed"] == ["position"]
     same = await api.patch(f"/v1/employees/{STAFF_NIP}", json={"position": "Guru Ahli Muda"}, headers=admin)
     assert same.json()["changed"] == []  # no change, no event
@@ -148,7 +150,9 @@ async def test_invalid_employee_gets_a_readable_422(
     response = await api.post("/v1/employees", json=body, headers=bearer(mint("bkpsdm")))
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
-    assert any(fragment in error["message"] and (not field or error["field"] == field) for error in errors), errors
+    assert any(fragment in error["message"] and (not field or error["field"] == field) for error in errors), (
+        errors
+    )
 
 
 async def test_each_role_on_each_endpoint(api: httpx.AsyncClient, mint: Callable[..., str]) -> None:
@@ -180,11 +184,18 @@ async def test_each_role_on_each_endpoint(api: httpx.AsyncClient, mint: Callable
         assert got.status_code == (200 if name in readers else 403), (name, got.text)
         listed = await api.get("/v1/employees?org_unit=32.01.001&include_descendants=true", headers=headers)
         assert listed.status_code == (200 if name in listers else 403), (name, listed.text)
-        patched = await api.patch(f"/v1/employees/{STAFF_NIP}", json={"phone": "+62811000111"}, headers=headers)
+        patched = await api.patch(
+            f"/v1/employees/{STAFF_NIP}", json={"phone": "+62811000111"}, headers=headers
+        )
         assert patched.status_code == (200 if name in writers else 403), (name, patched.text)
         unit = await api.post(
             "/v1/org-units",
-            json={"code": f"32.01.9{len(name):02d}", "name": f"Unit {name}", "kind": "OPD", "parent_code": "32.01"},
+            json={
+                "code": f"32.01.9{len(name):02d}",
+                "name": f"Unit {name}",
+                "kind": "OPD",
+                "parent_code": "32.01",
+            },
             headers=headers,
         )
         assert unit.status_code in ((201, 409) if name in unit_creators else (403,)), (name, unit.text)
@@ -211,10 +222,14 @@ async def test_list_is_paginated_and_scoped(api: httpx.AsyncClient, mint: Callab
     nips = [f"1985031520100110{i:02d}" for i in range(1, 8)]
     for nip in nips:
         assert (await api.post("/v1/employees", json=employee(nip), headers=admin)).status_code == 201
-    first = (await api.get("/v1/employees?org_unit=32.01&include_descendants=true&page_size=3", headers=admin)).json()
+    first = (
+        await api.get("/v1/employees?org_unit=32.01&include_descendants=true&page_size=3", headers=admin)
+    ).json()
     assert first["total"] == 7 and first["pages"] == 3 and len(first["items"]) == 3
     last = (
-        await api.get("/v1/employees?org_unit=32.01&include_descendants=true&page_size=3&page=3", headers=admin)
+        await api.get(
+            "/v1/employees?org_unit=32.01&include_descendants=true&page_size=3&page=3", headers=admin
+        )
     ).json()
     assert [item["nip"] for item in last["items"]] == nips[6:]
     direct = (await api.get("/v1/employees?org_unit=32.01", headers=admin)).json()

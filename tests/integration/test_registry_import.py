@@ -36,7 +36,9 @@ async def api(settings: RegistrySettings, mint: Callable[..., str]) -> AsyncIter
 
 async def run_import(api: httpx.AsyncClient, token: str, data: bytes) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
-    started = await api.post("/v1/imports", files={"file": ("pegawai.csv", data, "text/csv")}, headers=headers)
+    started = await api.post(
+        "/v1/imports", files={"file": ("pegawai.csv", data, "text/csv")}, headers=headers
+    )
     assert started.status_code == 202, started.text
     url = started.json()["status_url"]
     status: dict[str, Any] = {}
@@ -50,18 +52,21 @@ async def run_import(api: httpx.AsyncClient, token: str, data: bytes) -> dict[st
     return status
 
 
-BROKEN = "\n".join(
-    [
-        "\ufeff" + HEADER,
-        "198503152010011001;Budi Santoso;PNS;Kepala Dinas;JPT;32.01.001;;budi@example.go.id;;",  # 2 ok
-        "198513152010011002;Salah Tanggal;PNS;Guru;pelaksana;32.01.001;;;;",  # 3 bad NIP
-        "198503152010011003;Unit Hilang;PNS;Guru;STAFF;99.99.999;;;;",  # 4 unknown unit
-        "198503152010011001;Budi Lagi;PNS;Guru;STAFF;32.01.001;;;;",  # 5 duplicate of line 2
-        "198503152010011004;Kurang Kolom;PNS;Guru",  # 6 column count
-        '"198503152010011005";"Dewi; S.Pd.";PPPK;"Guru Ahli Pertama";STAFF;32.01.001;198503152010011001;;;',  # 7 ok
-        ";Asep Honorer;Honorer;Pengemudi;pelaksana;32.01.002;;;+62 812-1111-2222;3201015503850001",  # 8 ok
-    ]
-).encode() + b"\n198503152010011006;Rus\xe9di;PNS;Guru;STAFF;32.01.001;;;;\n"  # 9 latin-1 byte
+BROKEN = (
+    "\n".join(
+        [
+            "\ufeff" + HEADER,
+            "198503152010011001;Budi Santoso;PNS;Kepala Dinas;JPT;32.01.001;;budi@example.go.id;;",  # 2 ok
+            "198513152010011002;Salah Tanggal;PNS;Guru;pelaksana;32.01.001;;;;",  # 3 bad NIP
+            "198503152010011003;Unit Hilang;PNS;Guru;STAFF;99.99.999;;;;",  # 4 unknown unit
+            "198503152010011001;Budi Lagi;PNS;Guru;STAFF;32.01.001;;;;",  # 5 duplicate of line 2
+            "198503152010011004;Kurang Kolom;PNS;Guru",  # 6 column count
+            '"198503152010011005";"Dewi; S.Pd.";PPPK;"Guru Ahli Pertama";STAFF;32.01.001;198503152010011001;;;',  # noqa: E501 - line 7
+            ";Asep Honorer;Honorer;Pengemudi;pelaksana;32.01.002;;;+62 812-1111-2222;3201015503850001",  # 8
+        ]
+    ).encode()
+    + b"\n198503152010011006;Rus\xe9di;PNS;Guru;STAFF;32.01.001;;;;\n"
+)  # 9 latin-1 byte
 
 
 async def test_broken_rows_are_reported_and_good_rows_import(
@@ -105,12 +110,16 @@ async def _outbox_count(settings: RegistrySettings) -> int:
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
     try:
-        return await client[settings.database_name]["outbox"].count_documents({"type": {"$regex": "^employee"}})
+        return await client[settings.database_name]["outbox"].count_documents(
+            {"type": {"$regex": "^employee"}}
+        )
     finally:
         await client.close()
 
 
-async def test_opd_admin_imports_only_into_their_opd(api: httpx.AsyncClient, mint: Callable[..., str]) -> None:
+async def test_opd_admin_imports_only_into_their_opd(
+    api: httpx.AsyncClient, mint: Callable[..., str]
+) -> None:
     status = await run_import(api, mint("opd_admin", org_unit="32.01.001"), BROKEN)
     assert status["imported"] == 2  # Asep's row is in another OPD
     assert any("di luar wewenang" in error["message"] and error["line"] == 8 for error in status["errors"])
@@ -118,14 +127,21 @@ async def test_opd_admin_imports_only_into_their_opd(api: httpx.AsyncClient, min
 
 @pytest.mark.parametrize(
     ("data", "fragment"),
-    [(b"", "kosong"), (b"   \n", "kosong"), (HEADER.encode() + b"\n", "hanya berisi header"), (b"a,b,c\n1,2,3\n", "kolom wajib")],
+    [
+        (b"", "kosong"),
+        (b"   \n", "kosong"),
+        (HEADER.encode() + b"\n", "hanya berisi header"),
+        (b"a,b,c\n1,2,3\n", "kolom wajib"),
+    ],
     ids=["empty", "blank", "header-only", "wrong-header"],
 )
 async def test_unusable_files_are_refused_at_upload(
     api: httpx.AsyncClient, mint: Callable[..., str], data: bytes, fragment: str
 ) -> None:
     response = await api.post(
-        "/v1/imports", files={"file": ("x.csv", data, "text/csv")}, headers={"Authorization": f"Bearer {mint('bkpsdm')}"}
+        "/v1/imports",
+        files={"file": ("x.csv", data, "text/csv")},
+        headers={"Authorization": f"Bearer {mint('bkpsdm')}"},
     )
     assert response.status_code == 422
     assert fragment in response.json()["errors"][0]["message"]

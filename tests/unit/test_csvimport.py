@@ -20,10 +20,30 @@ NIP = "198503152010011001"
 NIP_2 = "197001012000032005"
 NIK = "3201015503850001"
 
-EN_HEADER = ["nip", "name", "employment_type", "position", "level", "org_unit_code", "supervisor_nip",
-             "email", "phone", "nik"]
-ID_HEADER = ["nip", "nama", "jenis_pegawai", "jabatan", "level", "kode_unor", "nip_atasan", "email",
-             "no_hp", "nik"]
+EN_HEADER = [
+    "nip",
+    "name",
+    "employment_type",
+    "position",
+    "level",
+    "org_unit_code",
+    "supervisor_nip",
+    "email",
+    "phone",
+    "nik",
+]
+ID_HEADER = [
+    "nip",
+    "nama",
+    "jenis_pegawai",
+    "jabatan",
+    "level",
+    "kode_unor",
+    "nip_atasan",
+    "email",
+    "no_hp",
+    "nik",
+]
 
 
 def row(
@@ -132,9 +152,17 @@ def test_indonesian_header_with_semicolons() -> None:
     ],
 )
 def test_header_aliases_normalised(header: str, expected: str) -> None:
-    names = {"nip": "nip", "name": "name", "employment_type": "jenis_pegawai", "position": "jabatan",
-             "level": "level", "org_unit_code": "kode_unor", "email": "email", "phone": "no_hp",
-             "nik": "nik"}
+    names = {
+        "nip": "nip",
+        "name": "name",
+        "employment_type": "jenis_pegawai",
+        "position": "jabatan",
+        "level": "level",
+        "org_unit_code": "kode_unor",
+        "email": "email",
+        "phone": "no_hp",
+        "nik": "nik",
+    }
     names[expected] = header
     layout = read_layout(",".join(names.values()) + "\n")
     assert layout.columns == list(names)
@@ -491,8 +519,9 @@ def test_optional_columns_may_be_absent() -> None:
     header = ["nama", "jenis_pegawai", "jabatan", "level", "kode_unor", "nik"]
     text = csv_text(header, ["Siti Aminah", "Honorer", "Pramu Kantor", "Pelaksana", "OPD-1", NIK])
     layout = read_layout(text)
-    assert layout == CsvLayout(layout.dialect, ["name", "employment_type", "position", "level",
-                                                "org_unit_code", "nik"], [])
+    assert layout == CsvLayout(
+        layout.dialect, ["name", "employment_type", "position", "level", "org_unit_code", "nik"], []
+    )
     parsed = list(parse_rows(text, layout))
     assert parsed[0].employee is not None
     assert parsed[0].identity == NIK

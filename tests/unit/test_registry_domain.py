@@ -135,9 +135,7 @@ def test_parse_nip_strips_spaces(raw: str) -> None:
         pytest.param(
             "198503152003021001", TODAY, ["digit 9–14", "2003-02", "usia 17", "minimal 18"], id="age-17"
         ),
-        pytest.param(
-            "198503152000011001", TODAY, ["digit 9–14", "usia 14", "minimal 18"], id="age-14"
-        ),
+        pytest.param("198503152000011001", TODAY, ["digit 9–14", "usia 14", "minimal 18"], id="age-14"),
         pytest.param(
             "195003152011031001", TODAY, ["digit 9–14", "2011-03", "usia 61", "maksimal 60"], id="age-61"
         ),
@@ -387,9 +385,7 @@ def test_employee_invalid_supervisor_nip_rejected(supervisor: str, fragment: str
 
 @pytest.mark.parametrize("blank", ["", "   ", "\t"], ids=["empty", "spaces", "tab"])
 def test_employee_blank_optional_strings_become_none(blank: str) -> None:
-    worker = EmployeeInput.model_validate(
-        employee(supervisor_nip=blank, email=blank, phone=blank, nik=blank)
-    )
+    worker = EmployeeInput.model_validate(employee(supervisor_nip=blank, email=blank, phone=blank, nik=blank))
     assert worker.supervisor_nip is None
     assert worker.email is None
     assert worker.phone is None

@@ -216,9 +216,7 @@ def test_write_csv_roundtrip(tmp_path: Path) -> None:
     with units_path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == ORG_UNIT_COLUMNS
-        read_units = [
-            OrgUnitRow(r["code"], r["name"], r["kind"], r["parent_code"] or None) for r in reader
-        ]
+        read_units = [OrgUnitRow(r["code"], r["name"], r["kind"], r["parent_code"] or None) for r in reader]
     assert read_units == units
 
     with employees_path.open(encoding="utf-8", newline="") as handle:
