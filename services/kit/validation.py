@@ -33,6 +33,8 @@ def readable_message(error: Mapping[str, Any]) -> str:
         if "email address" in message:
             return "alamat email tidak valid"
         return message
+    if kind == "string_pattern_mismatch" and error.get("loc") and error["loc"][-1] == "email":
+        return "alamat email tidak valid"
     template = _TEMPLATES.get(kind)
     if template is None:
         return message

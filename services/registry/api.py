@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.kit.auth import Principal, Role, require
 from services.kit.validation import InvalidInput, field_errors
-from services.registry.csvimport import CsvFileError, decode, parse_rows, read_layout
+from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
 from services.registry.domain import Code, EmployeeInput, Level, Name, OrgUnitKind, RuleViolation
 from services.registry.importer import ImportWorker
 from services.registry.store import (
@@ -299,7 +299,7 @@ async def start_import(
         layout = read_layout(text)
     except CsvFileError as exc:
         raise InvalidInput.one("file", str(exc)) from None
-    total = sum(1 for _ in parse_rows(text, layout))
+    total = count_rows(text, layout)
     if total == 0:
         raise InvalidInput.one("file", "file CSV hanya berisi header, tanpa baris data")
     import_id = await store.create_import(

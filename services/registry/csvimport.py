@@ -163,6 +163,16 @@ def read_layout(text: str) -> CsvLayout:
     return CsvLayout(dialect, columns, ignored)
 
 
+def count_rows(text: str, layout: CsvLayout) -> int:
+    """Data rows in the file, without validating them: the import's `total`."""
+    reader = csv.reader(io.StringIO(text, newline=""), layout.dialect)
+    next(reader, None)
+    try:
+        return sum(1 for cells in reader if any(cell.strip() for cell in cells))
+    except csv.Error:
+        return sum(1 for _ in parse_rows(text, layout))
+
+
 def parse_rows(text: str, layout: CsvLayout) -> Iterator[ParsedRow]:
     """Yield every data row with its starting line number, valid or not."""
     reader = csv.reader(io.StringIO(text, newline=""), layout.dialect)

@@ -172,6 +172,18 @@ def non_asn_id(nik_hash: str) -> str:
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+# The WHATWG HTML "valid e-mail address" rule, the one browsers apply to <input type=email>.
+# email-validator (pydantic's EmailStr) caps a bulk import at ~15k rows/s on this machine;
+# this pattern costs almost nothing and rejects the same typos people make in spreadsheets.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+        r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$",
+    ),
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{6,19}$")]
 
 
@@ -208,7 +220,7 @@ class EmployeeInput(BaseModel):
     level: Level
     org_unit_code: Code
     supervisor_nip: str | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
     nik: str | None = Field(default=None, repr=False)
 

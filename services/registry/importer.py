@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
@@ -22,6 +23,7 @@ from services.registry.store import ImportRow, LeaseLost, RegistryStore, UnitRef
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+END_OF_FILE = 1 << 62
 
 
 @dataclass
@@ -96,25 +98,45 @@ class ImportWorker:
         resume_from = int(str(job["next_line"]))
         scope = job.get("scope")
         units: dict[str, UnitRef | None] = {}
+        rows = iter(parse_rows(text, layout))
         first_seen: dict[str, int] = {}
-        chunk = _Chunk()
         log.info("import started", extra={"import_id": import_id, "resume_from": resume_from})
-        for parsed in parse_rows(text, layout):
+        # Parsing (Python) of the next chunk overlaps the write of this one (MongoDB's core).
+        parsing = asyncio.create_task(asyncio.to_thread(self._next_chunk, rows, first_seen, resume_from))
+        while True:
+            chunk, next_line = await parsing
+            if next_line is not None:
+                parsing = asyncio.create_task(
+                    asyncio.to_thread(self._next_chunk, rows, first_seen, resume_from)
+                )
+            try:
+                await self._flush(import_id, chunk, next_line or END_OF_FILE, units, scope)
+            except BaseException:
+                parsing.cancel()
+                raise
+            if next_line is None:
+                break
+        await self.store.finish_import(import_id, self.owner, "completed")
+        log.info("import completed", extra={"import_id": import_id})
+
+    def _next_chunk(
+        self, rows: Iterator[ParsedRow], first_seen: dict[str, int], resume_from: int
+    ) -> tuple[_Chunk, int | None]:
+        """Up to chunk_size rows after the checkpoint, and the line to resume from after them
+        (None at the end of the file). Rows before the checkpoint only feed duplicate checks."""
+        chunk = _Chunk()
+        for parsed in rows:
             duplicate_of = self._remember(first_seen, parsed)
             if parsed.line < resume_from:
                 continue
             chunk.processed += 1
             if duplicate_of is not None:
-                shown = (
-                    mask_nik(parsed.identity or "")
-                    if parsed.employee and parsed.employee.nik
-                    else parsed.identity
-                )
+                is_nik = parsed.employee is not None and parsed.employee.nik is not None
                 chunk.errors.append(
                     RowError(
                         parsed.line,
-                        "nik" if parsed.employee and parsed.employee.nik else "nip",
-                        shown,
+                        "nik" if is_nik else "nip",
+                        mask_nik(parsed.identity or "") if is_nik else parsed.identity,
                         f"pegawai yang sama sudah ada di baris {duplicate_of}; baris ini dilewati",
                     )
                 )
@@ -123,11 +145,8 @@ class ImportWorker:
             else:
                 chunk.valid.append((parsed.line, parsed.employee))
             if chunk.processed >= self.settings.chunk_size:
-                await self._flush(import_id, chunk, parsed.line + 1, units, scope)
-                chunk = _Chunk()
-        await self._flush(import_id, chunk, 1 << 62, units, scope)
-        await self.store.finish_import(import_id, self.owner, "completed")
-        log.info("import completed", extra={"import_id": import_id})
+                return chunk, parsed.line + 1
+        return chunk, None
 
     @staticmethod
     def _remember(first_seen: dict[str, int], parsed: ParsedRow) -> int | None:
