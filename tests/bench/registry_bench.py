@@ -77,6 +77,8 @@ class Results:
     relay_window_s: float = 0.0
     relay_first_batch: int = 0
     rerun_s: float = 0.0
+    import_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds per wall second of each process during the first import (1.0 = one core)."""
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
     failures: list[str] = field(default_factory=list)
 
@@ -87,6 +89,19 @@ class Results:
 
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process from /proc (Linux); None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    return {name: used for name, pid in pids.items() if (used := cpu_seconds(pid)) is not None}
 
 
 # ---------------------------------------------------------------- raw limits
@@ -354,6 +369,7 @@ async def registry_steps(
     bootstrap: str,
     database: str,
     prefix: str,
+    pids: dict[str, int],
 ) -> None:
     n = results.employees
     headers = {"Authorization": f"Bearer {token}"}
@@ -364,8 +380,14 @@ async def registry_steps(
 
         consumer = await joined_consumer(bootstrap, f"{prefix}registry.employees")
         try:
+            cpu_before = cpu_snapshot(pids)
             import_started = time.perf_counter()
             body, results.import_s = await run_import(client, csv_bytes)
+            cpu_after = cpu_snapshot(pids)
+            results.import_cpu = {
+                name: (cpu_after[name] - cpu_before[name]) / results.import_s
+                for name in cpu_before.keys() & cpu_after.keys()
+            }
             for key, expected in (("imported", n), ("failed", 0), ("updated", 0), ("unchanged", 0)):
                 results.check(
                     body[key] == expected, f"first import: {key} = {body[key]}, expected {expected}"
@@ -509,6 +531,9 @@ def report(results: Results, cores: int) -> dict[str, Any]:
         f"relay without its first batch ({results.relay_first_batch:,} events): "
         f"{relay_strict:,.0f} events/s; duplicate events read from Kafka: {results.duplicates_seen:,}"
     )
+    if results.import_cpu:
+        shares = ", ".join(f"{name} {share:.2f}" for name, share in sorted(results.import_cpu.items()))
+        print(f"CPU during the first import, in cores busy (2 = whole machine): {shares}")
     print(
         f"goal: ≥ {GOAL_ROWS_PER_S:,} rows/s imported with events (≥ {GOAL_RATIO:.0%} of raw insert_many) "
         f"→ {'MET' if goal_met else 'NOT MET'} ({imported:,.0f} rows/s, {import_ratio:.1%})"
@@ -532,6 +557,7 @@ def report(results: Results, cores: int) -> dict[str, Any]:
         "rerun_rows_per_s": round(rerun),
         "import_vs_insert_many": round(import_ratio, 4),
         "relay_vs_produce": round(relay_ratio, 4),
+        "import_cpu_cores": {name: round(share, 2) for name, share in sorted(results.import_cpu.items())},
         "goal_met": goal_met,
         "checks_passed": not results.failures,
     }
@@ -570,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"work dir: {work} (registry log: {registry_log})", flush=True)
 
     exit_code = 0
+    pids: dict[str, int] = {}
     try:
         if external:
             uri, bootstrap = os.environ["MONGODB_URI"], os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -577,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             running = engines.start(engine_root)
             uri, bootstrap = running.mongodb_uri, running.kafka_bootstrap
+            pids |= {"mongod": running.mongo_pid, "tansu": running.kafka_pid}
             print(f"engines: local mongod {uri}, tansu {bootstrap}", flush=True)
 
         print(f"1/6 raw insert_many of {args.raw_count:,} docs ...", flush=True)
@@ -605,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         url = f"http://127.0.0.1:{port}"
         process = start_registry(env, registry_log)
+        pids["registry"] = process.pid
         try:
             wait_ready(url, 60, registry_log)
             print(
@@ -614,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print("4/6 org units, import, events on Kafka, relay; 5/6 re-run ...", flush=True)
             asyncio.run(
-                registry_steps(results, url, token, units, csv_bytes, uri, bootstrap, database, prefix)
+                registry_steps(results, url, token, units, csv_bytes, uri, bootstrap, database, prefix, pids)
             )
         finally:
             stop_registry(process)
