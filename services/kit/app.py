@@ -143,7 +143,7 @@ def create_app(
         for hook in runtime.startup_hooks:
             await hook()
         await runtime.broker.start()
-        relay = OutboxRelay(runtime.outbox, runtime.broker, settings, runtime.leases, runtime.metrics)
+        relay = OutboxRelay(runtime.outbox, settings, runtime.leases, runtime.metrics)
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(task()) for task in runtime.background_tasks]
         log.info("service started", extra={"instance": runtime.instance_id, "port": settings.http_port})

@@ -17,7 +17,6 @@ from typing import Annotated, TypeVar
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,

@@ -9,6 +9,7 @@ it over once the lease runs out.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -23,7 +24,6 @@ from services.registry.store import ImportRow, LeaseLost, RegistryStore, UnitRef
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-END_OF_FILE = 1 << 62
 
 
 @dataclass
@@ -31,6 +31,24 @@ class ImportSettings:
     chunk_size: int = 1000
     lease_seconds: float = 15.0
     idle_poll_seconds: float = 1.0
+    parallel_chunks: int = 2
+
+
+class CommittedLines:
+    """The line ranges of chunks an earlier run of this import already committed."""
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self._firsts = [first for first, _ in ranges]
+        self._ranges = ranges
+
+    def __len__(self) -> int:
+        return len(self._ranges)
+
+    def __contains__(self, line: object) -> bool:
+        if not isinstance(line, int):
+            return False
+        index = bisect.bisect_right(self._firsts, line) - 1
+        return index >= 0 and self._ranges[index][0] <= line <= self._ranges[index][1]
 
 
 @dataclass
@@ -39,6 +57,8 @@ class _Chunk:
     """Valid rows wait for their org unit until the flush looks all of them up at once."""
     errors: list[RowError] = field(default_factory=list)
     processed: int = 0
+    first_line: int = 0
+    last_line: int = 0
 
 
 class ImportWorker:
@@ -95,41 +115,46 @@ class ImportWorker:
     async def _import(self, import_id: str, job: dict[str, object]) -> None:
         text = decode(await self.store.import_file(job))
         layout = read_layout(text)
-        resume_from = int(str(job["next_line"]))
+        committed = CommittedLines(await self.store.committed_chunks(import_id))
         scope = job.get("scope")
         units: dict[str, UnitRef | None] = {}
         rows = iter(parse_rows(text, layout))
         first_seen: dict[str, int] = {}
-        log.info("import started", extra={"import_id": import_id, "resume_from": resume_from})
-        # Parsing (Python) of the next chunk overlaps the write of this one (MongoDB's core).
-        parsing = asyncio.create_task(asyncio.to_thread(self._next_chunk, rows, first_seen, resume_from))
-        while True:
-            chunk, next_line = await parsing
-            if next_line is not None:
-                parsing = asyncio.create_task(
-                    asyncio.to_thread(self._next_chunk, rows, first_seen, resume_from)
-                )
-            try:
-                await self._flush(import_id, chunk, next_line or END_OF_FILE, units, scope)
-            except BaseException:
-                parsing.cancel()
-                raise
-            if next_line is None:
-                break
+        log.info("import started", extra={"import_id": import_id, "committed_chunks": len(committed)})
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                # Parsing (Python, in a thread) overlaps the transactions in flight (MongoDB).
+                chunk, more = await asyncio.to_thread(self._next_chunk, rows, first_seen, committed)
+                if chunk.processed:
+                    in_flight.add(asyncio.create_task(self._flush(import_id, chunk, units, scope)))
+                if in_flight and (len(in_flight) >= self.settings.parallel_chunks or not more):
+                    done, in_flight = await asyncio.wait(
+                        in_flight, return_when=asyncio.FIRST_COMPLETED if more else asyncio.ALL_COMPLETED
+                    )
+                    for task in done:
+                        task.result()
+                if not more:
+                    break
+        finally:
+            for task in in_flight:
+                task.cancel()
         await self.store.finish_import(import_id, self.owner, "completed")
         log.info("import completed", extra={"import_id": import_id})
 
     def _next_chunk(
-        self, rows: Iterator[ParsedRow], first_seen: dict[str, int], resume_from: int
-    ) -> tuple[_Chunk, int | None]:
-        """Up to chunk_size rows after the checkpoint, and the line to resume from after them
-        (None at the end of the file). Rows before the checkpoint only feed duplicate checks."""
+        self, rows: Iterator[ParsedRow], first_seen: dict[str, int], committed: CommittedLines
+    ) -> tuple[_Chunk, bool]:
+        """Up to chunk_size rows not yet committed, and whether the file has more. Committed
+        rows only feed the duplicate check, so a resumed import reports the same errors."""
         chunk = _Chunk()
         for parsed in rows:
             duplicate_of = self._remember(first_seen, parsed)
-            if parsed.line < resume_from:
+            if parsed.line in committed:
                 continue
             chunk.processed += 1
+            chunk.first_line = chunk.first_line or parsed.line
+            chunk.last_line = parsed.line
             if duplicate_of is not None:
                 is_nik = parsed.employee is not None and parsed.employee.nik is not None
                 chunk.errors.append(
@@ -145,8 +170,8 @@ class ImportWorker:
             else:
                 chunk.valid.append((parsed.line, parsed.employee))
             if chunk.processed >= self.settings.chunk_size:
-                return chunk, parsed.line + 1
-        return chunk, None
+                return chunk, True
+        return chunk, False
 
     @staticmethod
     def _remember(first_seen: dict[str, int], parsed: ParsedRow) -> int | None:
@@ -161,7 +186,6 @@ class ImportWorker:
         self,
         import_id: str,
         chunk: _Chunk,
-        next_line: int,
         units: dict[str, UnitRef | None],
         scope: object,
     ) -> None:
@@ -201,7 +225,7 @@ class ImportWorker:
                 continue
             rows.append(ImportRow(line, employee, unit))
         counts = await self.store.apply_import_chunk(
-            import_id, self.owner, rows, chunk.errors, next_line, chunk.processed
+            import_id, self.owner, rows, chunk.errors, (chunk.first_line, chunk.last_line), chunk.processed
         )
         self.rows_total.labels("imported").inc(counts.imported)
         self.rows_total.labels("updated").inc(counts.updated)

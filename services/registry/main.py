@@ -31,6 +31,7 @@ class RegistrySettings(ServiceSettings):
     nik_key_file: Path = LOCAL_DIR / "dev-keys" / "registry-nik.key"
     import_chunk_size: int = 1000
     import_lease_seconds: float = 15.0
+    import_parallel_chunks: int = 2
     max_import_bytes: int = 200_000_000
 
 
@@ -46,7 +47,11 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     worker = ImportWorker(
         store,
         runtime.instance_id,
-        ImportSettings(chunk_size=settings.import_chunk_size, lease_seconds=settings.import_lease_seconds),
+        ImportSettings(
+            chunk_size=settings.import_chunk_size,
+            lease_seconds=settings.import_lease_seconds,
+            parallel_chunks=settings.import_parallel_chunks,
+        ),
         runtime.metrics_registry,
     )
     runtime.startup_hooks.append(store.ensure_indexes)

@@ -135,7 +135,9 @@ def unit_snapshot(doc: Document) -> OrgUnitSnapshot:
 
 
 def employee_snapshot(doc: Document) -> EmployeeSnapshot:
-    return EmployeeSnapshot(
+    # Documents are written only from validated input, so the snapshot skips validation:
+    # a bulk import builds one per row.
+    return EmployeeSnapshot.model_construct(
         employee_id=doc["_id"],
         nip=doc.get("nip"),
         name=doc["name"],
@@ -171,6 +173,7 @@ class RegistryStore:
         self.history = self.db["employee_history"]
         self.imports = self.db["imports"]
         self.import_errors = self.db["import_errors"]
+        self.import_chunks = self.db["import_chunks"]
         self.files = AsyncGridFSBucket(self.db, bucket_name="import_files")
         self.vault = vault
 
@@ -185,6 +188,7 @@ class RegistryStore:
         await self.history.create_index([("employee_id", ASCENDING), ("at", ASCENDING)])
         await self.imports.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
         await self.import_errors.create_index([("import_id", ASCENDING), ("line", ASCENDING)])
+        await self.import_chunks.create_index([("import_id", ASCENDING), ("first", ASCENDING)])
 
     async def _commit(self, work: Any) -> Any:
         result = await in_transaction(self.runtime.client, work)
@@ -537,7 +541,6 @@ class RegistryStore:
             "updated": 0,
             "unchanged": 0,
             "failed": 0,
-            "next_line": 0,
             "scope": scope,
             "created_by": actor,
             "created_at": now,
@@ -569,6 +572,10 @@ class RegistryStore:
         stream = await self.files.open_download_stream(job["file_id"])
         data: bytes = await stream.read()
         return data
+
+    async def committed_chunks(self, import_id: str) -> list[tuple[int, int]]:
+        cursor = self.import_chunks.find({"import_id": import_id}, sort=[("first", ASCENDING)])
+        return [(doc["first"], doc["last"]) async for doc in cursor]
 
     async def claim_import(self, owner: str, lease_seconds: float) -> Document | None:
         """Take the oldest import that nobody is working on (new, or whose worker died)."""
@@ -620,11 +627,12 @@ class RegistryStore:
         owner: str,
         rows: Sequence[ImportRow],
         row_errors: Sequence[RowError],
-        next_line: int,
+        lines: tuple[int, int],
         processed: int,
     ) -> ChunkCounts:
-        """Write one chunk of rows, their events, their errors and the import's progress in one
-        transaction, so that a crash resumes exactly after the last committed chunk."""
+        """Write one chunk of rows, their events, their errors, its commit marker and the
+        import's progress in one transaction: a crash resumes with exactly the chunks that
+        did not commit, even when several chunks were in flight."""
 
         async def work(session: Session) -> ChunkCounts:
             job = await self.imports.find_one({"_id": import_id, "owner": owner}, {"_id": 1}, session=session)
@@ -733,10 +741,18 @@ class RegistryStore:
                     ],
                     session=session,
                 )
+            await self.import_chunks.insert_one(
+                {
+                    "_id": f"{import_id}:{lines[0]}",
+                    "import_id": import_id,
+                    "first": lines[0],
+                    "last": lines[1],
+                },
+                session=session,
+            )
             await self.imports.update_one(
                 {"_id": import_id},
                 {
-                    "$set": {"next_line": next_line},
                     "$inc": {
                         "processed": processed,
                         "imported": counts.imported,

@@ -42,7 +42,7 @@ async def started(settings: ServiceSettings, with_relay: bool = True):  # type: 
 
 async def run_relay(runtime: Runtime) -> asyncio.Task[None]:
     await runtime.broker.start()
-    relay = OutboxRelay(runtime.outbox, runtime.broker, runtime.settings, runtime.leases, runtime.metrics)
+    relay = OutboxRelay(runtime.outbox, runtime.settings, runtime.leases, runtime.metrics)
     return asyncio.create_task(relay.run())
 
 
