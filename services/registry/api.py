@@ -331,8 +331,9 @@ async def import_status(
     errors = await store.import_errors_page(
         import_id, (errors_page - 1) * IMPORT_ERRORS_SHOWN, IMPORT_ERRORS_SHOWN
     )
+    progress = await store.import_progress(import_id)
     total = int(job["total"])
-    processed = int(job["processed"])
+    processed = progress["processed"]
     return {
         "import_id": import_id,
         "status": job["status"],
@@ -340,10 +341,10 @@ async def import_status(
         "total": total,
         "processed": processed,
         "percent": round(100 * processed / total, 1) if total else 100.0,
-        "imported": job["imported"],
-        "updated": job["updated"],
-        "unchanged": job["unchanged"],
-        "failed": job["failed"],
+        "imported": progress["imported"],
+        "updated": progress["updated"],
+        "unchanged": progress["unchanged"],
+        "failed": progress["failed"],
         "message": job.get("message"),
         "created_at": job["created_at"],
         "finished_at": job.get("finished_at"),

@@ -536,11 +536,6 @@ class RegistryStore:
             "file_id": file_id,
             "sha256": digest,
             "total": total,
-            "processed": 0,
-            "imported": 0,
-            "updated": 0,
-            "unchanged": 0,
-            "failed": 0,
             "scope": scope,
             "created_by": actor,
             "created_at": now,
@@ -572,6 +567,17 @@ class RegistryStore:
         stream = await self.files.open_download_stream(job["file_id"])
         data: bytes = await stream.read()
         return data
+
+    async def import_progress(self, import_id: str) -> dict[str, int]:
+        fields = ("processed", "imported", "updated", "unchanged", "failed")
+        cursor = await self.import_chunks.aggregate(
+            [
+                {"$match": {"import_id": import_id}},
+                {"$group": {"_id": None, **{field: {"$sum": f"${field}"} for field in fields}}},
+            ]
+        )
+        totals = await cursor.to_list()
+        return {field: int(totals[0][field]) if totals else 0 for field in fields}
 
     async def committed_chunks(self, import_id: str) -> list[tuple[int, int]]:
         cursor = self.import_chunks.find({"import_id": import_id}, sort=[("first", ASCENDING)])
@@ -741,25 +747,19 @@ class RegistryStore:
                     ],
                     session=session,
                 )
+            # Progress lives on the chunk's own marker, not on the import document, so
+            # chunks in flight together never contend for one document.
             await self.import_chunks.insert_one(
                 {
                     "_id": f"{import_id}:{lines[0]}",
                     "import_id": import_id,
                     "first": lines[0],
                     "last": lines[1],
-                },
-                session=session,
-            )
-            await self.imports.update_one(
-                {"_id": import_id},
-                {
-                    "$inc": {
-                        "processed": processed,
-                        "imported": counts.imported,
-                        "updated": counts.updated,
-                        "unchanged": counts.unchanged,
-                        "failed": counts.failed,
-                    },
+                    "processed": processed,
+                    "imported": counts.imported,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                    "failed": counts.failed,
                 },
                 session=session,
             )
