@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -39,10 +40,18 @@ class CloudEvent:
     source: str
     time: dt.datetime
     subject: str
-    data: dict[str, Any]
+    payload: bytes
+    """The JSON value, encoded once when the event is made and sent as it is."""
     key: str
     topic: str = ""
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        value = json.loads(self.payload)
+        if not isinstance(value, dict):
+            raise EnvelopeError("value must be a JSON object")
+        return value
 
     def kafka_headers(self) -> dict[str, str]:
         return {
@@ -57,7 +66,7 @@ class CloudEvent:
         }
 
     def kafka_value(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        return self.payload
 
 
 def new_event(
@@ -70,7 +79,7 @@ def new_event(
         source=source,
         time=time or dt.datetime.now(dt.UTC),
         subject=subject or key,
-        data=data.model_dump(mode="json"),
+        payload=data.model_dump_json().encode(),
         key=key,
         topic=data.topic,
     )
@@ -99,19 +108,18 @@ def decode_record(
         time = dt.datetime.fromisoformat(attrs["ce_time"].replace("Z", "+00:00"))
     except ValueError as exc:
         raise EnvelopeError(f"ce_time is not RFC 3339: {attrs['ce_time']!r}") from exc
-    try:
-        data = json.loads(value or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EnvelopeError(f"value is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise EnvelopeError("value must be a JSON object")
-    return CloudEvent(
+    event = CloudEvent(
         id=attrs["ce_id"],
         type=attrs["ce_type"],
         source=attrs["ce_source"],
         time=time,
         subject=attrs.get("ce_subject", ""),
-        data=data,
+        payload=value or b"",
         key=(key or b"").decode("utf-8", errors="replace"),
         topic=topic,
     )
+    try:
+        event.data  # noqa: B018 - parsed now, so a poison value fails here and not in a handler
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EnvelopeError(f"value is not JSON: {exc}") from exc
+    return event

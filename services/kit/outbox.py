@@ -49,6 +49,8 @@ class Outbox:
             "published_at",
             name="published_ttl",
             expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),
+            # Partial, so that writing a new event does not touch this index.
+            partialFilterExpression={"published_at": {"$exists": True}},
         )
 
     @staticmethod
@@ -62,7 +64,7 @@ class Outbox:
             "source": event.source,
             "subject": event.subject,
             "time": event.time,
-            "data": event.data,
+            "payload": event.payload,
             "pending": True,
             "created_at": dt.datetime.now(dt.UTC),
         }
@@ -91,7 +93,7 @@ def _to_event(document: Document) -> CloudEvent:
         source=document["source"],
         time=document["time"],
         subject=document["subject"],
-        data=document["data"],
+        payload=bytes(document["payload"]),
         key=document["key"],
         topic=document["topic"],
     )

@@ -116,6 +116,9 @@ def _normalise_header(name: str) -> str:
 
 
 def _normalise_choice(value: str, aliases: dict[str, str]) -> str:
+    exact = aliases.get(value)
+    if exact is not None:
+        return exact
     key = re.sub(r"[^A-Z0-9]+", "_", value.strip().upper()).strip("_")
     return aliases.get(key, value.strip())
 
@@ -201,10 +204,11 @@ def parse_row(line: int, cells: list[str], columns: list[str | None], width: int
         )
     values: dict[str, str] = {}
     errors: list[RowError] = []
+    suspect = NOT_UTF8.search("".join(cells)) is not None  # one scan per row; cells only if needed
     for name, cell in zip(columns, cells, strict=True):
         if name is None:
             continue
-        if NOT_UTF8.search(cell):
+        if suspect and NOT_UTF8.search(cell):
             shown = cell.encode("utf-8", errors="surrogateescape").decode("latin-1")
             if name == "nik":
                 shown = mask_nik(shown)

@@ -6,6 +6,7 @@ Messages are in Bahasa Indonesia because the people who fix the data read them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -142,6 +143,13 @@ def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
     return Nip(value, birth, (year, month), gender, sequence)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _checked_nip(raw: str, today: dt.date) -> str:
+    """parse_nip for input validation, cached: a bulk import repeats each supervisor's NIP
+    on every row of their staff. `today` is part of the key so the cache never goes stale."""
+    return parse_nip(raw, today).value
+
+
 # ---------------------------------------------------------------- NIK and platform ids
 
 NIK_PATTERN = re.compile(r"^[0-9]{16}$")
@@ -230,15 +238,10 @@ class EmployeeInput(BaseModel):
             return None
         return value
 
-    @field_validator("nip")
+    @field_validator("nip", "supervisor_nip")
     @classmethod
     def _nip(cls, value: str | None) -> str | None:
-        return None if value is None else _as_value_error(lambda: parse_nip(value).value)
-
-    @field_validator("supervisor_nip")
-    @classmethod
-    def _supervisor_nip(cls, value: str | None) -> str | None:
-        return None if value is None else _as_value_error(lambda: parse_nip(value).value)
+        return None if value is None else _as_value_error(lambda: _checked_nip(value, dt.date.today()))
 
     @field_validator("nik")
     @classmethod
