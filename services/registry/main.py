@@ -29,9 +29,9 @@ class RegistrySettings(ServiceSettings):
     nik_secret: SecretStr | None = None
     """Production: from a secret store. Unset: a DEV-ONLY key generated under .local/dev-keys."""
     nik_key_file: Path = LOCAL_DIR / "dev-keys" / "registry-nik.key"
-    import_chunk_size: int = 1000
+    import_chunk_size: int = 2000
     import_lease_seconds: float = 15.0
-    import_parallel_chunks: int = 2
+    import_parallel_chunks: int = 3
     max_import_bytes: int = 200_000_000
 
 
