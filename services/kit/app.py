@@ -43,6 +43,8 @@ from services.kit.validation import InvalidInput, field_errors
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_SECONDS = 10.0
+
 Hook = Callable[[], Awaitable[None]]
 BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
 
@@ -144,17 +146,24 @@ def create_app(
             await hook()
         await runtime.broker.start()
         relay = OutboxRelay(runtime.outbox, settings, runtime.leases, runtime.metrics)
+        await relay.start()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(task()) for task in runtime.background_tasks]
+        tasks += [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.background_tasks]
         log.info("service started", extra={"instance": runtime.instance_id, "port": settings.http_port})
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await runtime.broker.stop()
-            await runtime.client.close()
+            _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            if stuck:
+                log.error("tasks did not stop", extra={"tasks": [task.get_name() for task in stuck]})
+            # Shutdown must not hang: a replica that cannot stop blocks a rollout.
+            for step in (relay.stop(), runtime.broker.stop(), runtime.client.close()):
+                try:
+                    await asyncio.wait_for(step, SHUTDOWN_SECONDS)
+                except Exception:  # logged; the next step still runs
+                    log.exception("shutdown step failed")
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime

@@ -21,7 +21,7 @@ from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from contracts.envelope import CloudEvent
 from services.kit.leases import Leases
@@ -127,21 +127,21 @@ class OutboxRelay:
             max_batch_size=1024 * 1024,
         )
 
-    async def run(self) -> None:
-        await self._start_producer()
-        try:
-            await self._loop()
-        finally:
-            await self.producer.stop()
-
-    async def _start_producer(self) -> None:
+    async def start(self) -> None:
         async for attempt in AsyncRetrying(
-            wait=wait_exponential(multiplier=0.2, max=5), retry=retry_if_exception_type(KafkaError)
+            wait=wait_exponential(multiplier=0.2, max=5),
+            retry=retry_if_exception_type(KafkaError),
+            stop=stop_after_delay(60),
+            reraise=True,
         ):
             with attempt:
                 await self.producer.start()
 
-    async def _loop(self) -> None:
+    async def stop(self) -> None:
+        await self.producer.stop()
+
+    async def run(self) -> None:
+        """Publish until cancelled; `start` first, `stop` after."""
         backoff = 0.1
         while True:
             try:

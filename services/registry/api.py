@@ -121,6 +121,27 @@ async def create_org_unit(
     return unit_snapshot(doc).model_dump(mode="json")
 
 
+class OrgUnitPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: Name
+
+
+@router.patch("/org-units/{code}")
+async def rename_org_unit(
+    code: str,
+    body: OrgUnitPatch,
+    store: Store,
+    principal: Annotated[Principal, Depends(require(*UNIT_WRITERS))],
+) -> dict[str, Any]:
+    try:
+        unit = await store.unit(code)
+        principal.check_access(unit.code, unit.path)
+        doc = await store.rename_unit(code, body.name)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return unit_snapshot(doc).model_dump(mode="json")
+
+
 @router.get("/org-units/{code}")
 async def get_org_unit(
     code: str, store: Store, principal: Annotated[Principal, Depends(require(*UNIT_READERS))]

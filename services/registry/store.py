@@ -28,6 +28,7 @@ from contracts.registry import (
     EmployeeUpdatedV1,
     OrgUnitCreatedV1,
     OrgUnitSnapshot,
+    OrgUnitUpdatedV1,
 )
 from services.kit.app import Runtime
 from services.kit.mongo import Document, Session, in_transaction
@@ -248,6 +249,28 @@ class RegistryStore:
             except DuplicateKeyError:
                 raise Conflict(f"unit organisasi {code} sudah ada") from None
             await self.runtime.outbox.add(session, [self._event(OrgUnitCreatedV1(unit=unit_snapshot(doc)))])
+            return doc
+
+        result: Document = await self._commit(work)
+        return result
+
+    async def rename_unit(self, code: str, name: str) -> Document:
+        async def work(session: Session) -> Document:
+            current = await self.units.find_one({"_id": code}, session=session)
+            if current is None:
+                raise NotFound(f"unit organisasi {code} tidak ditemukan")
+            if current["name"] == name:
+                return current
+            doc = await self.units.find_one_and_update(
+                {"_id": code},
+                {"$set": {"name": name, "updated_at": dt.datetime.now(dt.UTC)}, "$inc": {"version": 1}},
+                session=session,
+                return_document=ReturnDocument.AFTER,
+            )
+            assert doc is not None
+            await self.runtime.outbox.add(
+                session, [self._event(OrgUnitUpdatedV1(unit=unit_snapshot(doc), changed=["name"]))]
+            )
             return doc
 
         result: Document = await self._commit(work)

@@ -40,10 +40,17 @@ async def started(settings: ServiceSettings, with_relay: bool = True):  # type: 
     await runtime.client.close()
 
 
-async def run_relay(runtime: Runtime) -> asyncio.Task[None]:
-    await runtime.broker.start()
+@contextlib.asynccontextmanager
+async def relay_running(runtime: Runtime):  # type: ignore[no-untyped-def]
     relay = OutboxRelay(runtime.outbox, runtime.settings, runtime.leases, runtime.metrics)
-    return asyncio.create_task(relay.run())
+    await relay.start()
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.stop()
 
 
 async def stage(runtime: Runtime, events: list[CloudEvent]) -> None:
@@ -69,8 +76,7 @@ async def test_relay_publishes_every_event_once_in_order_per_key(settings: Servi
         events = [bump(f"c{i % 7}", i) for i in range(700)]
         for start in range(0, 700, 100):
             await stage(runtime, events[start : start + 100])
-        relay = await run_relay(runtime)
-        try:
+        async with relay_running(runtime):
             records = await read_topic(
                 settings.kafka_bootstrap_servers, settings.topic(TOPIC), lambda r: len(r) >= 700
             )
@@ -79,9 +85,6 @@ async def test_relay_publishes_every_event_once_in_order_per_key(settings: Servi
                 return await runtime.outbox.collection.count_documents({"pending": True}) == 0
 
             await wait_for(drained)
-        finally:
-            relay.cancel()
-            await runtime.broker.stop()
     received = events_of(records)
     assert sorted(event.id for event in received) == sorted(event.id for event in events)
     for event in received:
@@ -103,14 +106,10 @@ async def test_relay_started_later_publishes_what_was_committed_before(settings:
     async with started(settings) as restarted:
         # The crashed holder's lease is still valid; the new relay waits for it to run out.
         await restarted.database["leases"].delete_many({})
-        relay = await run_relay(restarted)
-        try:
+        async with relay_running(restarted):
             records = await read_topic(
                 settings.kafka_bootstrap_servers, settings.topic(TOPIC), lambda r: len(r) >= 2
             )
-        finally:
-            relay.cancel()
-            await restarted.broker.stop()
     assert [event.data["amount"] for event in events_of(records)] == [1, 2]
 
 

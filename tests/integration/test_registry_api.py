@@ -107,10 +107,19 @@ async def test_employee_lifecycle_publishes_every_change(
     assert {event.key for event in events} == {STAFF_NIP}
     assert [event.data["employee"]["version"] for event in events] == [1, 2, 3, 4]
     assert events[2].data["from_org_unit_code"] == "32.01.001.01"
-    units = await read_topic(
-        settings.kafka_bootstrap_servers, settings.topic("registry.org-units"), lambda r: len(r) >= 5
+    renamed = await api.patch(
+        "/v1/org-units/32.01.002", json={"name": "Dinas Kesehatan Kab. Bogor"}, headers=admin
     )
-    assert len({event.key for event in events_of(units)}) == 5
+    assert renamed.status_code == 200 and renamed.json()["version"] == 2
+    units = events_of(
+        await read_topic(
+            settings.kafka_bootstrap_servers, settings.topic("registry.org-units"), lambda r: len(r) >= 6
+        )
+    )
+    assert len({event.key for event in units}) == 5
+    renames = [event for event in units if event.key == "32.01.002"]  # order holds per key only
+    assert [event.type for event in renames] == ["org_unit.created.v1", "org_unit.updated.v1"]
+    assert renames[1].data["changed"] == ["name"]
 
 
 async def test_non_asn_nik_is_protected_and_never_published(
