@@ -101,7 +101,7 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     typer.echo("")
     typer.echo("Coba:")
     typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {registry}/v1/org-units/{units[0].code}')
-    typer.echo("Token lain: uv run netral token --role opd_admin --org-unit KODE_OPD")
+    typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
 
 
 @app.command()
