@@ -11,6 +11,13 @@ from contracts.registry import (
     OrgUnitCreatedV1,
     OrgUnitUpdatedV1,
 )
+from contracts.signing import (
+    CampaignClosedV1,
+    CampaignOpenedV1,
+    ChainCheckpointV1,
+    PledgeOverdueV1,
+    PledgeSignedV1,
+)
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -21,6 +28,11 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         EmployeeUpdatedV1,
         EmployeeTransferredV1,
         EmployeeDeactivatedV1,
+        CampaignOpenedV1,
+        CampaignClosedV1,
+        PledgeSignedV1,
+        PledgeOverdueV1,
+        ChainCheckpointV1,
     )
 }
 

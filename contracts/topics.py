@@ -16,7 +16,13 @@ class Topic:
 ORG_UNITS = Topic("registry.org-units", "Org-unit tree changes, keyed by unit code")
 EMPLOYEES = Topic("registry.employees", "Employee changes, keyed by employee id (NIP)")
 
-CATALOG: tuple[Topic, ...] = (ORG_UNITS, EMPLOYEES)
+CAMPAIGNS = Topic("signing.campaigns", "Pledge campaigns opened and closed, keyed by campaign code")
+PLEDGES = Topic("signing.pledges", "Signatures and overdue pledges, keyed by employee id (NIP)")
+CHECKPOINTS = Topic(
+    "signing.checkpoints", "Signed chain heads per campaign, keyed by campaign code", public=True
+)
+
+CATALOG: tuple[Topic, ...] = (ORG_UNITS, EMPLOYEES, CAMPAIGNS, PLEDGES, CHECKPOINTS)
 
 
 def dead_letter_topic(consumer_group: str) -> str:

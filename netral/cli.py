@@ -76,6 +76,29 @@ def schemas_export(out: Annotated[Path, typer.Option(help="folder tujuan")] = Pa
 
 
 @app.command()
+def verify(
+    receipt: Annotated[Path, typer.Argument(help="tanda terima (JSON) dari layanan penandatanganan")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="kunci publik PEM dari GET /v1/keys")],
+) -> None:
+    """Periksa tanda terima pakta secara luring: tanda tangan Ed25519 dan tautan rantai."""
+    from services.signing.domain import verify_receipt
+
+    try:
+        data = json.loads(receipt.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        typer.echo(f"tidak dapat membaca {receipt}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    check = verify_receipt(data.get("receipt", data), public_key.read_bytes())
+    if check.valid:
+        typer.echo(f"SAH: tanda terima {data.get('code', '')} valid (tahap {check.stage})")
+        return
+    typer.echo("TIDAK SAH:", err=True)
+    for problem in check.problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
 def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] = 300) -> None:
     """Jalankan mesin lokal dan semua layanan, isi pemda demo, cetak URL dan token."""
     from netral.seed import generate, write_csv

@@ -28,7 +28,10 @@ class ServiceProcess:
         return int(os.environ.get(f"NETRAL_{self.name.upper()}_PORT", self.default_port))
 
 
-SERVICES = (ServiceProcess("registry", "services.registry.main", 8001),)
+SERVICES = (
+    ServiceProcess("registry", "services.registry.main", 8001),
+    ServiceProcess("signing", "services.signing.main", 8002),
+)
 
 RUN_DIR = LOCAL_DIR / "run"
 LOG_DIR = LOCAL_DIR / "logs"

@@ -1,0 +1,578 @@
+"""Signing rules: the signing cascade, the pact hash, receipt codes, signed and chained receipts,
+and their verification. Pure, no I/O.
+
+Messages are in Bahasa Indonesia because the people who sign, and the people who check a
+receipt, read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any, TypeGuard
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+# ---------------------------------------------------------------- levels and org units
+
+# Plain strings, exactly as they arrive in registry events: the signing service keeps its own
+# view of employees and does not import the registry's code.
+REGIONAL_HEAD = "REGIONAL_HEAD"
+JPT = "JPT"
+ADMINISTRATOR = "ADMINISTRATOR"
+SUPERVISOR = "SUPERVISOR"
+STAFF = "STAFF"
+
+# Signing waves, first to last.
+LEVELS: tuple[str, ...] = (REGIONAL_HEAD, JPT, ADMINISTRATOR, SUPERVISOR, STAFF)
+
+LEVEL_LABEL = {
+    REGIONAL_HEAD: "kepala daerah",
+    JPT: "pejabat pimpinan tinggi (JPT)",
+    ADMINISTRATOR: "pejabat administrator",
+    SUPERVISOR: "pejabat pengawas",
+    STAFF: "staf",
+}
+
+PROVINCE = "PROVINCE"
+REGENCY = "REGENCY"
+CITY = "CITY"
+OPD = "OPD"
+SUB_UNIT = "SUB_UNIT"
+
+PEMDA_KINDS = frozenset({PROVINCE, REGENCY, CITY})
+
+
+class CascadePolicy(StrEnum):
+    STRICT = "strict"
+    ADVISORY = "advisory"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class Signer:
+    employee_id: str
+    level: str
+    org_unit_code: str
+    org_unit_path: tuple[str, ...]  # ancestor codes, root → parent
+
+
+@dataclass(frozen=True)
+class LeadersSigned:
+    """The leaders a signer may have to wait for, and which of them have signed this campaign."""
+
+    opd_head_ids: frozenset[str]  # JPT-level employees of the signer's OPD
+    opd_heads_signed: frozenset[str]
+    regional_head_ids: frozenset[str]  # REGIONAL_HEAD employees of the signer's pemda
+    regional_heads_signed: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CascadeDecision:
+    allowed: bool
+    waiting_for: tuple[str, ...]  # employee ids who have not signed and block this signer
+    message: str
+
+
+def _named(noun: str, code: str | None) -> str:
+    return f"{noun} {code}" if code else noun
+
+
+def _after_regional_heads(label: str, pemda_code: str | None, leaders: LeadersSigned) -> CascadeDecision:
+    # Every regional head must have signed: the bupati and the wakil bupati both lead the pemda,
+    # and the pact is meant to be seen signed by the whole leadership before the next wave.
+    heads = leaders.regional_head_ids
+    where = _named("pemda", pemda_code)
+    if not heads:
+        return CascadeDecision(
+            True,
+            (),
+            f"Boleh menandatangani: kepala daerah belum terdaftar untuk {where}, "
+            "jadi tidak ada yang ditunggu",
+        )
+    waiting = tuple(sorted(heads - leaders.regional_heads_signed))
+    if not waiting:
+        return CascadeDecision(True, (), f"Kepala daerah {where} sudah menandatangani pakta")
+    return CascadeDecision(
+        False,
+        waiting,
+        f"Kepala daerah {where} belum menandatangani pakta ({len(waiting)} dari {len(heads)} belum); "
+        f"{label} dapat menandatangani setelah seluruh kepala daerah",
+    )
+
+
+def _after_opd_head(label: str, opd_code: str, leaders: LeadersSigned) -> CascadeDecision:
+    # One signed head is enough: an OPD has one head, and a second JPT on file is usually the
+    # acting head (Plt) or a leftover of a transfer, who must not hold the whole OPD back.
+    heads = leaders.opd_head_ids
+    if not heads:
+        return CascadeDecision(
+            True,
+            (),
+            f"Boleh menandatangani: kepala OPD belum terdaftar untuk OPD {opd_code}, "
+            "jadi tidak ada yang ditunggu",
+        )
+    if heads & leaders.opd_heads_signed:
+        return CascadeDecision(True, (), f"Kepala OPD {opd_code} sudah menandatangani pakta")
+    return CascadeDecision(
+        False,
+        tuple(sorted(heads)),
+        f"Kepala OPD {opd_code} belum menandatangani pakta; {label} dapat menandatangani setelah kepala OPD",
+    )
+
+
+def cascade_gate(
+    signer: Signer, opd_code: str | None, pemda_code: str | None, leaders_signed: LeadersSigned
+) -> CascadeDecision:
+    """May this signer sign now? Within an OPD the next wave waits for the OPD's head; the OPD heads
+    wait for the regional heads; the regional heads open the campaign and wait for no one."""
+    if signer.level not in LEVEL_LABEL:
+        raise ValueError(f"level tidak dikenal: {signer.level}")
+    label = LEVEL_LABEL[signer.level]
+    if signer.level == REGIONAL_HEAD:
+        return CascadeDecision(True, (), "Kepala daerah membuka gelombang pertama; tidak menunggu siapa pun")
+    if signer.level == JPT or opd_code is None:
+        # Staff of the pemda itself (e.g. the Sekda's office staff on file outside any OPD) have
+        # no OPD head to wait for; the nearest leaders above them are the regional heads.
+        return _after_regional_heads(label, pemda_code, leaders_signed)
+    return _after_opd_head(label, opd_code, leaders_signed)
+
+
+def apply_policy(policy: CascadePolicy, decision: CascadeDecision) -> tuple[bool, str | None]:
+    """(may sign, message to show). The campaign's policy decides whether the cascade binds."""
+    policy = CascadePolicy(policy)  # a stored plain string works too; an unknown one raises
+    if policy is CascadePolicy.STRICT:
+        return decision.allowed, None if decision.allowed else decision.message
+    if policy is CascadePolicy.ADVISORY:
+        return True, None if decision.allowed else f"Peringatan (kaskade advisory): {decision.message}"
+    return True, None
+
+
+def _nearest(
+    unit_code: str, unit_path: Sequence[str], kinds: Mapping[str, str], wanted: frozenset[str]
+) -> str | None:
+    for code in (unit_code, *reversed(unit_path)):
+        if kinds.get(code) in wanted:
+            return code
+    return None
+
+
+def opd_of(unit_code: str, unit_path: Sequence[str], kinds: Mapping[str, str]) -> str | None:
+    """The OPD a unit belongs to: itself or its nearest OPD ancestor. None above OPD level."""
+    return _nearest(unit_code, unit_path, kinds, frozenset({OPD}))
+
+
+def pemda_of(unit_code: str, unit_path: Sequence[str], kinds: Mapping[str, str]) -> str | None:
+    """The pemda (province, regency or city) a unit belongs to, nearest first: an OPD of a regency
+    belongs to the regency, not to the province above it."""
+    return _nearest(unit_code, unit_path, kinds, PEMDA_KINDS)
+
+
+# ---------------------------------------------------------------- pact
+
+
+def pact_sha256(text: str) -> str:
+    """SHA-256 (hex) of the pact text.
+
+    The hash names the words, not the editor that stored them: the same pact pasted from Word on
+    Windows (CRLF), from an old Mac (CR) or saved by an editor that appends a final newline must
+    give the same hash, or a signer's receipt would not match the published pact. Only line
+    endings and trailing whitespace at the very end are normalised; everything else, including
+    whitespace inside the text, counts.
+    """
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- receipt codes
+
+# Crockford base32: no I, L, O or U, so a code read aloud or copied by hand survives.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 bits: not guessable, yet short enough to write down
+CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
+_CODE_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
+
+
+def _group(raw: str) -> str:
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def new_receipt_code() -> str:
+    """XXXX-XXXX-XXXX from a cryptographic random source: the code alone opens a receipt."""
+    return _group("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
+
+
+def normalise_code(text: str) -> str:
+    """The canonical form of a code as typed by a person: any case, dashes or spaces optional,
+    and the letters people confuse with digits (O, I, L) read as the digits."""
+    raw = text.strip().upper().translate(_CODE_FIXES)
+    if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
+        raise ValueError(
+            "kode tanda terima harus 12 karakter huruf/angka dengan format XXXX-XXXX-XXXX (tanpa huruf U)"
+        )
+    return _group(raw)
+
+
+# ---------------------------------------------------------------- statements
+
+MODES = frozenset({"online", "in_person"})
+SIGNED_AT_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+STATEMENT_FIELDS = ("code", "campaign", "signer", "pact_sha256", "signed_at", "mode")
+
+
+def utc_timestamp(moment: dt.datetime) -> str:
+    """RFC 3339 in UTC with 'Z' and microseconds: one spelling per instant, so hashes agree."""
+    if moment.tzinfo is None:
+        raise ValueError("waktu harus memuat zona waktu")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _statement_problems(fields: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for name in STATEMENT_FIELDS:
+        if not isinstance(fields.get(name), str) or not fields[name]:
+            problems.append(f"kolom {name} harus berupa teks yang tidak kosong")
+    if problems:
+        return problems
+    if not CODE_PATTERN.match(fields["code"]):
+        problems.append("kode tanda terima tidak berformat XXXX-XXXX-XXXX")
+    if not SHA256_PATTERN.match(fields["pact_sha256"]):
+        problems.append("pact_sha256 harus 64 digit heksadesimal huruf kecil")
+    if not _valid_timestamp(fields["signed_at"]):
+        problems.append("signed_at harus RFC 3339 UTC, misalnya 2024-01-31T08:00:00.000000Z")
+    if fields["mode"] not in MODES:
+        problems.append("mode harus online atau in_person")
+    return problems
+
+
+def _valid_timestamp(text: str) -> bool:
+    if not SIGNED_AT_PATTERN.match(text):
+        return False
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a signer states: this person signed this pact version, in this campaign, at this time."""
+
+    code: str
+    campaign: str
+    signer: str  # employee id
+    pact_sha256: str
+    signed_at: str  # RFC 3339 UTC with 'Z' and microseconds, see utc_timestamp
+    mode: str  # "online" | "in_person"
+
+    def __post_init__(self) -> None:
+        # Refuse to sign what a verifier would later call malformed.
+        problems = _statement_problems(asdict(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def _canonical(fields: Mapping[str, Any]) -> bytes:
+    # One byte sequence per statement, whatever the dict order or the platform.
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _statement_fields(s: Statement) -> dict[str, Any]:
+    return {name: str(getattr(s, name)) for name in STATEMENT_FIELDS}
+
+
+def statement_bytes(s: Statement) -> bytes:
+    """Canonical JSON of the statement: sorted keys, no spaces, UTF-8."""
+    return _canonical(_statement_fields(s))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def statement_hash(s: Statement) -> str:
+    return _sha256(statement_bytes(s))
+
+
+# ---------------------------------------------------------------- chain
+
+GENESIS = "0" * 64
+
+
+def link_hash(prev_hash: str, chain_index: int, stmt_hash: str) -> str:
+    """The chain link: binds a statement to its position and to everything signed before it, so
+    an edit, a deletion or a reordering changes every hash from that point on."""
+    return _sha256(f"{chain_index}:{prev_hash}:{stmt_hash}".encode())
+
+
+# ---------------------------------------------------------------- keys and signatures
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+ED25519_SIGNATURE_LENGTH = 64
+
+
+def _b64decode_strict(text: str) -> bytes | None:
+    """Decode base64url without padding, or None. Strict: the unused low bits of the last
+    character would otherwise let several spellings decode to the same signature, and a receipt
+    with any altered character must not verify."""
+    if not _B64URL.match(text):
+        return None
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return data if _b64encode(data) == text else None
+
+
+def _raw_public(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _key_id(public: Ed25519PublicKey) -> str:
+    return _sha256(_raw_public(public))[:16]
+
+
+class ReceiptKey:
+    """The service's Ed25519 receipt key."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self._public = private.public_key()
+        self.key_id = _key_id(self._public)  # names the key on every receipt, for rotation
+
+    @classmethod
+    def generate(cls) -> ReceiptKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> ReceiptKey:
+        private = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError("kunci tanda terima harus kunci privat Ed25519")
+        return cls(private)
+
+    def to_pem(self) -> bytes:
+        return self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def public_pem(self) -> bytes:
+        return self._public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def sign(self, data: bytes) -> str:
+        """Ed25519 signature, base64url without padding (fits in a URL or a QR code as is)."""
+        return _b64encode(self._private.sign(data))
+
+    def __repr__(self) -> str:  # never print key material
+        return f"ReceiptKey(key_id={self.key_id!r})"
+
+
+@functools.lru_cache(maxsize=16)
+def _load_public(public_pem: bytes) -> Ed25519PublicKey:
+    # Cached: verifying a chain checks two signatures per record against the same key.
+    try:
+        public = serialization.load_pem_public_key(public_pem)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError("kunci publik tidak dapat dibaca sebagai PEM") from exc
+    if not isinstance(public, Ed25519PublicKey):
+        raise ValueError("kunci publik harus kunci Ed25519")
+    return public
+
+
+def public_key_id(public_pem: bytes) -> str:
+    return _key_id(_load_public(public_pem))
+
+
+def verify_signature(public_pem: bytes, data: bytes, signature: str) -> bool:
+    """True when `signature` is a valid signature of `data`. A malformed signature is simply not
+    valid; a malformed key raises ValueError, because that is a configuration error to surface."""
+    public = _load_public(public_pem)
+    raw = _b64decode_strict(signature)
+    if raw is None or len(raw) != ED25519_SIGNATURE_LENGTH:
+        return False
+    try:
+        public.verify(raw, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- receipts
+
+PENDING = "pending"
+CHAINED = "chained"
+CHAIN_FIELDS = ("chain_index", "prev_hash", "hash", "signature")
+
+
+def provisional_receipt(stmt: Statement, key: ReceiptKey) -> dict[str, Any]:
+    """The receipt handed out at once: the statement signed, its place in the chain not yet
+    fixed. The sequencer later replaces it with chained_receipt."""
+    data = statement_bytes(stmt)
+    return {
+        **_statement_fields(stmt),
+        "statement_hash": _sha256(data),
+        "statement_signature": key.sign(data),
+        "key_id": key.key_id,
+        "chain_index": None,
+        "prev_hash": None,
+        "hash": None,
+        "signature": None,
+        "status": PENDING,
+    }
+
+
+def chained_receipt(stmt: Statement, key: ReceiptKey, chain_index: int, prev_hash: str) -> dict[str, Any]:
+    if isinstance(chain_index, bool) or not isinstance(chain_index, int) or chain_index < 0:
+        raise ValueError("chain_index harus bilangan bulat ≥ 0")
+    if not SHA256_PATTERN.match(prev_hash):
+        raise ValueError("prev_hash harus 64 digit heksadesimal huruf kecil")
+    receipt = provisional_receipt(stmt, key)
+    hash_ = link_hash(prev_hash, chain_index, receipt["statement_hash"])
+    receipt.update(
+        chain_index=chain_index,
+        prev_hash=prev_hash,
+        hash=hash_,
+        signature=key.sign(hash_.encode()),
+        status=CHAINED,
+    )
+    return receipt
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    valid: bool
+    stage: str  # "pending" | "chained"
+    problems: tuple[str, ...]
+
+
+def _is_index(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_hash(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and SHA256_PATTERN.match(value) is not None
+
+
+def _signed(public_pem: bytes, data: bytes, signature: Any) -> bool:
+    # Stored receipts come back from a database: a signature that is not even text is not valid.
+    return isinstance(signature, str) and verify_signature(public_pem, data, signature)
+
+
+def verify_receipt(receipt: Mapping[str, Any], public_pem: bytes) -> ReceiptCheck:
+    """Check a receipt against the service's public key. Everything is recomputed from the
+    receipt's own fields, so a change to any character of any field makes it invalid. Extra
+    fields (a database id, say) are ignored: they are not part of what was signed."""
+    status = receipt.get("status")
+    if status in (PENDING, CHAINED):
+        stage = status
+    else:
+        stage = PENDING if receipt.get("chain_index") is None else CHAINED
+    problems = _statement_problems(receipt)
+    statement = {name: receipt.get(name) for name in STATEMENT_FIELDS}
+    data = _canonical(statement)
+    stmt_hash = _sha256(data)
+    if status not in (PENDING, CHAINED):
+        problems.append(f"status tidak dikenal: {status!r}")
+    if receipt.get("key_id") != public_key_id(public_pem):
+        problems.append("key_id tidak cocok dengan kunci publik layanan")
+    if receipt.get("statement_hash") != stmt_hash:
+        problems.append("statement_hash tidak cocok dengan isi pernyataan: isi tanda terima telah diubah")
+    if not _signed(public_pem, data, receipt.get("statement_signature")):
+        problems.append("tanda tangan pernyataan tidak sah")
+    if stage == PENDING:
+        for name in CHAIN_FIELDS:
+            if receipt.get(name) is not None:
+                problems.append(f"tanda terima sementara tidak boleh memuat {name}")
+    else:
+        index, prev, hash_ = receipt.get("chain_index"), receipt.get("prev_hash"), receipt.get("hash")
+        if not _is_index(index):
+            problems.append("chain_index harus bilangan bulat ≥ 0")
+        if not _is_hash(prev):
+            problems.append("prev_hash harus 64 digit heksadesimal huruf kecil")
+        if _is_index(index) and _is_hash(prev) and hash_ != link_hash(prev, index, stmt_hash):
+            problems.append("hash rantai tidak cocok dengan posisi dan isi tanda terima")
+        if not isinstance(hash_, str) or not _signed(public_pem, hash_.encode(), receipt.get("signature")):
+            problems.append("tanda tangan rantai tidak sah")
+    return ReceiptCheck(not problems, stage, tuple(problems))
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    valid: bool
+    length: int  # records intact from the start (all of them when valid)
+    head_hash: str  # hash of the last intact record; GENESIS when none
+    first_broken: int | None  # chain position where the chain first breaks
+    problem: str | None
+
+
+def _sort_key(link: Mapping[str, Any]) -> tuple[int, int]:
+    index = link.get("chain_index")
+    # Stable sort: records that claim the same index keep the order they were given in.
+    return (0, index) if _is_index(index) else (1, 0)  # malformed indexes last, reported there
+
+
+def verify_chain(links: Iterable[Mapping[str, Any]], public_pem: bytes) -> ChainCheck:
+    """Verify a campaign's chain of receipts, in chain_index order, stopping at the first break.
+
+    A deletion shows as a gap in the indexes, a reordering as a link whose prev_hash or hash no
+    longer fits its position, an edit as a statement that no longer matches its hash. Removing
+    records from the end leaves a shorter valid chain: compare length and head_hash with the
+    published checkpoints to catch that.
+    """
+    ordered = sorted(links, key=_sort_key)
+    head = GENESIS
+    campaign: Any = None
+
+    def broken(position: int, problem: str) -> ChainCheck:
+        return ChainCheck(False, position, head, position, problem)
+
+    for position, link in enumerate(ordered):
+        index = link.get("chain_index")
+        if not _is_index(index):
+            return broken(position, f"catatan nomor {position}: chain_index tidak valid ({index!r})")
+        if index < position:
+            # Only the records before the duplicate are known good.
+            known_head = ordered[index - 1]["hash"] if index else GENESIS
+            return ChainCheck(
+                False, index, known_head, index, f"catatan nomor {index}: nomor urut muncul lebih dari sekali"
+            )
+        if index > position:
+            return broken(position, f"catatan nomor {position}: hilang (urutan melompat ke {index})")
+        check = verify_receipt(link, public_pem)
+        if check.stage != CHAINED:
+            return broken(position, f"catatan nomor {position}: belum dirantai")
+        if not check.valid:
+            return broken(position, f"catatan nomor {position}: " + "; ".join(check.problems))
+        if position == 0:
+            campaign = link["campaign"]
+        elif link["campaign"] != campaign:
+            other = link["campaign"]
+            return broken(position, f"catatan nomor {position}: berasal dari kampanye lain ({other})")
+        if link["prev_hash"] != head:
+            return broken(
+                position,
+                f"catatan nomor {position}: prev_hash tidak sama dengan hash catatan sebelumnya "
+                "(catatan dihapus, disisipkan atau ditukar)",
+            )
+        head = link["hash"]
+    return ChainCheck(True, len(ordered), head, None, None)

@@ -1,0 +1,80 @@
+"""The signing service process: `python -m services.signing.main`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from contracts.signing import (
+    CampaignClosedV1,
+    CampaignOpenedV1,
+    ChainCheckpointV1,
+    PledgeOverdueV1,
+    PledgeSignedV1,
+)
+from services.kit.app import build_runtime, create_app
+from services.kit.settings import LOCAL_DIR, ServiceSettings
+from services.signing import handlers
+from services.signing.api import SigningMetrics, router
+from services.signing.domain import ReceiptKey
+from services.signing.sequencer import ChainSequencer
+from services.signing.store import SigningStore
+
+
+class SigningSettings(ServiceSettings):
+    service_name: str = "signing"
+    http_port: int = 8002
+    receipt_key_pem: SecretStr | None = None
+    """Production: the Ed25519 receipt key from a secret store. Unset: DEV-ONLY key file."""
+    receipt_key_file: Path = LOCAL_DIR / "dev-keys" / "signing-receipt-ed25519.pem"
+    chain_batch_size: int = 2000
+    checkpoint_seconds: float = 60.0
+
+
+def load_key(settings: SigningSettings) -> ReceiptKey:
+    if settings.receipt_key_pem is not None:
+        return ReceiptKey.from_pem(settings.receipt_key_pem.get_secret_value().encode())
+    path = settings.receipt_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ReceiptKey.generate().to_pem())
+        path.chmod(0o600)
+    return ReceiptKey.from_pem(path.read_bytes())
+
+
+def build_app(settings: SigningSettings | None = None) -> FastAPI:
+    settings = settings or SigningSettings()
+    runtime = build_runtime(settings)
+    store = SigningStore(runtime, load_key(settings))
+    sequencer = ChainSequencer(
+        store,
+        runtime.leases,
+        runtime.metrics_registry,
+        batch_size=settings.chain_batch_size,
+        checkpoint_seconds=settings.checkpoint_seconds,
+    )
+    handlers.subscribe(runtime.consumers, store)
+    runtime.startup_hooks.append(store.ensure_indexes)
+    runtime.background_tasks.append(sequencer.run)
+    app = create_app(
+        runtime,
+        "Netralitas ASN: signing",
+        [router],
+        publishes=[CampaignOpenedV1, CampaignClosedV1, PledgeSignedV1, PledgeOverdueV1, ChainCheckpointV1],
+    )
+    app.state.signing_store = store
+    app.state.signing_metrics = SigningMetrics(runtime.metrics_registry)
+    app.state.sequencer = sequencer
+    return app
+
+
+def main() -> None:
+    settings = SigningSettings()
+    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

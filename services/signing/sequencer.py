@@ -1,0 +1,75 @@
+"""Background work of the signing service: chaining new signatures, publishing checkpoints.
+
+Signatures are accepted by any replica; only the holder of the sequencer lease gives them
+chain positions, in batches (a group commit), so the chain stays one line per campaign.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.kit.leases import Leases
+from services.signing.store import SigningStore
+
+log = logging.getLogger(__name__)
+
+LEASE = "chain-sequencer"
+
+
+class ChainSequencer:
+    def __init__(
+        self,
+        store: SigningStore,
+        leases: Leases,
+        registry: CollectorRegistry,
+        batch_size: int = 2000,
+        lease_seconds: float = 10.0,
+        checkpoint_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.leases = leases
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.checkpoint_seconds = checkpoint_seconds
+        self._wake = asyncio.Event()
+        self._last_checkpoint = 0.0
+        self.chain_length = Gauge(
+            "netral_signing_chain_length", "Receipts chained per campaign", ["campaign"], registry=registry
+        )
+        store.sequencer_wake = self.wake  # type: ignore[method-assign]
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not await self.leases.acquire(LEASE, self.lease_seconds):
+                    await asyncio.sleep(self.lease_seconds / 3)
+                    continue
+                chained = await self.store.sequence_pending(self.batch_size)
+                if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+                    await self.checkpoint_all()
+                backoff = 0.1
+                if chained < self.batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 0.2)
+                    self._wake.clear()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("chain sequencer failed; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def checkpoint_all(self) -> None:
+        self._last_checkpoint = time.monotonic()
+        for code in await self.store.open_campaign_codes():
+            await self.store.checkpoint(code)
+            self.chain_length.labels(code).set(await self.store.chain_length(code))

@@ -1,0 +1,560 @@
+"""The signing service's MongoDB store: its own view of employees and org units (built from
+registry events), campaigns, signatures and their receipt chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from contracts.envelope import new_event
+from contracts.signing import (
+    CampaignOpenedV1,
+    CampaignSnapshot,
+    ChainCheckpointV1,
+    PledgeSignedV1,
+)
+from services.kit.app import Runtime
+from services.kit.mongo import Document, Session, in_transaction
+from services.signing.domain import (
+    GENESIS,
+    CascadePolicy,
+    LeadersSigned,
+    ReceiptKey,
+    Signer,
+    Statement,
+    apply_policy,
+    cascade_gate,
+    chained_receipt,
+    new_receipt_code,
+    opd_of,
+    pact_sha256,
+    pemda_of,
+    provisional_receipt,
+    utc_timestamp,
+)
+
+SOURCE = "/netral/signing"
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Refused(RuntimeError):
+    """The signature is not accepted; the message says why, in Bahasa Indonesia."""
+
+    def __init__(self, message: str, waiting_for: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.waiting_for = list(waiting_for)
+
+
+class Conflict(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignResult:
+    receipt: dict[str, Any]
+    created: bool
+    warning: str | None
+
+
+def campaign_snapshot(doc: Document) -> CampaignSnapshot:
+    return CampaignSnapshot(
+        code=doc["_id"],
+        title=doc["title"],
+        election=doc["election"],
+        deadline=doc["deadline"],
+        pact_version=doc["pact_version"],
+        pact_sha256=doc["pact_sha256"],
+        scope=doc["scope"],
+        cascade=doc["cascade"],
+    )
+
+
+def checkpoint_message(campaign: str, length: int, head_hash: str) -> bytes:
+    return f"{campaign}:{length}:{head_hash}".encode()
+
+
+class SigningStore:
+    def __init__(self, runtime: Runtime, key: ReceiptKey) -> None:
+        self.runtime = runtime
+        self.key = key
+        self.db: AsyncDatabase[Document] = runtime.database
+        self.employees = self.db["employees"]
+        self.units = self.db["org_units"]
+        self.campaigns = self.db["campaigns"]
+        self.signatures = self.db["signatures"]
+
+    async def ensure_indexes(self) -> None:
+        await self.employees.create_index([("lineage", ASCENDING), ("active", ASCENDING)])
+        await self.employees.create_index([("org_unit_code", ASCENDING), ("level", ASCENDING)])
+        await self.signatures.create_index("receipt.code", unique=True)
+        await self.signatures.create_index(
+            [("campaign", ASCENDING), ("receipt.chain_index", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"pending": False},
+        )
+        await self.signatures.create_index(
+            [("pending", ASCENDING), ("accepted", ASCENDING)], partialFilterExpression={"pending": True}
+        )
+
+    async def _commit(self, work: Any) -> Any:
+        result = await in_transaction(self.runtime.client, work)
+        self.runtime.outbox.notify()
+        return result
+
+    # ------------------------------------------------------------ projection of the registry
+
+    async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
+        current = await self.units.find_one({"_id": unit["code"]}, {"version": 1}, session=session)
+        if current is not None and current["version"] >= unit["version"]:
+            return  # an older snapshot arriving late
+        await self.units.update_one(
+            {"_id": unit["code"]},
+            {
+                "$set": {
+                    "name": unit["name"],
+                    "kind": unit["kind"],
+                    "parent_code": unit["parent_code"],
+                    "path": unit["path"],
+                    "version": unit["version"],
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
+        current = await self.employees.find_one(
+            {"_id": employee["employee_id"]}, {"version": 1}, session=session
+        )
+        if current is not None and current["version"] >= employee["version"]:
+            return
+        await self.employees.update_one(
+            {"_id": employee["employee_id"]},
+            {
+                "$set": {
+                    "nip": employee["nip"],
+                    "name": employee["name"],
+                    "level": employee["level"],
+                    "employment_type": employee["employment_type"],
+                    "org_unit_code": employee["org_unit_code"],
+                    "org_unit_path": employee["org_unit_path"],
+                    "lineage": [*employee["org_unit_path"], employee["org_unit_code"]],
+                    "active": employee["active"],
+                    "version": employee["version"],
+                },
+                "$setOnInsert": {"signed_campaigns": []},
+            },
+            upsert=True,
+            session=session,
+        )
+
+    async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:
+        cursor = self.units.find({"_id": {"$in": list(codes)}}, {"kind": 1})
+        return {doc["_id"]: doc["kind"] async for doc in cursor}
+
+    async def unit(self, code: str) -> Document:
+        doc = await self.units.find_one({"_id": code})
+        if doc is None:
+            raise NotFound(f"unit organisasi {code} belum dikenal layanan penandatanganan")
+        return doc
+
+    async def employee(self, employee_id: str) -> Document:
+        doc = await self.employees.find_one({"_id": employee_id})
+        if doc is None:
+            raise NotFound(f"pegawai {employee_id} belum dikenal layanan penandatanganan")
+        return doc
+
+    # ------------------------------------------------------------ campaigns
+
+    async def create_campaign(
+        self,
+        code: str,
+        title: str,
+        election: str,
+        deadline: dt.datetime,
+        pact_text: str,
+        scope: list[str],
+        cascade: CascadePolicy,
+        actor: str,
+    ) -> Document:
+        async def work(session: Session) -> Document:
+            now = dt.datetime.now(dt.UTC)
+            doc: Document = {
+                "_id": code,
+                "title": title,
+                "election": election,
+                "deadline": deadline,
+                "pact_text": pact_text,
+                "pact_version": 1,
+                "pact_sha256": pact_sha256(pact_text),
+                "scope": scope,
+                "cascade": cascade.value,
+                "status": "open",
+                "chain_length": 0,
+                "head_hash": GENESIS,
+                "checkpointed_length": -1,
+                "created_at": now,
+                "created_by": actor,
+            }
+            try:
+                await self.campaigns.insert_one(doc, session=session)
+            except DuplicateKeyError:
+                raise Conflict(f"kampanye {code} sudah ada") from None
+            await self.runtime.outbox.add(
+                session, [new_event(CampaignOpenedV1(campaign=campaign_snapshot(doc)), SOURCE)]
+            )
+            return doc
+
+        result: Document = await self._commit(work)
+        return result
+
+    async def campaign(self, code: str) -> Document:
+        doc = await self.campaigns.find_one({"_id": code})
+        if doc is None:
+            raise NotFound(f"kampanye {code} tidak ditemukan")
+        return doc
+
+    # ------------------------------------------------------------ signing
+
+    async def sign(
+        self,
+        campaign_code: str,
+        employee_id: str,
+        mode: str,
+        authenticated_by: str,
+        recorded_by: str | None,
+        client: dict[str, Any],
+        recorder_unit: str | None = None,
+    ) -> SignResult:
+        campaign = await self.campaign(campaign_code)
+        existing = await self.signatures.find_one({"_id": f"{campaign_code}:{employee_id}"})
+        if existing is not None:
+            return SignResult(existing["receipt"], created=False, warning=None)
+        now = dt.datetime.now(dt.UTC)
+        if campaign["status"] != "open":
+            raise Refused(f"kampanye {campaign_code} sudah ditutup")
+        employee = await self.employee(employee_id)
+        if not employee["active"]:
+            raise Refused(f"pegawai {employee_id} tidak aktif")
+        if not set(employee["lineage"]) & set(campaign["scope"]):
+            raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {campaign_code}")
+        if recorder_unit is not None and recorder_unit not in employee["lineage"]:
+            raise Refused(f"pegawai {employee_id} berada di luar unit {recorder_unit}")
+        kinds = await self.unit_kinds(employee["lineage"])
+        policy = CascadePolicy(campaign["cascade"])
+        warning: str | None = None
+        if policy is not CascadePolicy.OFF:
+            opd, pemda, leaders = await self._leaders_for(employee, kinds, campaign_code)
+            decision = cascade_gate(
+                Signer(
+                    employee_id,
+                    employee["level"],
+                    employee["org_unit_code"],
+                    tuple(employee["org_unit_path"]),
+                ),
+                opd,
+                pemda,
+                leaders,
+            )
+            allowed, message = apply_policy(policy, decision)
+            if not allowed:
+                raise Refused(message or decision.message, decision.waiting_for)
+            warning = message
+        statement = Statement(
+            code=new_receipt_code(),
+            campaign=campaign_code,
+            signer=employee_id,
+            pact_sha256=campaign["pact_sha256"],
+            signed_at=utc_timestamp(now),
+            mode=mode,
+        )
+        receipt = provisional_receipt(statement, self.key)
+
+        async def work(session: Session) -> SignResult:
+            doc: Document = {
+                "_id": f"{campaign_code}:{employee_id}",
+                "campaign": campaign_code,
+                "employee_id": employee_id,
+                "nip": employee.get("nip"),
+                "level": employee["level"],
+                "org_unit_code": employee["org_unit_code"],
+                "org_unit_path": employee["org_unit_path"],
+                "receipt": receipt,
+                "pending": True,
+                "accepted": ObjectId(),
+                "authenticated_by": authenticated_by,
+                "recorded_by": recorded_by,
+                "client": client,
+                "cascade_warning": warning,
+            }
+            try:
+                await self.signatures.insert_one(doc, session=session)
+            except DuplicateKeyError:
+                raise Conflict("signed meanwhile") from None
+            await self.employees.update_one(
+                {"_id": employee_id}, {"$addToSet": {"signed_campaigns": campaign_code}}, session=session
+            )
+            await self.runtime.outbox.add(
+                session,
+                [
+                    new_event(
+                        PledgeSignedV1(
+                            campaign=campaign_code,
+                            employee_id=employee_id,
+                            nip=employee.get("nip"),
+                            org_unit_code=employee["org_unit_code"],
+                            level=employee["level"],
+                            mode=mode,
+                            signed_at=now,
+                            receipt_code=statement.code,
+                            pact_sha256=campaign["pact_sha256"],
+                            recorded_by=recorded_by,
+                        ),
+                        SOURCE,
+                    )
+                ],
+            )
+            return SignResult(receipt, created=True, warning=warning)
+
+        try:
+            result: SignResult = await self._commit(work)
+        except Conflict:
+            again = await self.signatures.find_one({"_id": f"{campaign_code}:{employee_id}"})
+            assert again is not None
+            return SignResult(again["receipt"], created=False, warning=None)
+        self.sequencer_wake()
+        return result
+
+    def sequencer_wake(self) -> None:
+        """Replaced by the service's sequencer so that a new signature is chained at once."""
+
+    async def _leaders_for(
+        self, employee: Document, kinds: dict[str, str], campaign_code: str
+    ) -> tuple[str | None, str | None, LeadersSigned]:
+        opd = opd_of(employee["org_unit_code"], employee["org_unit_path"], kinds)
+        pemda = pemda_of(employee["org_unit_code"], employee["org_unit_path"], kinds)
+        query: list[Document] = []
+        if opd is not None:
+            query.append({"org_unit_code": opd, "level": "JPT"})
+        if pemda is not None:
+            query.append({"org_unit_code": pemda, "level": "REGIONAL_HEAD"})
+        heads: set[str] = set()
+        signed_heads: set[str] = set()
+        regional: set[str] = set()
+        signed_regional: set[str] = set()
+        if query:
+            cursor = self.employees.find({"$or": query, "active": True}, {"level": 1, "signed_campaigns": 1})
+            async for doc in cursor:
+                is_head = doc["level"] == "JPT"
+                (heads if is_head else regional).add(doc["_id"])
+                if campaign_code in doc.get("signed_campaigns", []):
+                    (signed_heads if is_head else signed_regional).add(doc["_id"])
+        return (
+            opd,
+            pemda,
+            LeadersSigned(
+                opd_head_ids=frozenset(heads),
+                opd_heads_signed=frozenset(signed_heads),
+                regional_head_ids=frozenset(regional),
+                regional_heads_signed=frozenset(signed_regional),
+            ),
+        )
+
+    async def receipt(self, code: str) -> dict[str, Any]:
+        doc = await self.signatures.find_one({"receipt.code": code}, {"receipt": 1})
+        if doc is None:
+            raise NotFound(f"tanda terima {code} tidak ditemukan")
+        receipt: dict[str, Any] = doc["receipt"]
+        return receipt
+
+    # ------------------------------------------------------------ chain sequencing
+
+    async def sequence_pending(self, limit: int) -> int:
+        """Give pending signatures their chain positions, a batch per campaign per transaction.
+        Only the holder of the sequencer lease calls this, so one chain per campaign results
+        however many replicas take signatures."""
+        pending = await self.signatures.find(
+            {"pending": True}, {"campaign": 1, "receipt": 1}, sort=[("accepted", ASCENDING)], limit=limit
+        ).to_list()
+        by_campaign: dict[str, list[Document]] = {}
+        for doc in pending:
+            by_campaign.setdefault(doc["campaign"], []).append(doc)
+        for campaign_code, docs in by_campaign.items():
+            await self._chain(campaign_code, docs)
+        return len(pending)
+
+    async def _chain(self, campaign_code: str, docs: list[Document]) -> None:
+        async def work(session: Session) -> None:
+            campaign = await self.campaigns.find_one(
+                {"_id": campaign_code}, {"chain_length": 1, "head_hash": 1}, session=session
+            )
+            assert campaign is not None
+            index, head = campaign["chain_length"], campaign["head_hash"]
+            updates: list[UpdateOne] = []
+            for doc in docs:
+                receipt = doc["receipt"]
+                statement = Statement(
+                    code=receipt["code"],
+                    campaign=receipt["campaign"],
+                    signer=receipt["signer"],
+                    pact_sha256=receipt["pact_sha256"],
+                    signed_at=receipt["signed_at"],
+                    mode=receipt["mode"],
+                )
+                chained = chained_receipt(statement, self.key, index, head)
+                updates.append(
+                    UpdateOne(
+                        {"_id": doc["_id"], "pending": True}, {"$set": {"receipt": chained, "pending": False}}
+                    )
+                )
+                head = chained["hash"]
+                index += 1
+            result = await self.signatures.bulk_write(updates, ordered=True, session=session)
+            if result.modified_count != len(updates):
+                raise Conflict("chain moved under the sequencer; batch retried")
+            moved = await self.campaigns.update_one(
+                {"_id": campaign_code, "chain_length": campaign["chain_length"]},
+                {"$set": {"chain_length": index, "head_hash": head}},
+                session=session,
+            )
+            if moved.modified_count != 1:
+                raise Conflict("chain head moved under the sequencer; batch retried")
+
+        await self._commit(work)
+
+    async def checkpoint(self, campaign_code: str, final: bool = False) -> bool:
+        """Publish the chain head if it moved since the last checkpoint (or always, if final)."""
+
+        async def work(session: Session) -> bool:
+            campaign = await self.campaigns.find_one({"_id": campaign_code}, session=session)
+            assert campaign is not None
+            length, head = campaign["chain_length"], campaign["head_hash"]
+            if not final and campaign.get("checkpointed_length") == length:
+                return False
+            await self.campaigns.update_one(
+                {"_id": campaign_code}, {"$set": {"checkpointed_length": length}}, session=session
+            )
+            await self.runtime.outbox.add(
+                session,
+                [
+                    new_event(
+                        ChainCheckpointV1(
+                            campaign=campaign_code,
+                            chain_length=length,
+                            head_hash=head,
+                            at=dt.datetime.now(dt.UTC),
+                            key_id=self.key.key_id,
+                            signature=self.key.sign(checkpoint_message(campaign_code, length, head)),
+                            final=final,
+                        ),
+                        SOURCE,
+                    )
+                ],
+            )
+            return True
+
+        result: bool = await self._commit(work)
+        return result
+
+    async def open_campaign_codes(self) -> list[str]:
+        return [doc["_id"] async for doc in self.campaigns.find({"status": "open"}, {"_id": 1})]
+
+    async def chain_links(self, campaign_code: str) -> AsyncIterator[dict[str, Any]]:
+        cursor = self.signatures.find(
+            {"campaign": campaign_code, "pending": False},
+            {"receipt": 1},
+            sort=[("receipt.chain_index", ASCENDING)],
+        )
+        async for doc in cursor:
+            yield doc["receipt"]
+
+    async def chain_length(self, campaign_code: str) -> int:
+        campaign = await self.campaign(campaign_code)
+        return int(campaign["chain_length"])
+
+    # ------------------------------------------------------------ progress
+
+    def _expected_filter(self, campaign: Document, unit_code: str) -> Document:
+        return {"lineage": unit_code, "active": True, "$and": [{"lineage": {"$in": campaign["scope"]}}]}
+
+    async def progress(self, campaign_code: str, unit_code: str) -> dict[str, Any]:
+        campaign = await self.campaign(campaign_code)
+        unit = await self.unit(unit_code)
+        depth = len(unit["path"]) + 1
+        match = self._expected_filter(campaign, unit_code)
+        cursor = await self.employees.aggregate(
+            [
+                {"$match": match},
+                {
+                    "$group": {
+                        "_id": {"$arrayElemAt": ["$lineage", depth]},
+                        "expected": {"$sum": 1},
+                        "signed": {"$sum": {"$cond": [{"$in": [campaign_code, "$signed_campaigns"]}, 1, 0]}},
+                    }
+                },
+            ]
+        )
+        groups = await cursor.to_list()
+        expected = sum(group["expected"] for group in groups)
+        signed = sum(group["signed"] for group in groups)
+        child_docs = {
+            doc["_id"]: doc["name"] async for doc in self.units.find({"parent_code": unit_code}, {"name": 1})
+        }
+        children = []
+        for group in sorted(groups, key=lambda g: str(g["_id"])):
+            if group["_id"] is None:
+                continue  # people working at the unit itself, counted in the unit's totals
+            children.append(
+                {
+                    "org_unit": group["_id"],
+                    "name": child_docs.get(group["_id"]),
+                    "expected": group["expected"],
+                    "signed": group["signed"],
+                    "percent": round(100 * group["signed"] / group["expected"], 1),
+                }
+            )
+        return {
+            "campaign": campaign_code,
+            "org_unit": unit_code,
+            "name": unit["name"],
+            "expected": expected,
+            "signed": signed,
+            "percent": round(100 * signed / expected, 1) if expected else 0.0,
+            "children": children,
+        }
+
+    async def unsigned(
+        self, campaign_code: str, unit_code: str, page: int, page_size: int
+    ) -> tuple[list[Document], int]:
+        campaign = await self.campaign(campaign_code)
+        query = {**self._expected_filter(campaign, unit_code), "signed_campaigns": {"$ne": campaign_code}}
+        total = await self.employees.count_documents(query)
+        docs = await self.employees.find(
+            query,
+            {"nip": 1, "name": 1, "level": 1, "org_unit_code": 1},
+            sort=[("_id", ASCENDING)],
+            skip=(page - 1) * page_size,
+            limit=page_size,
+        ).to_list()
+        return docs, total
+
+    async def close_campaign(self, campaign_code: str) -> Document:
+        doc = await self.campaigns.find_one_and_update(
+            {"_id": campaign_code, "status": "open"},
+            {"$set": {"status": "closed", "closed_at": dt.datetime.now(dt.UTC)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise Conflict(f"kampanye {campaign_code} tidak terbuka")
+        return doc
