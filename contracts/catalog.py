@@ -16,6 +16,7 @@ from contracts.signing import (
     CampaignOpenedV1,
     ChainCheckpointV1,
     PledgeOverdueV1,
+    PledgeReminderDueV1,
     PledgeSignedV1,
 )
 
@@ -32,6 +33,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         CampaignClosedV1,
         PledgeSignedV1,
         PledgeOverdueV1,
+        PledgeReminderDueV1,
         ChainCheckpointV1,
     )
 }

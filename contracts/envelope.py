@@ -70,11 +70,17 @@ class CloudEvent:
 
 
 def new_event(
-    data: EventData, source: str, subject: str | None = None, time: dt.datetime | None = None
+    data: EventData,
+    source: str,
+    subject: str | None = None,
+    time: dt.datetime | None = None,
+    event_id: str | None = None,
 ) -> CloudEvent:
+    """`event_id` is for events that a retried job may emit again (reminders, overdue
+    notices): the same id each time, so consumers drop the repeat."""
     key = data.aggregate_key()
     return CloudEvent(
-        id=str(uuid.uuid4()),
+        id=event_id or str(uuid.uuid4()),
         type=data.event_type,
         source=source,
         time=time or dt.datetime.now(dt.UTC),

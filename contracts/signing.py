@@ -84,6 +84,23 @@ class PledgeOverdueV1(EventData):
         return self.employee_id
 
 
+class PledgeReminderDueV1(EventData):
+    """An employee in scope has not signed and the deadline is `hours_before` away: the
+    notify service reminds them (e-mail address and phone come from the registry topic)."""
+
+    event_type: ClassVar[str] = "pledge.reminder_due.v1"
+    topic: ClassVar[str] = PLEDGES.name
+    campaign: str
+    employee_id: str
+    nip: str | None
+    org_unit_code: str
+    deadline: dt.datetime
+    hours_before: int
+
+    def aggregate_key(self) -> str:
+        return self.employee_id
+
+
 class ChainCheckpointV1(EventData):
     event_type: ClassVar[str] = "pledge.checkpoint.v1"
     topic: ClassVar[str] = CHECKPOINTS.name

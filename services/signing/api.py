@@ -31,6 +31,8 @@ class CampaignIn(BaseModel):
     pact_text: str = Field(min_length=20, max_length=20_000)
     scope: list[str] = Field(min_length=1, max_length=1000)
     cascade: CascadePolicy = CascadePolicy.STRICT
+    reminder_hours: list[int] = Field(default=[72, 24], max_length=10)
+    """Hours before the deadline at which unsigned employees are reminded."""
 
     @field_validator("deadline")
     @classmethod
@@ -105,6 +107,7 @@ def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
         "cascade": doc["cascade"],
         "status": doc["status"],
         "chain_length": doc["chain_length"],
+        "reminder_hours": doc.get("reminder_hours", []),
     }
 
 
@@ -128,6 +131,7 @@ async def create_campaign(
             body.scope,
             body.cascade,
             principal.subject,
+            sorted(set(body.reminder_hours), reverse=True),
         )
     except Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

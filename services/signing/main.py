@@ -13,6 +13,7 @@ from contracts.signing import (
     CampaignOpenedV1,
     ChainCheckpointV1,
     PledgeOverdueV1,
+    PledgeReminderDueV1,
     PledgeSignedV1,
 )
 from services.kit.app import build_runtime, create_app
@@ -63,7 +64,14 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
         runtime,
         "Netralitas ASN: signing",
         [router],
-        publishes=[CampaignOpenedV1, CampaignClosedV1, PledgeSignedV1, PledgeOverdueV1, ChainCheckpointV1],
+        publishes=[
+            CampaignOpenedV1,
+            CampaignClosedV1,
+            PledgeSignedV1,
+            PledgeOverdueV1,
+            PledgeReminderDueV1,
+            ChainCheckpointV1,
+        ],
     )
     app.state.signing_store = store
     app.state.signing_metrics = SigningMetrics(runtime.metrics_registry)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 
@@ -19,6 +20,7 @@ from services.signing.store import SigningStore
 log = logging.getLogger(__name__)
 
 LEASE = "chain-sequencer"
+DUTY_SECONDS = 5.0
 
 
 class ChainSequencer:
@@ -38,6 +40,7 @@ class ChainSequencer:
         self.checkpoint_seconds = checkpoint_seconds
         self._wake = asyncio.Event()
         self._last_checkpoint = 0.0
+        self._last_duties = 0.0
         self.chain_length = Gauge(
             "netral_signing_chain_length", "Receipts chained per campaign", ["campaign"], registry=registry
         )
@@ -56,6 +59,8 @@ class ChainSequencer:
                 chained = await self.store.sequence_pending(self.batch_size)
                 if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
                     await self.checkpoint_all()
+                if time.monotonic() - self._last_duties >= DUTY_SECONDS:
+                    await self.deadline_duties()
                 backoff = 0.1
                 if chained < self.batch_size:
                     with contextlib.suppress(TimeoutError):
@@ -67,6 +72,27 @@ class ChainSequencer:
                 log.exception("chain sequencer failed; retrying in %.1f s", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def deadline_duties(self) -> None:
+        """Reminders at the campaign's configured hours before the deadline; at the deadline,
+        everything still pending is chained, overdue notices go out, and the campaign closes."""
+        self._last_duties = time.monotonic()
+        now = dt.datetime.now(dt.UTC)
+        for campaign in await self.store.due_campaigns(now):
+            code, deadline = campaign["_id"], campaign["deadline"]
+            if now >= deadline:
+                while await self.store.sequence_pending(self.batch_size):
+                    pass
+                sent = await self.store.notify_unsigned(campaign, None)
+                await self.store.close_campaign(code)
+                log.info("campaign closed at its deadline", extra={"campaign": code, "overdue": sent})
+                continue
+            for hours in sorted(campaign.get("reminder_hours", []), reverse=True):
+                if hours in campaign.get("reminders_sent", []) or now < deadline - dt.timedelta(hours=hours):
+                    continue
+                sent = await self.store.notify_unsigned(campaign, hours)
+                await self.store.mark_reminder_sent(code, hours)
+                log.info("reminders due", extra={"campaign": code, "hours_before": hours, "employees": sent})
 
     async def checkpoint_all(self) -> None:
         self._last_checkpoint = time.monotonic()

@@ -4,6 +4,7 @@ registry events), campaigns, signatures and their receipt chain."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +14,14 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from contracts.envelope import new_event
+from contracts.envelope import CloudEvent, EventData, new_event
 from contracts.signing import (
+    CampaignClosedV1,
     CampaignOpenedV1,
     CampaignSnapshot,
     ChainCheckpointV1,
+    PledgeOverdueV1,
+    PledgeReminderDueV1,
     PledgeSignedV1,
 )
 from services.kit.app import Runtime
@@ -187,6 +191,7 @@ class SigningStore:
         scope: list[str],
         cascade: CascadePolicy,
         actor: str,
+        reminder_hours: list[int],
     ) -> Document:
         async def work(session: Session) -> Document:
             now = dt.datetime.now(dt.UTC)
@@ -204,6 +209,8 @@ class SigningStore:
                 "chain_length": 0,
                 "head_hash": GENESIS,
                 "checkpointed_length": -1,
+                "reminder_hours": reminder_hours,
+                "reminders_sent": [],
                 "created_at": now,
                 "created_by": actor,
             }
@@ -549,12 +556,104 @@ class SigningStore:
         ).to_list()
         return docs, total
 
-    async def close_campaign(self, campaign_code: str) -> Document:
-        doc = await self.campaigns.find_one_and_update(
-            {"_id": campaign_code, "status": "open"},
-            {"$set": {"status": "closed", "closed_at": dt.datetime.now(dt.UTC)}},
-            return_document=ReturnDocument.AFTER,
+    # ------------------------------------------------------------ deadlines
+
+    async def due_campaigns(self, now: dt.datetime) -> list[Document]:
+        return await self.campaigns.find({"status": "open"}, {"pact_text": 0}).to_list()
+
+    async def notify_unsigned(self, campaign: Document, hours_before: int | None, batch: int = 1000) -> int:
+        """One event per employee in scope who has not signed: a reminder `hours_before` the
+        deadline, or an overdue notice (hours_before None). Event ids are derived from the
+        campaign, the employee and the kind, so a job retried after a crash repeats ids."""
+        code = campaign["_id"]
+        kind = "overdue" if hours_before is None else f"reminder-{hours_before}h"
+        query: Document = {
+            "active": True,
+            "lineage": {"$in": campaign["scope"]},
+            "signed_campaigns": {"$ne": code},
+        }
+        sent = 0
+        last_id: str | None = None
+        while True:
+            page_query = query if last_id is None else {**query, "_id": {"$gt": last_id}}
+            people = await self.employees.find(
+                page_query, {"nip": 1, "org_unit_code": 1}, sort=[("_id", ASCENDING)], limit=batch
+            ).to_list()
+            if not people:
+                return sent
+            events = []
+            for person in people:
+                data: EventData
+                if hours_before is None:
+                    data = PledgeOverdueV1(
+                        campaign=code,
+                        employee_id=person["_id"],
+                        nip=person.get("nip"),
+                        org_unit_code=person["org_unit_code"],
+                        deadline=campaign["deadline"],
+                    )
+                else:
+                    data = PledgeReminderDueV1(
+                        campaign=code,
+                        employee_id=person["_id"],
+                        nip=person.get("nip"),
+                        org_unit_code=person["org_unit_code"],
+                        deadline=campaign["deadline"],
+                        hours_before=hours_before,
+                    )
+                event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"netral:{code}:{kind}:{person['_id']}"))
+                events.append(new_event(data, SOURCE, event_id=event_id))
+
+            async def work(session: Session, events: list[CloudEvent] = events) -> None:
+                await self.runtime.outbox.add(session, events)
+
+            await self._commit(work)
+            sent += len(people)
+            last_id = people[-1]["_id"]
+
+    async def mark_reminder_sent(self, campaign_code: str, hours_before: int) -> None:
+        await self.campaigns.update_one(
+            {"_id": campaign_code}, {"$addToSet": {"reminders_sent": hours_before}}
         )
-        if doc is None:
-            raise Conflict(f"kampanye {campaign_code} tidak terbuka")
-        return doc
+
+    async def close_campaign(self, campaign_code: str) -> Document | None:
+        """Close at the deadline: status, final checkpoint and `campaign.closed`, together."""
+
+        async def work(session: Session) -> Document | None:
+            now = dt.datetime.now(dt.UTC)
+            doc = await self.campaigns.find_one_and_update(
+                {"_id": campaign_code, "status": "open"},
+                {"$set": {"status": "closed", "closed_at": now}},
+                session=session,
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                return None
+            length, head = doc["chain_length"], doc["head_hash"]
+            await self.runtime.outbox.add(
+                session,
+                [
+                    new_event(
+                        ChainCheckpointV1(
+                            campaign=campaign_code,
+                            chain_length=length,
+                            head_hash=head,
+                            at=now,
+                            key_id=self.key.key_id,
+                            signature=self.key.sign(checkpoint_message(campaign_code, length, head)),
+                            final=True,
+                        ),
+                        SOURCE,
+                    ),
+                    new_event(
+                        CampaignClosedV1(
+                            campaign=campaign_code, closed_at=now, chain_length=length, head_hash=head
+                        ),
+                        SOURCE,
+                    ),
+                ],
+            )
+            return doc
+
+        result: Document | None = await self._commit(work)
+        return result
