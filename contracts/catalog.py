@@ -14,6 +14,7 @@ from contracts.registry import (
 from contracts.signing import (
     CampaignClosedV1,
     CampaignOpenedV1,
+    CampaignPactRevisedV1,
     ChainCheckpointV1,
     PledgeOverdueV1,
     PledgeReminderDueV1,
@@ -30,6 +31,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         EmployeeTransferredV1,
         EmployeeDeactivatedV1,
         CampaignOpenedV1,
+        CampaignPactRevisedV1,
         CampaignClosedV1,
         PledgeSignedV1,
         PledgeOverdueV1,

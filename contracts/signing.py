@@ -40,6 +40,17 @@ class CampaignOpenedV1(EventData):
         return self.campaign.code
 
 
+class CampaignPactRevisedV1(EventData):
+    """A new version of the pact text; later signatures carry its hash."""
+
+    event_type: ClassVar[str] = "campaign.pact_revised.v1"
+    topic: ClassVar[str] = CAMPAIGNS.name
+    campaign: CampaignSnapshot
+
+    def aggregate_key(self) -> str:
+        return self.campaign.code
+
+
 class CampaignClosedV1(EventData):
     event_type: ClassVar[str] = "campaign.closed.v1"
     topic: ClassVar[str] = CAMPAIGNS.name

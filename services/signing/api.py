@@ -108,6 +108,10 @@ def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
         "status": doc["status"],
         "chain_length": doc["chain_length"],
         "reminder_hours": doc.get("reminder_hours", []),
+        "pact_versions": [
+            {"version": v["version"], "sha256": v["sha256"], "at": v["at"]}
+            for v in doc.get("pact_versions", [])
+        ],
     }
 
 
@@ -146,6 +150,27 @@ async def get_campaign(
         return _campaign_view(await store.campaign(code))
     except NotFound as exc:
         raise _not_found(exc) from None
+
+
+class PactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    pact_text: str = Field(min_length=20, max_length=20_000)
+
+
+@router.put("/campaigns/{code}/pact")
+async def revise_pact(
+    code: str, body: PactIn, store: Store, principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))]
+) -> dict[str, Any]:
+    try:
+        campaign = await store.campaign(code)
+        for unit_code in campaign["scope"]:
+            unit = await store.unit(unit_code)
+            principal.check_access(unit_code, unit["path"])
+        return _campaign_view(await store.revise_pact(code, body.pact_text, principal.subject))
+    except NotFound as exc:
+        raise _not_found(exc) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 async def _sign(

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from contracts.signing import (
     CampaignClosedV1,
     CampaignOpenedV1,
+    CampaignPactRevisedV1,
     ChainCheckpointV1,
     PledgeOverdueV1,
     PledgeReminderDueV1,
@@ -66,6 +67,7 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
         [router],
         publishes=[
             CampaignOpenedV1,
+            CampaignPactRevisedV1,
             CampaignClosedV1,
             PledgeSignedV1,
             PledgeOverdueV1,

@@ -18,6 +18,7 @@ from contracts.envelope import CloudEvent, EventData, new_event
 from contracts.signing import (
     CampaignClosedV1,
     CampaignOpenedV1,
+    CampaignPactRevisedV1,
     CampaignSnapshot,
     ChainCheckpointV1,
     PledgeOverdueV1,
@@ -203,6 +204,15 @@ class SigningStore:
                 "pact_text": pact_text,
                 "pact_version": 1,
                 "pact_sha256": pact_sha256(pact_text),
+                "pact_versions": [
+                    {
+                        "version": 1,
+                        "sha256": pact_sha256(pact_text),
+                        "text": pact_text,
+                        "at": now,
+                        "by": actor,
+                    }
+                ],
                 "scope": scope,
                 "cascade": cascade.value,
                 "status": "open",
@@ -220,6 +230,46 @@ class SigningStore:
                 raise Conflict(f"kampanye {code} sudah ada") from None
             await self.runtime.outbox.add(
                 session, [new_event(CampaignOpenedV1(campaign=campaign_snapshot(doc)), SOURCE)]
+            )
+            return doc
+
+        result: Document = await self._commit(work)
+        return result
+
+    async def revise_pact(self, code: str, pact_text: str, actor: str) -> Document:
+        """A new pact version: signatures taken so far keep the hash of the text they signed."""
+        digest = pact_sha256(pact_text)
+
+        async def work(session: Session) -> Document:
+            current = await self.campaigns.find_one({"_id": code}, session=session)
+            if current is None:
+                raise NotFound(f"kampanye {code} tidak ditemukan")
+            if current["status"] != "open":
+                raise Conflict(f"kampanye {code} sudah ditutup")
+            if current["pact_sha256"] == digest:
+                return current
+            version = current["pact_version"] + 1
+            doc = await self.campaigns.find_one_and_update(
+                {"_id": code, "pact_version": current["pact_version"]},
+                {
+                    "$set": {"pact_text": pact_text, "pact_version": version, "pact_sha256": digest},
+                    "$push": {
+                        "pact_versions": {
+                            "version": version,
+                            "sha256": digest,
+                            "text": pact_text,
+                            "at": dt.datetime.now(dt.UTC),
+                            "by": actor,
+                        }
+                    },
+                },
+                session=session,
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                raise Conflict(f"pakta kampanye {code} sedang diubah proses lain")
+            await self.runtime.outbox.add(
+                session, [new_event(CampaignPactRevisedV1(campaign=campaign_snapshot(doc)), SOURCE)]
             )
             return doc
 
