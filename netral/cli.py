@@ -109,6 +109,8 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     write_csv(DEMO_DIR, units, people)
     registry = endpoints["registry"]
     counts = asyncio.run(load_seed(DEMO_DIR, registry, mint_token("bkpsdm"), typer.echo))
+    campaign = asyncio.run(_demo_campaign(endpoints["signing"], units[0].code))
+    sekda = next(person for person in people if person.level == "REGIONAL_HEAD")
     demo_token = mint_token("bkpsdm", hours=24)
     typer.echo("")
     typer.echo("Netralitas ASN berjalan di mesin ini:")
@@ -122,9 +124,51 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     typer.echo("Token demo (peran bkpsdm, 24 jam, HANYA untuk pengembangan):")
     typer.echo(demo_token)
     typer.echo("")
+    typer.echo(f"Kampanye demo: {campaign} (kaskade strict); token Sekda {sekda.nip} (peran employee):")
+    typer.echo(mint_token("employee", nip=sekda.nip, hours=24))
+    typer.echo("")
     typer.echo("Coba:")
     typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {registry}/v1/org-units/{units[0].code}')
+    typer.echo(
+        f'  curl -H "Authorization: Bearer $TOKEN" "{endpoints["signing"]}/v1/campaigns/{campaign}'
+        f'/progress?org_unit={units[0].code}"'
+    )
+    typer.echo(
+        f'  curl -X POST -H "Authorization: Bearer $SEKDA_TOKEN" -H "content-type: application/json" '
+        f'-d \'{{"mode":"online","consent":true}}\' {endpoints["signing"]}/v1/campaigns/{campaign}/signatures'
+    )
     typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
+
+
+async def _demo_campaign(signing: str, scope: str) -> str:
+    """Open the demo campaign once the signing service has seen the demo pemda."""
+    import datetime as dt
+
+    import httpx
+
+    code = "demo-pemilu"
+    body = {
+        "code": code,
+        "title": "Pakta Integritas Netralitas ASN (demo)",
+        "election": "Pemilu demo",
+        "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat(),
+        "pact_text": (
+            "Saya, Aparatur Sipil Negara, berjanji: menjaga netralitas sebelum, selama, dan sesudah "
+            "pemilihan; menghindari konflik kepentingan, intimidasi, dan keberpihakan; bijak "
+            "bermedia sosial tanpa ujaran kebencian dan hoaks; menolak politik uang dan segala "
+            "bentuk pemberian."
+        ),
+        "scope": [scope],
+        "cascade": "strict",
+    }
+    headers = {"Authorization": f"Bearer {mint_token('bkpsdm')}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(120):
+            response = await client.post(f"{signing}/v1/campaigns", json=body, headers=headers)
+            if response.status_code in (201, 409):
+                return code
+            await asyncio.sleep(0.5)  # the projection is still catching up with the registry
+    raise typer.BadParameter(f"kampanye demo tidak dapat dibuat: {response.status_code} {response.text}")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,10 @@ def engine_environment() -> dict[str, str]:
             "MONGODB_URI": os.environ["MONGODB_URI"],
             "KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
         }
+    if engines.read_state(ENGINE_DIR) is None:
+        # Tansu keeps topics in memory, so a restarted broker has no history: start MongoDB
+        # empty too, or the services' projections could never catch up with old state.
+        shutil.rmtree(ENGINE_DIR / "mongo", ignore_errors=True)
     running = engines.start(
         ENGINE_DIR,
         int(os.environ.get("NETRAL_MONGO_PORT", DEFAULT_MONGO_PORT)),

@@ -25,7 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from contracts.envelope import CloudEvent, decode_record
 from contracts.topics import dead_letter_topic
 from services.kit.metrics import RuntimeMetrics
-from services.kit.mongo import Document, Session
+from services.kit.mongo import Document, Session, ensure_index
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class EventConsumers:
         self.dead_letter_topics: list[str] = []
 
     async def ensure_indexes(self) -> None:
-        await self.processed.create_index("processed_at", expireAfterSeconds=90 * 24 * 3600)
+        await ensure_index(self.processed, "processed_at", expireAfterSeconds=90 * 24 * 3600)
 
     def subscribe(
         self,

@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from services.kit.settings import ServiceSettings
 
@@ -34,3 +36,27 @@ async def in_transaction(client: AsyncMongoClient[Document], work: Callable[[Ses
 
 async def ping(database: AsyncDatabase[Document]) -> None:
     await database.command("ping")
+
+
+INDEX_CONFLICTS = (85, 86)  # IndexOptionsConflict, IndexKeySpecsConflict
+
+
+async def ensure_index(collection: AsyncCollection[Document], keys: Any, **options: Any) -> str:
+    """Create an index, replacing an older definition of the same name: a deploy that changes
+    an index (say, makes it partial) must not fail to start on an existing database."""
+    try:
+        name: str = await collection.create_index(keys, **options)
+        return name
+    except OperationFailure as exc:
+        if exc.code not in INDEX_CONFLICTS:
+            raise
+    name = options.get("name") or _index_name(keys)
+    await collection.drop_index(name)
+    created: str = await collection.create_index(keys, **options)
+    return created
+
+
+def _index_name(keys: Any) -> str:
+    if isinstance(keys, str):
+        return f"{keys}_1"
+    return "_".join(f"{field}_{direction}" for field, direction in keys)

@@ -26,7 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from contracts.envelope import CloudEvent
 from services.kit.leases import Leases
 from services.kit.metrics import RuntimeMetrics
-from services.kit.mongo import Document, Session
+from services.kit.mongo import Document, Session, ensure_index
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,14 @@ class Outbox:
         self._wake = asyncio.Event()
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index(
+        await ensure_index(
+            self.collection,
             [("pending", ASCENDING), ("_id", ASCENDING)],
             name="pending_in_order",
             partialFilterExpression={"pending": True},
         )
-        await self.collection.create_index(
+        await ensure_index(
+            self.collection,
             "published_at",
             name="published_ttl",
             expireAfterSeconds=int(PUBLISHED_RETENTION.total_seconds()),

@@ -31,7 +31,7 @@ from contracts.registry import (
     OrgUnitUpdatedV1,
 )
 from services.kit.app import Runtime
-from services.kit.mongo import Document, Session, in_transaction
+from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.registry.csvimport import RowError
 from services.registry.domain import (
     EmployeeInput,
@@ -179,17 +179,17 @@ class RegistryStore:
         self.vault = vault
 
     async def ensure_indexes(self) -> None:
-        await self.units.create_index([("parent_code", ASCENDING)])
-        await self.units.create_index([("path", ASCENDING)])
-        await self.employees.create_index([("org_unit_path", ASCENDING), ("_id", ASCENDING)])
-        await self.employees.create_index([("org_unit_code", ASCENDING), ("_id", ASCENDING)])
-        await self.employees.create_index(
-            "nik_hash", unique=True, partialFilterExpression={"nik_hash": {"$exists": True}}
+        await ensure_index(self.units, [("parent_code", ASCENDING)])
+        await ensure_index(self.units, [("path", ASCENDING)])
+        await ensure_index(self.employees, [("org_unit_path", ASCENDING), ("_id", ASCENDING)])
+        await ensure_index(self.employees, [("org_unit_code", ASCENDING), ("_id", ASCENDING)])
+        await ensure_index(
+            self.employees, "nik_hash", unique=True, partialFilterExpression={"nik_hash": {"$exists": True}}
         )
-        await self.history.create_index([("employee_id", ASCENDING), ("at", ASCENDING)])
-        await self.imports.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
-        await self.import_errors.create_index([("import_id", ASCENDING), ("line", ASCENDING)])
-        await self.import_chunks.create_index([("import_id", ASCENDING), ("first", ASCENDING)])
+        await ensure_index(self.history, [("employee_id", ASCENDING), ("at", ASCENDING)])
+        await ensure_index(self.imports, [("status", ASCENDING), ("lease_until", ASCENDING)])
+        await ensure_index(self.import_errors, [("import_id", ASCENDING), ("line", ASCENDING)])
+        await ensure_index(self.import_chunks, [("import_id", ASCENDING), ("first", ASCENDING)])
 
     async def _commit(self, work: Any) -> Any:
         result = await in_transaction(self.runtime.client, work)

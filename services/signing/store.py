@@ -26,7 +26,7 @@ from contracts.signing import (
     PledgeSignedV1,
 )
 from services.kit.app import Runtime
-from services.kit.mongo import Document, Session, in_transaction
+from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.signing.domain import (
     GENESIS,
     CascadePolicy,
@@ -100,16 +100,19 @@ class SigningStore:
         self.signatures = self.db["signatures"]
 
     async def ensure_indexes(self) -> None:
-        await self.employees.create_index([("lineage", ASCENDING), ("active", ASCENDING)])
-        await self.employees.create_index([("org_unit_code", ASCENDING), ("level", ASCENDING)])
-        await self.signatures.create_index("receipt.code", unique=True)
-        await self.signatures.create_index(
+        await ensure_index(self.employees, [("lineage", ASCENDING), ("active", ASCENDING)])
+        await ensure_index(self.employees, [("org_unit_code", ASCENDING), ("level", ASCENDING)])
+        await ensure_index(self.signatures, "receipt.code", unique=True)
+        await ensure_index(
+            self.signatures,
             [("campaign", ASCENDING), ("receipt.chain_index", ASCENDING)],
             unique=True,
             partialFilterExpression={"pending": False},
         )
-        await self.signatures.create_index(
-            [("pending", ASCENDING), ("accepted", ASCENDING)], partialFilterExpression={"pending": True}
+        await ensure_index(
+            self.signatures,
+            [("pending", ASCENDING), ("accepted", ASCENDING)],
+            partialFilterExpression={"pending": True},
         )
 
     async def _commit(self, work: Any) -> Any:
