@@ -61,6 +61,7 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
     handlers.subscribe(runtime.consumers, store)
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(sequencer.run)
+    runtime.background_tasks.append(store.group_commit.run)
     app = create_app(
         runtime,
         "Netralitas ASN: signing",

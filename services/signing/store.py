@@ -3,6 +3,7 @@ registry events), campaigns, signatures and their receipt chain."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -89,10 +90,74 @@ def checkpoint_message(campaign: str, length: int, head_hash: str) -> bytes:
     return f"{campaign}:{length}:{head_hash}".encode()
 
 
+class GroupCommit:
+    """Signatures that arrive together are written in one transaction: on a signing morning
+    thousands come per second, and a transaction per signature would cap the service at the
+    engine's transaction rate. A request waits at most `max_wait` for company."""
+
+    def __init__(self, store: SigningStore, max_batch: int = 500, max_wait: float = 0.004) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[tuple[Document, CloudEvent, str | None, asyncio.Future[SignResult]]] = (
+            asyncio.Queue()
+        )
+
+    async def submit(self, doc: Document, event: CloudEvent, warning: str | None) -> SignResult:
+        future: asyncio.Future[SignResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put((doc, event, warning, future))
+        return await future
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            deadline = asyncio.get_running_loop().time() + self.max_wait
+            while len(batch) < self.max_batch:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except TimeoutError:
+                    break
+            await self._write(batch)
+
+    async def _write(
+        self, batch: list[tuple[Document, CloudEvent, str | None, asyncio.Future[SignResult]]]
+    ) -> None:
+        first: dict[str, Document] = {}
+        unique: list[tuple[Document, CloudEvent]] = []
+        for doc, event, _, _ in batch:
+            if doc["_id"] not in first:  # the same person twice in one group: one signature
+                first[doc["_id"]] = doc
+                unique.append((doc, event))
+        try:
+            try:
+                existing = await self.store.write_signatures(unique)
+            except DuplicateKeyError:
+                # Another replica inserted one of these after our look-up: look again.
+                existing = await self.store.write_signatures(unique)
+        except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
+            for *_, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for doc, _event, warning, future in batch:
+            if future.done():
+                continue
+            if doc["_id"] in existing:
+                future.set_result(SignResult(existing[doc["_id"]]["receipt"], created=False, warning=None))
+            elif first[doc["_id"]] is doc:
+                future.set_result(SignResult(doc["receipt"], created=True, warning=warning))
+            else:
+                future.set_result(SignResult(first[doc["_id"]]["receipt"], created=False, warning=None))
+
+
 class SigningStore:
     def __init__(self, runtime: Runtime, key: ReceiptKey) -> None:
         self.runtime = runtime
         self.key = key
+        self.group_commit = GroupCommit(self)
         self.db: AsyncDatabase[Document] = runtime.database
         self.employees = self.db["employees"]
         self.units = self.db["org_units"]
@@ -341,58 +406,72 @@ class SigningStore:
         )
         receipt = provisional_receipt(statement, self.key)
 
-        async def work(session: Session) -> SignResult:
-            doc: Document = {
-                "_id": f"{campaign_code}:{employee_id}",
-                "campaign": campaign_code,
-                "employee_id": employee_id,
-                "nip": employee.get("nip"),
-                "level": employee["level"],
-                "org_unit_code": employee["org_unit_code"],
-                "org_unit_path": employee["org_unit_path"],
-                "receipt": receipt,
-                "pending": True,
-                "accepted": ObjectId(),
-                "authenticated_by": authenticated_by,
-                "recorded_by": recorded_by,
-                "client": client,
-                "cascade_warning": warning,
-            }
-            try:
-                await self.signatures.insert_one(doc, session=session)
-            except DuplicateKeyError:
-                raise Conflict("signed meanwhile") from None
-            await self.employees.update_one(
-                {"_id": employee_id}, {"$addToSet": {"signed_campaigns": campaign_code}}, session=session
-            )
-            await self.runtime.outbox.add(
-                session,
-                [
-                    new_event(
-                        PledgeSignedV1(
-                            campaign=campaign_code,
-                            employee_id=employee_id,
-                            nip=employee.get("nip"),
-                            org_unit_code=employee["org_unit_code"],
-                            level=employee["level"],
-                            mode=mode,
-                            signed_at=now,
-                            receipt_code=statement.code,
-                            pact_sha256=campaign["pact_sha256"],
-                            recorded_by=recorded_by,
-                        ),
-                        SOURCE,
-                    )
-                ],
-            )
-            return SignResult(receipt, created=True, warning=warning)
+        doc: Document = {
+            "_id": f"{campaign_code}:{employee_id}",
+            "campaign": campaign_code,
+            "employee_id": employee_id,
+            "nip": employee.get("nip"),
+            "level": employee["level"],
+            "org_unit_code": employee["org_unit_code"],
+            "org_unit_path": employee["org_unit_path"],
+            "receipt": receipt,
+            "pending": True,
+            "authenticated_by": authenticated_by,
+            "recorded_by": recorded_by,
+            "client": client,
+            "cascade_warning": warning,
+        }
+        event = new_event(
+            PledgeSignedV1(
+                campaign=campaign_code,
+                employee_id=employee_id,
+                nip=employee.get("nip"),
+                org_unit_code=employee["org_unit_code"],
+                level=employee["level"],
+                mode=mode,
+                signed_at=now,
+                receipt_code=statement.code,
+                pact_sha256=campaign["pact_sha256"],
+                recorded_by=recorded_by,
+            ),
+            SOURCE,
+        )
+        return await self.group_commit.submit(doc, event, warning)
 
-        try:
-            result: SignResult = await self._commit(work)
-        except Conflict:
-            again = await self.signatures.find_one({"_id": f"{campaign_code}:{employee_id}"})
-            assert again is not None
-            return SignResult(again["receipt"], created=False, warning=None)
+    async def write_signatures(self, batch: Sequence[tuple[Document, CloudEvent]]) -> dict[str, Document]:
+        """Write a group of new signatures, their projection marks and their events in one
+        transaction. Returns the signatures that already existed (signed meanwhile, possibly
+        through another replica), whose receipts are answered instead."""
+
+        async def work(session: Session) -> dict[str, Document]:
+            ids = [doc["_id"] for doc, _ in batch]
+            existing = {
+                found["_id"]: found
+                async for found in self.signatures.find(
+                    {"_id": {"$in": ids}}, {"receipt": 1}, session=session
+                )
+            }
+            fresh = [(doc, event) for doc, event in batch if doc["_id"] not in existing]
+            if fresh:
+                for doc, _ in fresh:
+                    doc["accepted"] = ObjectId()  # chain order: the order of acceptance
+                await self.signatures.insert_many([doc for doc, _ in fresh], ordered=True, session=session)
+                for campaign_code in {doc["campaign"] for doc, _ in fresh}:
+                    await self.employees.update_many(
+                        {
+                            "_id": {
+                                "$in": [
+                                    doc["employee_id"] for doc, _ in fresh if doc["campaign"] == campaign_code
+                                ]
+                            }
+                        },
+                        {"$addToSet": {"signed_campaigns": campaign_code}},
+                        session=session,
+                    )
+                await self.runtime.outbox.add(session, [event for _, event in fresh])
+            return existing
+
+        result: dict[str, Document] = await self._commit(work)
         self.sequencer_wake()
         return result
 
