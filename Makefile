@@ -34,6 +34,7 @@ lint: install
 
 bench: install
 	$(RUN) python -m tests.bench.registry_bench
+	$(RUN) python -m tests.bench.signing_bench
 
 schemas: install
 	$(RUN) netral schemas export --out schemas

@@ -78,6 +78,9 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
         max_batch_size=1024 * 1024,
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=settings.service_name)],
         logger=logging.getLogger(f"faststream.{settings.service_name}"),
+        # FastStream logs every message it receives; at DEBUG, so that INFO stays readable
+        # and a projection of 500k employees does not write a million log lines.
+        log_level=logging.DEBUG,
     )
     client = connect(settings)
     database = client[settings.database_name]

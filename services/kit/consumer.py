@@ -13,7 +13,9 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -31,6 +33,7 @@ from services.kit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Session, CloudEvent], Awaitable[None]]
+T = TypeVar("T")
 
 ENGINE_DOWN = (ConnectionFailure, ServerSelectionTimeoutError)
 
@@ -81,24 +84,29 @@ class EventConsumers:
         self.dead_letter_topics.append(dlq)
 
         async def consume(message: KafkaMessage) -> None:
-            record = message.raw_message
-            assert not isinstance(record, tuple)
-            try:
-                event = decode_record(record.headers, record.key, record.value, topic)
-            except ValueError as exc:
-                await self._dead_letter(message, dlq, group, exc)
+            records = message.raw_message
+            batch = list(records) if isinstance(records, tuple) else [records]
+            events: list[tuple[ConsumerRecord[bytes, bytes], CloudEvent]] = []
+            for record in batch:
+                try:
+                    event = decode_record(record.headers, record.key, record.value, topic)
+                except ValueError as exc:
+                    await self._dead_letter(record, dlq, group, exc)
+                    continue
+                if event_types is not None and event.type not in event_types:
+                    self.metrics.consumed.labels(group, "skipped").inc()
+                    continue
+                events.append((record, event))
+            if not events:
                 return
-            if event_types is not None and event.type not in event_types:
-                self.metrics.consumed.labels(group, "skipped").inc()
-                return
             try:
-                outcome = await self._handle_once(kafka_group, event, handler)
+                outcomes = await self._handle_batch(kafka_group, [event for _, event in events], handler)
             except ENGINE_DOWN:
-                raise  # not acknowledged: Kafka redelivers it
-            except Exception as exc:  # noqa: BLE001 - any other failure is this event's fault
-                await self._dead_letter(message, dlq, group, exc)
-                return
-            self.metrics.consumed.labels(group, outcome).inc()
+                raise  # not acknowledged: Kafka redelivers the batch, and processed ids are skipped
+            except Exception:  # noqa: BLE001 - find the event at fault, one at a time
+                outcomes = await self._handle_one_by_one(kafka_group, group, dlq, events, handler)
+            for outcome in outcomes:
+                self.metrics.consumed.labels(group, outcome).inc()
 
         self.broker.subscriber(
             kafka_topic,
@@ -110,7 +118,57 @@ class EventConsumers:
             rebalance_timeout_ms=self.settings.kafka_rebalance_timeout_ms,
             title=f"{group}:{topic}",
             decoder=_undecoded,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=100,
         )(consume)
+
+    async def _handle_batch(self, group: str, events: list[CloudEvent], handler: EventHandler) -> list[str]:
+        """All events of a poll in one transaction: a projection of a whole province is
+        then bounded by MongoDB's write rate, not by one transaction per event."""
+        markers = [f"{group}:{event.id}" for event in events]
+
+        async def work(session: Session) -> list[str]:
+            seen = {
+                doc["_id"]
+                async for doc in self.processed.find({"_id": {"$in": markers}}, {"_id": 1}, session=session)
+            }
+            outcomes: list[str] = []
+            fresh: list[str] = []
+            for marker, event in zip(markers, events, strict=True):
+                if marker in seen:
+                    outcomes.append("duplicate")
+                    continue
+                seen.add(marker)
+                await handler(session, event)
+                fresh.append(marker)
+                outcomes.append("processed")
+            if fresh:
+                now = dt.datetime.now(dt.UTC)
+                await self.processed.insert_many(
+                    [{"_id": marker, "processed_at": now} for marker in fresh], session=session
+                )
+            return outcomes
+
+        return await self._with_engine_retries(work)
+
+    async def _handle_one_by_one(
+        self,
+        kafka_group: str,
+        group: str,
+        dlq: str,
+        events: list[tuple[ConsumerRecord[bytes, bytes], CloudEvent]],
+        handler: EventHandler,
+    ) -> list[str]:
+        outcomes: list[str] = []
+        for record, event in events:
+            try:
+                outcomes.append(await self._handle_once(kafka_group, event, handler))
+            except ENGINE_DOWN:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this event's fault: dead-letter it, go on
+                await self._dead_letter(record, dlq, group, exc)
+        return outcomes
 
     async def _handle_once(self, group: str, event: CloudEvent, handler: EventHandler) -> str:
         marker = f"{group}:{event.id}"
@@ -126,6 +184,12 @@ class EventConsumers:
             await handler(session, event)
             return "processed"
 
+        try:
+            return await self._with_engine_retries(work)
+        except DuplicateKeyError:
+            return "duplicate"
+
+    async def _with_engine_retries(self, work: Callable[[Session], Awaitable[T]]) -> T:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(ENGINE_DOWN),
             wait=wait_exponential(multiplier=0.2, max=5),
@@ -133,16 +197,13 @@ class EventConsumers:
             reraise=True,
         ):
             with attempt:
-                try:
-                    async with self.client.start_session() as session:
-                        return await session.with_transaction(work)
-                except DuplicateKeyError:
-                    return "duplicate"
+                async with self.client.start_session() as session:
+                    return await session.with_transaction(work)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _dead_letter(self, message: KafkaMessage, dlq: str, group: str, error: BaseException) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], dlq: str, group: str, error: BaseException
+    ) -> None:
         reason = error.reason if isinstance(error, DeadLetter) else f"{type(error).__name__}: {error}"
         headers = {
             name: raw.decode("utf-8", errors="replace") for name, raw in record.headers if raw is not None

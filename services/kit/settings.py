@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     """Production: the identity provider's JWKS. Unset: the local dev public key is used."""
     auth_public_key_file: Path = LOCAL_DIR / "dev-keys" / "jwt-public.pem"
 
+    consumer_batch_size: int = Field(default=500, ge=1)
+    """Events handled per transaction by idempotent consumers."""
     relay_batch_size: int = Field(default=5000, ge=1)
     relay_poll_seconds: float = 0.2
     relay_lease_seconds: float = 10.0

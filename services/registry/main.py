@@ -77,7 +77,14 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = RegistrySettings()
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

@@ -84,7 +84,14 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = SigningSettings()
-    uvicorn.run(build_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

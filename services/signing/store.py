@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from services.signing.domain import (
 )
 
 SOURCE = "/netral/signing"
+CAMPAIGN_CACHE_SECONDS = 1.0
 
 
 class NotFound(LookupError):
@@ -158,6 +160,8 @@ class SigningStore:
         self.runtime = runtime
         self.key = key
         self.group_commit = GroupCommit(self)
+        self._kinds: dict[str, str] = {}
+        self._campaigns: dict[str, tuple[float, Document]] = {}
         self.db: AsyncDatabase[Document] = runtime.database
         self.employees = self.db["employees"]
         self.units = self.db["org_units"]
@@ -233,8 +237,23 @@ class SigningStore:
         )
 
     async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:
-        cursor = self.units.find({"_id": {"$in": list(codes)}}, {"kind": 1})
-        return {doc["_id"]: doc["kind"] async for doc in cursor}
+        """A unit's kind never changes, so kinds are kept in memory once read."""
+        missing = [code for code in codes if code not in self._kinds]
+        if missing:
+            async for doc in self.units.find({"_id": {"$in": missing}}, {"kind": 1}):
+                self._kinds[doc["_id"]] = doc["kind"]
+        return {code: self._kinds[code] for code in codes if code in self._kinds}
+
+    async def cached_campaign(self, code: str) -> Document:
+        """The campaign as of at most CAMPAIGN_CACHE_SECONDS ago: read on every signature
+        otherwise. A pact revision or close in another replica shows here within that time."""
+        now = time.monotonic()
+        hit = self._campaigns.get(code)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        doc = await self.campaign(code)
+        self._campaigns[code] = (now + CAMPAIGN_CACHE_SECONDS, doc)
+        return doc
 
     async def unit(self, code: str) -> Document:
         doc = await self.units.find_one({"_id": code})
@@ -342,6 +361,7 @@ class SigningStore:
             return doc
 
         result: Document = await self._commit(work)
+        self._campaigns.pop(code, None)
         return result
 
     async def campaign(self, code: str) -> Document:
@@ -362,24 +382,27 @@ class SigningStore:
         client: dict[str, Any],
         recorder_unit: str | None = None,
     ) -> SignResult:
-        campaign = await self.campaign(campaign_code)
-        existing = await self.signatures.find_one({"_id": f"{campaign_code}:{employee_id}"})
-        if existing is not None:
-            return SignResult(existing["receipt"], created=False, warning=None)
-        now = dt.datetime.now(dt.UTC)
-        if campaign["status"] != "open":
-            raise Refused(f"kampanye {campaign_code} sudah ditutup")
+        campaign = await self.cached_campaign(campaign_code)
         employee = await self.employee(employee_id)
+        if campaign_code in employee.get("signed_campaigns", []):
+            existing = await self.signatures.find_one(
+                {"_id": f"{campaign_code}:{employee_id}"}, {"receipt": 1}
+            )
+            if existing is not None:
+                return SignResult(existing["receipt"], created=False, warning=None)
+        now = dt.datetime.now(dt.UTC)
+        if campaign["status"] != "open" or now >= campaign["deadline"]:
+            raise Refused(f"kampanye {campaign_code} sudah ditutup")
         if not employee["active"]:
             raise Refused(f"pegawai {employee_id} tidak aktif")
         if not set(employee["lineage"]) & set(campaign["scope"]):
             raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {campaign_code}")
         if recorder_unit is not None and recorder_unit not in employee["lineage"]:
             raise Refused(f"pegawai {employee_id} berada di luar unit {recorder_unit}")
-        kinds = await self.unit_kinds(employee["lineage"])
         policy = CascadePolicy(campaign["cascade"])
         warning: str | None = None
         if policy is not CascadePolicy.OFF:
+            kinds = await self.unit_kinds(employee["lineage"])
             opd, pemda, leaders = await self._leaders_for(employee, kinds, campaign_code)
             decision = cascade_gate(
                 Signer(
@@ -788,4 +811,5 @@ class SigningStore:
             return doc
 
         result: Document | None = await self._commit(work)
+        self._campaigns.pop(campaign_code, None)
         return result

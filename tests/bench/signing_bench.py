@@ -1,5 +1,4 @@
-"""Signing throughput through HTTP, against the raw two-document transaction rate of this machine,
-measured together in one run.
+"""Signing throughput through HTTP against the raw two-document transaction rate, in one run.
 
     .venv/bin/python -m tests.bench.signing_bench [--employees N]
 
@@ -11,7 +10,8 @@ Steps, one after the other on the same engines:
   3. sustained signatures/s: a closed loop of 64 concurrent employees, each signing once
      (campaign with cascade off);
   4. a fixed offered load (open loop, 1,000 requests/s for 10 s): latency from the scheduled
-     send time, so queueing in the client or the service counts;
+     send time, so queueing in the client or the service counts; over employees who have not
+     signed the first campaign yet, or over a second cascade-off campaign when too few are left;
   5. the strict cascade's own checks: a campaign with cascade strict, leaders first, then staff;
   6. every campaign's receipt chain: how long chaining lagged behind the last signature, and
      `chain/verify` must find exactly the signatures taken, valid.
@@ -374,6 +374,12 @@ class Connections:
             self.idle.put_nowait(client)
 
     async def __aenter__(self) -> Connections:
+        """Opens every connection first (GET /healthz), so that TCP set-up is not timed."""
+        try:
+            await asyncio.gather(*(client.get("/healthz") for client in self.clients))
+        except httpx.HTTPError as exc:
+            await self.__aexit__()
+            raise BenchFailure(f"could not open {len(self.clients)} connections: {exc!r}") from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
