@@ -32,6 +32,7 @@ class SigningSettings(ServiceSettings):
     receipt_key_pem: SecretStr | None = None
     """Production: the Ed25519 receipt key from a secret store. Unset: DEV-ONLY key file."""
     receipt_key_file: Path = LOCAL_DIR / "dev-keys" / "signing-receipt-ed25519.pem"
+    http_workers: int = 1
     chain_batch_size: int = 2000
     checkpoint_seconds: float = 60.0
 
@@ -84,8 +85,12 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = SigningSettings()
+    # Several worker processes share the port; each is a full replica (its own group commit),
+    # and the sequencer lease keeps one chain per campaign across them.
     uvicorn.run(
-        build_app(settings),
+        "services.signing.main:build_app",
+        factory=True,
+        workers=settings.http_workers,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
