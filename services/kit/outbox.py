@@ -9,7 +9,6 @@ its id when it is published again, so consumers deduplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -24,7 +23,7 @@ from pymongo.errors import PyMongoError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from contracts.envelope import CloudEvent
-from services.kit.leases import Leases
+from services.kit.leases import Leases, Wakeup, run_as_leader
 from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.settings import ServiceSettings
@@ -37,7 +36,7 @@ PUBLISHED_RETENTION = dt.timedelta(days=7)
 class Outbox:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self.collection = database["outbox"]
-        self._wake = asyncio.Event()
+        self.wakeup = Wakeup()
 
     async def ensure_indexes(self) -> None:
         await ensure_index(
@@ -80,12 +79,7 @@ class Outbox:
 
     def notify(self) -> None:
         """Wake the relay of this process after a commit, instead of waiting for its poll."""
-        self._wake.set()
-
-    async def wait(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        self._wake.clear()
+        self.wakeup.set()
 
 
 def _to_event(document: Document) -> CloudEvent:
@@ -143,25 +137,20 @@ class OutboxRelay:
         await self.producer.stop()
 
     async def run(self) -> None:
-        """Publish until cancelled; `start` first, `stop` after."""
-        backoff = 0.1
-        while True:
-            try:
-                if not await self.leases.acquire(self.LEASE, self.settings.relay_lease_seconds):
-                    await asyncio.sleep(self.settings.relay_lease_seconds / 3)
-                    continue
-                published = await self.publish_batch()
-                backoff = 0.1
-                if published < self.settings.relay_batch_size:
-                    await self.outbox.wait(self.settings.relay_poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Engine down or a publish failed: nothing is marked published, so the
-                # same events go again once the engines answer.
-                log.exception("outbox relay failed; retrying in %.1f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        """Publish until cancelled; `start` first, `stop` after. A failed batch is not marked
+        published, so the same events go again once the engines answer."""
+
+        async def step() -> bool:
+            return await self.publish_batch() >= self.settings.relay_batch_size
+
+        await run_as_leader(
+            self.leases,
+            self.LEASE,
+            self.settings.relay_lease_seconds,
+            step,
+            self.outbox.wakeup,
+            self.settings.relay_poll_seconds,
+        )
 
     async def publish_batch(self) -> int:
         cursor = self.outbox.collection.find(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.kit.auth import Principal, Role, require
+from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput, field_errors
 from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
 from services.registry.domain import Code, EmployeeInput, Level, Name, OrgUnitKind, RuleViolation
@@ -75,16 +76,6 @@ def _store(request: Request) -> RegistryStore:
 
 def _rule_error(exc: RuleViolation) -> InvalidInput:
     return InvalidInput.one(exc.field, exc.message)
-
-
-def _page(page: int, page_size: int, total: int, items: list[Any]) -> dict[str, Any]:
-    return {
-        "items": items,
-        "page": page,
-        "page_size": page_size,
-        "total": total,
-        "pages": (total + page_size - 1) // page_size,
-    }
 
 
 Store = Annotated[RegistryStore, Depends(_store)]
@@ -211,7 +202,7 @@ async def list_employees(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     principal.check_access(unit.code, unit.path)
     docs, total = await store.list_employees(org_unit, include_descendants, active, page, page_size)
-    return _page(page, page_size, total, [public_employee(doc) for doc in docs])
+    return page_response([public_employee(doc) for doc in docs], page, page_size, total)
 
 
 @router.get("/employees/{employee_id}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -16,7 +15,7 @@ from contracts.registry import (
     OrgUnitCreatedV1,
     OrgUnitUpdatedV1,
 )
-from services.kit.app import build_runtime, create_app
+from services.kit.app import build_runtime, create_app, serve
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.registry.api import router
 from services.registry.importer import ImportSettings, ImportWorker
@@ -77,14 +76,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = RegistrySettings()
-    uvicorn.run(
-        build_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        loop="uvloop",
-        http="httptools",
-    )
+    serve("services.registry.main:build_app", settings)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import Principal, Role, require
+from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput
 from services.signing.domain import CascadePolicy, normalise_code, verify_chain, verify_receipt
 from services.signing.store import Conflict, NotFound, Refused, SigningStore
@@ -342,10 +343,4 @@ async def campaign_unsigned(
         }
         for doc in docs
     ]
-    return {
-        "items": items,
-        "page": page,
-        "page_size": page_size,
-        "total": total,
-        "pages": (total + page_size - 1) // page_size,
-    }
+    return page_response(items, page, page_size, total)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -17,7 +16,7 @@ from contracts.signing import (
     PledgeReminderDueV1,
     PledgeSignedV1,
 )
-from services.kit.app import build_runtime, create_app
+from services.kit.app import build_runtime, create_app, serve
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.signing import handlers
 from services.signing.api import SigningMetrics, router
@@ -85,18 +84,7 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = SigningSettings()
-    # Several worker processes share the port; each is a full replica (its own group commit),
-    # and the sequencer lease keeps one chain per campaign across them.
-    uvicorn.run(
-        "services.signing.main:build_app",
-        factory=True,
-        workers=settings.http_workers,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        loop="uvloop",
-        http="httptools",
-    )
+    serve("services.signing.main:build_app", settings, workers=settings.http_workers)
 
 
 if __name__ == "__main__":

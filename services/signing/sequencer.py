@@ -6,15 +6,13 @@ chain positions, in batches (a group commit), so the chain stays one line per ca
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.kit.leases import Leases
+from services.kit.leases import Leases, Wakeup, run_as_leader
 from services.signing.store import SigningStore
 
 log = logging.getLogger(__name__)
@@ -38,7 +36,7 @@ class ChainSequencer:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.checkpoint_seconds = checkpoint_seconds
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup()
         self._last_checkpoint = 0.0
         self._last_duties = 0.0
         self.chain_length = Gauge(
@@ -47,31 +45,18 @@ class ChainSequencer:
         store.sequencer_wake = self.wake  # type: ignore[method-assign]
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wakeup.set()
 
     async def run(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                if not await self.leases.acquire(LEASE, self.lease_seconds):
-                    await asyncio.sleep(self.lease_seconds / 3)
-                    continue
-                chained = await self.store.sequence_pending(self.batch_size)
-                if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
-                    await self.checkpoint_all()
-                if time.monotonic() - self._last_duties >= DUTY_SECONDS:
-                    await self.deadline_duties()
-                backoff = 0.1
-                if chained < self.batch_size:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 0.2)
-                    self._wake.clear()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("chain sequencer failed; retrying in %.1f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await run_as_leader(self.leases, LEASE, self.lease_seconds, self.step, self._wakeup, 0.2)
+
+    async def step(self) -> bool:
+        chained = await self.store.sequence_pending(self.batch_size)
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            await self.checkpoint_all()
+        if time.monotonic() - self._last_duties >= DUTY_SECONDS:
+            await self.deadline_duties()
+        return chained >= self.batch_size
 
     async def deadline_duties(self) -> None:
         """Reminders at the campaign's configured hours before the deadline; at the deadline,
