@@ -10,11 +10,7 @@ from typing import Any
 
 import httpx
 
-from services.registry.main import RegistrySettings
-from services.registry.main import build_app as build_registry
-from services.signing.main import SigningSettings
-from services.signing.main import build_app as build_signing
-from tests.conftest import running_app
+from tests.integration.pemda import registry_and_signing
 from tests.kafka_reader import events_of, read_topic, wait_for
 
 SEKDA = "197001011995031001"
@@ -25,39 +21,13 @@ STAFF = "198503152010011005"
 async def test_reminders_overdue_and_close_at_deadline(
     settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Any
 ) -> None:
-    database = str(settings_kwargs.pop("mongodb_database"))
-    registry_settings = RegistrySettings(mongodb_database=f"{database}_r", **settings_kwargs)  # type: ignore[arg-type]
-    signing_settings = SigningSettings(
-        mongodb_database=f"{database}_s",
-        receipt_key_file=key_dir / "receipt.pem",
-        **settings_kwargs,  # type: ignore[arg-type]
-    )
     admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
-    async with (
-        running_app(build_registry(registry_settings)) as registry,
-        running_app(build_signing(signing_settings)) as signing,
+    people = ((SEKDA, "REGIONAL_HEAD", "32.01"), (HEAD, "JPT", "32.01.001"), (STAFF, "STAFF", "32.01.001"))
+    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+        _,
+        signing,
+        signing_settings,
     ):
-        for unit in (
-            {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
-            {"code": "32.01", "name": "Kabupaten Bogor", "kind": "REGENCY", "parent_code": "32"},
-            {"code": "32.01.001", "name": "Dinas Pendidikan", "kind": "OPD", "parent_code": "32.01"},
-        ):
-            assert (await registry.post("/v1/org-units", json=unit, headers=admin)).status_code == 201
-        for nip, level, unit_code in (
-            (SEKDA, "REGIONAL_HEAD", "32.01"),
-            (HEAD, "JPT", "32.01.001"),
-            (STAFF, "STAFF", "32.01.001"),
-        ):
-            body = {
-                "nip": nip,
-                "name": f"Pegawai {nip[-3:]}",
-                "employment_type": "PNS",
-                "position": "Jabatan",
-                "level": level,
-                "org_unit_code": unit_code,
-            }
-            assert (await registry.post("/v1/employees", json=body, headers=admin)).status_code == 201
-
         deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=6)
         campaign = {
             "code": "pemilu-uji",
