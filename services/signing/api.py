@@ -11,9 +11,10 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import Principal, Role, require
+from services.kit.codes import normalise_code
 from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput
-from services.signing.domain import CascadePolicy, normalise_code, verify_chain, verify_receipt
+from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
 from services.signing.store import Conflict, NotFound, Refused, SigningStore
 
 CAMPAIGN_ADMINS = (Role.BKPSDM,)
@@ -245,7 +246,7 @@ async def record_ceremony_signature(
 async def verify_public_receipt(code: str, request: Request, store: Store) -> dict[str, Any]:
     """Public: anyone holding a receipt code can check it, no login."""
     try:
-        receipt = await store.receipt(normalise_code(code))
+        receipt = await store.receipt(normalise_code(code, "kode tanda terima"))
     except ValueError as exc:
         raise InvalidInput.one("code", str(exc)) from None
     except NotFound as exc:

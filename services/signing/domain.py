@@ -14,7 +14,6 @@ import functools
 import hashlib
 import json
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -23,6 +22,8 @@ from typing import Any, TypeGuard
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from services.kit.codes import CODE_PATTERN
 
 # ---------------------------------------------------------------- levels and org units
 
@@ -193,35 +194,6 @@ def pact_sha256(text: str) -> str:
     """
     normalised = text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-# ---------------------------------------------------------------- receipt codes
-
-# Crockford base32: no I, L, O or U, so a code read aloud or copied by hand survives.
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 12  # 60 bits: not guessable, yet short enough to write down
-CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")
-_CODE_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
-
-
-def _group(raw: str) -> str:
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
-
-
-def new_receipt_code() -> str:
-    """XXXX-XXXX-XXXX from a cryptographic random source: the code alone opens a receipt."""
-    return _group("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
-
-
-def normalise_code(text: str) -> str:
-    """The canonical form of a code as typed by a person: any case, dashes or spaces optional,
-    and the letters people confuse with digits (O, I, L) read as the digits."""
-    raw = text.strip().upper().translate(_CODE_FIXES)
-    if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
-        raise ValueError(
-            "kode tanda terima harus 12 karakter huruf/angka dengan format XXXX-XXXX-XXXX (tanpa huruf U)"
-        )
-    return _group(raw)
 
 
 # ---------------------------------------------------------------- statements

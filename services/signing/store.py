@@ -28,6 +28,7 @@ from contracts.signing import (
     PledgeSignedV1,
 )
 from services.kit.app import Runtime
+from services.kit.codes import new_code
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.signing.domain import (
     GENESIS,
@@ -39,7 +40,6 @@ from services.signing.domain import (
     apply_policy,
     cascade_gate,
     chained_receipt,
-    new_receipt_code,
     opd_of,
     pact_sha256,
     pemda_of,
@@ -420,7 +420,7 @@ class SigningStore:
                 raise Refused(message or decision.message, decision.waiting_for)
             warning = message
         statement = Statement(
-            code=new_receipt_code(),
+            code=new_code(),
             campaign=campaign_code,
             signer=employee_id,
             pact_sha256=campaign["pact_sha256"],

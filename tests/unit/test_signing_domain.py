@@ -6,14 +6,13 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
+from services.kit.codes import new_code
 from services.signing.domain import (
-    CODE_ALPHABET,
     GENESIS,
     LEVELS,
     CascadeDecision,
@@ -26,8 +25,6 @@ from services.signing.domain import (
     cascade_gate,
     chained_receipt,
     link_hash,
-    new_receipt_code,
-    normalise_code,
     opd_of,
     pact_sha256,
     pemda_of,
@@ -238,53 +235,12 @@ def test_pact_hash_counts_everything_else() -> None:
 
 # ---------------------------------------------------------------- codes
 
-CODE_FORMAT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
-
-
-def test_code_alphabet_is_crockford() -> None:
-    assert len(CODE_ALPHABET) == 32 and not set("ILOU") & set(CODE_ALPHABET)
-
-
-def test_codes_have_format_and_do_not_repeat() -> None:
-    codes = [new_receipt_code() for _ in range(10_000)]
-    assert all(CODE_FORMAT.match(code) for code in codes)
-    assert len(set(codes)) == len(codes)
-    # Every symbol turns up: the codes use the whole alphabet, not a predictable part of it.
-    assert set("".join(codes).replace("-", "")) == set(CODE_ALPHABET)
-
-
-@pytest.mark.parametrize(
-    "typed", ["AB12-CD34-EF56", "ab12cd34ef56", " ab12-cd34ef56 ", "AB12 CD34 EF56", "ab12-Cd34-eF56"]
-)
-def test_normalise_code_accepts_what_people_type(typed: str) -> None:
-    assert normalise_code(typed) == "AB12-CD34-EF56"
-
-
-def test_normalise_code_reads_confusable_letters_as_digits() -> None:
-    assert normalise_code("oOiI-lL00-1111") == "0011-1100-1111"
-
-
-@pytest.mark.parametrize(
-    "typed", ["", "AB12-CD34-EF5", "AB12-CD34-EF567", "AB12-CD34-EFU6", "AB12-CD34-EF5!"]
-)
-def test_normalise_code_rejects(typed: str) -> None:
-    with pytest.raises(ValueError, match="kode tanda terima"):
-        normalise_code(typed)
-
-
-def test_normalise_code_keeps_generated_codes() -> None:
-    for _ in range(100):
-        code = new_receipt_code()
-        assert normalise_code(code) == code
-        assert normalise_code(code.lower().replace("-", "")) == code
-
-
 # ---------------------------------------------------------------- statements and keys
 
 
 def statement(signer_id: str = "198503152010011001", **overrides: Any) -> Statement:
     values: dict[str, Any] = {
-        "code": new_receipt_code(),
+        "code": new_code(),
         "campaign": "pemilu-2024",
         "signer": signer_id,
         "pact_sha256": PACT,
