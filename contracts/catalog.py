@@ -11,6 +11,7 @@ from contracts.registry import (
     OrgUnitCreatedV1,
     OrgUnitUpdatedV1,
 )
+from contracts.reports import INTERNAL_EVENTS, PUBLIC_EVENTS
 from contracts.signing import (
     CampaignClosedV1,
     CampaignOpenedV1,
@@ -21,24 +22,24 @@ from contracts.signing import (
     PledgeSignedV1,
 )
 
-EVENT_TYPES: dict[str, type[EventData]] = {
-    model.event_type: model
-    for model in (
-        OrgUnitCreatedV1,
-        OrgUnitUpdatedV1,
-        EmployeeRegisteredV1,
-        EmployeeUpdatedV1,
-        EmployeeTransferredV1,
-        EmployeeDeactivatedV1,
-        CampaignOpenedV1,
-        CampaignPactRevisedV1,
-        CampaignClosedV1,
-        PledgeSignedV1,
-        PledgeOverdueV1,
-        PledgeReminderDueV1,
-        ChainCheckpointV1,
-    )
-}
+_MODELS: tuple[type[EventData], ...] = (
+    OrgUnitCreatedV1,
+    OrgUnitUpdatedV1,
+    EmployeeRegisteredV1,
+    EmployeeUpdatedV1,
+    EmployeeTransferredV1,
+    EmployeeDeactivatedV1,
+    CampaignOpenedV1,
+    CampaignPactRevisedV1,
+    CampaignClosedV1,
+    PledgeSignedV1,
+    PledgeOverdueV1,
+    PledgeReminderDueV1,
+    ChainCheckpointV1,
+    *INTERNAL_EVENTS,
+    *PUBLIC_EVENTS,
+)
+EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in _MODELS}
 
 
 def json_schemas() -> dict[str, dict[str, object]]:

@@ -22,7 +22,24 @@ CHECKPOINTS = Topic(
     "signing.checkpoints", "Signed chain heads per campaign, keyed by campaign code", public=True
 )
 
-CATALOG: tuple[Topic, ...] = (ORG_UNITS, EMPLOYEES, CAMPAIGNS, PLEDGES, CHECKPOINTS)
+REPORT_CASES = Topic(
+    "reports.cases", "Violation cases, internal: accused and matched employee, keyed by case id"
+)
+REPORTS_PUBLIC = Topic(
+    "reports.public",
+    "Violation cases, redacted for agencies: no reporter, no accused name, no free text, keyed by case id",
+    public=True,
+)
+
+CATALOG: tuple[Topic, ...] = (
+    ORG_UNITS,
+    EMPLOYEES,
+    CAMPAIGNS,
+    PLEDGES,
+    CHECKPOINTS,
+    REPORT_CASES,
+    REPORTS_PUBLIC,
+)
 
 
 def dead_letter_topic(consumer_group: str) -> str:

@@ -99,6 +99,18 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def _verified(request: Request, credentials: HTTPAuthorizationCredentials) -> Principal:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"token tidak sah: {exc}",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+
+
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: the caller must hold one of `roles`."""
     allowed = frozenset(roles)
@@ -113,15 +125,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
                 "butuh token Bearer",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        verifier: TokenVerifier = request.app.state.token_verifier
-        try:
-            principal = verifier.verify(credentials.credentials)
-        except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                f"token tidak sah: {exc}",
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            ) from None
+        principal = _verified(request, credentials)
         if principal.role not in allowed:
             names = ", ".join(sorted(role.value for role in allowed))
             raise HTTPException(
@@ -129,5 +133,21 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
                 f"peran {principal.role.value} tidak boleh melakukan ini; peran yang boleh: {names}",
             )
         return principal
+
+    return dependency
+
+
+def optional(*roles: Role) -> Callable[..., Awaitable[Principal | None]]:
+    """For endpoints open to the public that also take a token: no token means an anonymous
+    caller (None); a token must be valid and hold one of `roles`."""
+    checked = require(*roles)
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal | None:
+        if credentials is None:
+            return None
+        return await checked(request, credentials)
 
     return dependency

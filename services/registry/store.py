@@ -31,6 +31,7 @@ from contracts.registry import (
     OrgUnitUpdatedV1,
 )
 from services.kit.app import Runtime
+from services.kit.devkeys import read_or_create
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.registry.csvimport import RowError
 from services.registry.domain import (
@@ -82,11 +83,7 @@ class NikVault:
     @classmethod
     def from_file(cls, path: Path) -> NikVault:
         """DEV ONLY: a key generated on this machine when none is configured."""
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(base64.b64encode(Fernet.generate_key()))
-            path.chmod(0o600)
-        return cls(path.read_bytes().strip())
+        return cls(read_or_create(path, lambda: base64.b64encode(Fernet.generate_key())).strip())
 
     def fingerprint(self, nik: str) -> str:
         return nik_fingerprint(nik, self._hash_key)

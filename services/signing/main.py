@@ -17,6 +17,7 @@ from contracts.signing import (
     PledgeSignedV1,
 )
 from services.kit.app import build_runtime, create_app, serve
+from services.kit.devkeys import read_or_create
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.signing import handlers
 from services.signing.api import SigningMetrics, router
@@ -39,12 +40,9 @@ class SigningSettings(ServiceSettings):
 def load_key(settings: SigningSettings) -> ReceiptKey:
     if settings.receipt_key_pem is not None:
         return ReceiptKey.from_pem(settings.receipt_key_pem.get_secret_value().encode())
-    path = settings.receipt_key_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(ReceiptKey.generate().to_pem())
-        path.chmod(0o600)
-    return ReceiptKey.from_pem(path.read_bytes())
+    return ReceiptKey.from_pem(
+        read_or_create(settings.receipt_key_file, lambda: ReceiptKey.generate().to_pem())
+    )
 
 
 def build_app(settings: SigningSettings | None = None) -> FastAPI:

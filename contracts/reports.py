@@ -1,0 +1,265 @@
+"""Events published by the reports service: one case per incident and accused person.
+
+Two topics, two audiences:
+- `reports.cases` is internal (notify, the pemda's own dashboards): the case with the accused and
+  the matched employee, so that notify can reach the PPK and BKPSDM.
+- `reports.public` is for other agencies (Bawaslu, BKN, Inspektorat, KemenPAN-RB): the case
+  without the accused's name, the incident's place, or any free text except the status reasons
+  the reporter also sees. The NIP appears only where BKN must act on it: an imposed sanction and
+  a data block.
+
+Neither topic ever carries the reporter's identity, the report's description or its evidence:
+those stay in the reports service's database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts.envelope import EventData
+from contracts.topics import REPORT_CASES, REPORTS_PUBLIC
+
+ChannelName = Literal["public", "bawaslu", "supervisor"]
+MatchStatusName = Literal["matched", "ambiguous", "unmatched"]
+ViolationClassName = Literal["etika", "disiplin"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccusedAsReported(_Frozen):
+    name: str
+    nip: str | None
+    org_unit_code: str | None
+    position: str | None
+
+
+class CaseSubject(_Frozen):
+    """The registry employee the accused was matched to."""
+
+    employee_id: str
+    nip: str | None
+    name: str
+    employment_type: Literal["PNS", "PPPK", "NON_ASN"]
+    position: str
+    org_unit_code: str
+    org_unit_path: list[str]
+
+
+class SanctionDecision(_Frozen):
+    code: str
+    name: str
+    level: str
+    basis: str
+
+
+class CaseSnapshot(_Frozen):
+    case_id: str
+    state: str
+    category: str
+    violation_class: ViolationClassName
+    channels: list[ChannelName]
+    report_count: int
+    incident_date: dt.date
+    accused: AccusedAsReported
+    subject: CaseSubject | None
+    match_status: MatchStatusName
+    org_unit_code: str | None
+    """The subject's unit when matched, else the unit the reporter named."""
+    org_unit_path: list[str]
+    bawaslu_references: list[str]
+    deadlines: dict[str, dt.datetime]
+    sanction: SanctionDecision | None
+    received_at: dt.datetime
+    version: int
+
+
+class PublicCaseSnapshot(_Frozen):
+    case_id: str
+    state: str
+    category: str
+    violation_class: ViolationClassName
+    channels: list[ChannelName]
+    report_count: int
+    incident_date: dt.date
+    org_unit_code: str | None
+    org_unit_path: list[str]
+    bawaslu_references: list[str]
+    deadlines: dict[str, dt.datetime]
+    received_at: dt.datetime
+    version: int
+
+
+class _CaseEvent(EventData):
+    topic: ClassVar[str] = REPORT_CASES.name
+    case: CaseSnapshot
+
+    def aggregate_key(self) -> str:
+        return self.case.case_id
+
+
+class _PublicCaseEvent(EventData):
+    topic: ClassVar[str] = REPORTS_PUBLIC.name
+    case: PublicCaseSnapshot
+
+    def aggregate_key(self) -> str:
+        return self.case.case_id
+
+
+class ReportReceivedV1(_CaseEvent):
+    event_type: ClassVar[str] = "report.received.v1"
+    report_id: str
+    channel: ChannelName
+    linked: bool
+
+
+class _CaseTransitionEvent(_CaseEvent):
+    action: str
+    from_state: str
+    to_state: str
+    reason: str
+    actor_role: str
+    at: dt.datetime
+
+
+class ReportVerifiedV1(_CaseTransitionEvent):
+    event_type: ClassVar[str] = "report.verified.v1"
+
+
+class ReportRejectedV1(_CaseTransitionEvent):
+    event_type: ClassVar[str] = "report.rejected.v1"
+
+
+class ReportRecommendationIssuedV1(_CaseTransitionEvent):
+    """Bawaslu's review ended in a recommendation: the PPK's 14 working days start."""
+
+    event_type: ClassVar[str] = "report.recommendation_issued.v1"
+
+
+class ReportSanctionImposedV1(_CaseTransitionEvent):
+    event_type: ClassVar[str] = "report.sanction_imposed.v1"
+
+
+class ReportAppealFiledV1(_CaseTransitionEvent):
+    event_type: ClassVar[str] = "report.appeal_filed.v1"
+
+
+class ReportClosedV1(_CaseTransitionEvent):
+    """The case ended: closed after a sanction, or rejected, cancelled, not proven, or the
+    subject left the service (`to_state` says which)."""
+
+    event_type: ClassVar[str] = "report.closed.v1"
+
+
+class ReportStatusChangedV1(_CaseTransitionEvent):
+    """Any other step (examined, recorded): every change of state has an event."""
+
+    event_type: ClassVar[str] = "report.status_changed.v1"
+
+
+class ReportDeadlineBreachedV1(_CaseEvent):
+    event_type: ClassVar[str] = "report.deadline_breached.v1"
+    deadline: str
+    due_at: dt.datetime
+    detected_at: dt.datetime
+
+
+class ReportEscalatedV1(_CaseEvent):
+    """A PPK late with the decision: warning, then reprimand, then the subject's personnel data
+    is blocked (BKN acts on `blokir_data`)."""
+
+    event_type: ClassVar[str] = "report.escalated.v1"
+    level: str
+    due_at: dt.datetime
+    detected_at: dt.datetime
+
+
+# ---------------------------------------------------------------- public, redacted
+
+
+class PublicReportReceivedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.received.v1"
+    channel: ChannelName
+    linked: bool
+
+
+class _PublicTransitionEvent(_PublicCaseEvent):
+    action: str
+    from_state: str
+    to_state: str
+    reason: str
+    at: dt.datetime
+
+
+class PublicReportVerifiedV1(_PublicTransitionEvent):
+    event_type: ClassVar[str] = "public.report.verified.v1"
+
+
+class PublicReportRejectedV1(_PublicTransitionEvent):
+    event_type: ClassVar[str] = "public.report.rejected.v1"
+
+
+class PublicReportRecommendationIssuedV1(_PublicTransitionEvent):
+    event_type: ClassVar[str] = "public.report.recommendation_issued.v1"
+
+
+class PublicReportSanctionImposedV1(_PublicTransitionEvent):
+    """BKN records the sanction in the personnel data: the one public event with the NIP."""
+
+    event_type: ClassVar[str] = "public.report.sanction_imposed.v1"
+    subject_employee_id: str
+    sanction_code: str
+    sanction_level: str
+
+
+class PublicReportAppealFiledV1(_PublicTransitionEvent):
+    event_type: ClassVar[str] = "public.report.appeal_filed.v1"
+
+
+class PublicReportClosedV1(_PublicTransitionEvent):
+    event_type: ClassVar[str] = "public.report.closed.v1"
+
+
+class PublicReportDeadlineBreachedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.deadline_breached.v1"
+    deadline: str
+    due_at: dt.datetime
+    detected_at: dt.datetime
+
+
+class PublicReportEscalatedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.escalated.v1"
+    level: str
+    due_at: dt.datetime
+    detected_at: dt.datetime
+    subject_employee_id: str | None
+    """Only for `blokir_data`, where BKN must know whose data to block."""
+
+
+INTERNAL_EVENTS: tuple[type[EventData], ...] = (
+    ReportReceivedV1,
+    ReportVerifiedV1,
+    ReportRejectedV1,
+    ReportRecommendationIssuedV1,
+    ReportSanctionImposedV1,
+    ReportAppealFiledV1,
+    ReportClosedV1,
+    ReportStatusChangedV1,
+    ReportDeadlineBreachedV1,
+    ReportEscalatedV1,
+)
+PUBLIC_EVENTS: tuple[type[EventData], ...] = (
+    PublicReportReceivedV1,
+    PublicReportVerifiedV1,
+    PublicReportRejectedV1,
+    PublicReportRecommendationIssuedV1,
+    PublicReportSanctionImposedV1,
+    PublicReportAppealFiledV1,
+    PublicReportClosedV1,
+    PublicReportDeadlineBreachedV1,
+    PublicReportEscalatedV1,
+)
