@@ -117,7 +117,7 @@ class ReportReceivedV1(_CaseEvent):
     linked: bool
 
 
-class _CaseTransitionEvent(_CaseEvent):
+class CaseTransitionEvent(_CaseEvent):
     action: str
     from_state: str
     to_state: str
@@ -126,36 +126,36 @@ class _CaseTransitionEvent(_CaseEvent):
     at: dt.datetime
 
 
-class ReportVerifiedV1(_CaseTransitionEvent):
+class ReportVerifiedV1(CaseTransitionEvent):
     event_type: ClassVar[str] = "report.verified.v1"
 
 
-class ReportRejectedV1(_CaseTransitionEvent):
+class ReportRejectedV1(CaseTransitionEvent):
     event_type: ClassVar[str] = "report.rejected.v1"
 
 
-class ReportRecommendationIssuedV1(_CaseTransitionEvent):
+class ReportRecommendationIssuedV1(CaseTransitionEvent):
     """Bawaslu's review ended in a recommendation: the PPK's 14 working days start."""
 
     event_type: ClassVar[str] = "report.recommendation_issued.v1"
 
 
-class ReportSanctionImposedV1(_CaseTransitionEvent):
+class ReportSanctionImposedV1(CaseTransitionEvent):
     event_type: ClassVar[str] = "report.sanction_imposed.v1"
 
 
-class ReportAppealFiledV1(_CaseTransitionEvent):
+class ReportAppealFiledV1(CaseTransitionEvent):
     event_type: ClassVar[str] = "report.appeal_filed.v1"
 
 
-class ReportClosedV1(_CaseTransitionEvent):
+class ReportClosedV1(CaseTransitionEvent):
     """The case ended: closed after a sanction, or rejected, cancelled, not proven, or the
     subject left the service (`to_state` says which)."""
 
     event_type: ClassVar[str] = "report.closed.v1"
 
 
-class ReportStatusChangedV1(_CaseTransitionEvent):
+class ReportStatusChangedV1(CaseTransitionEvent):
     """Any other step (examined, recorded): every change of state has an event."""
 
     event_type: ClassVar[str] = "report.status_changed.v1"
@@ -187,7 +187,7 @@ class PublicReportReceivedV1(_PublicCaseEvent):
     linked: bool
 
 
-class _PublicTransitionEvent(_PublicCaseEvent):
+class PublicTransitionEvent(_PublicCaseEvent):
     action: str
     from_state: str
     to_state: str
@@ -195,19 +195,19 @@ class _PublicTransitionEvent(_PublicCaseEvent):
     at: dt.datetime
 
 
-class PublicReportVerifiedV1(_PublicTransitionEvent):
+class PublicReportVerifiedV1(PublicTransitionEvent):
     event_type: ClassVar[str] = "public.report.verified.v1"
 
 
-class PublicReportRejectedV1(_PublicTransitionEvent):
+class PublicReportRejectedV1(PublicTransitionEvent):
     event_type: ClassVar[str] = "public.report.rejected.v1"
 
 
-class PublicReportRecommendationIssuedV1(_PublicTransitionEvent):
+class PublicReportRecommendationIssuedV1(PublicTransitionEvent):
     event_type: ClassVar[str] = "public.report.recommendation_issued.v1"
 
 
-class PublicReportSanctionImposedV1(_PublicTransitionEvent):
+class PublicReportSanctionImposedV1(PublicTransitionEvent):
     """BKN records the sanction in the personnel data: the one public event with the NIP."""
 
     event_type: ClassVar[str] = "public.report.sanction_imposed.v1"
@@ -216,11 +216,11 @@ class PublicReportSanctionImposedV1(_PublicTransitionEvent):
     sanction_level: str
 
 
-class PublicReportAppealFiledV1(_PublicTransitionEvent):
+class PublicReportAppealFiledV1(PublicTransitionEvent):
     event_type: ClassVar[str] = "public.report.appeal_filed.v1"
 
 
-class PublicReportClosedV1(_PublicTransitionEvent):
+class PublicReportClosedV1(PublicTransitionEvent):
     event_type: ClassVar[str] = "public.report.closed.v1"
 
 

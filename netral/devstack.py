@@ -32,6 +32,7 @@ class ServiceProcess:
 SERVICES = (
     ServiceProcess("registry", "services.registry.main", 8001),
     ServiceProcess("signing", "services.signing.main", 8002),
+    ServiceProcess("reports", "services.reports.main", 8003),
 )
 
 RUN_DIR = LOCAL_DIR / "run"

@@ -30,6 +30,7 @@ from contracts.signing import (
 from services.kit.app import Runtime
 from services.kit.codes import new_code
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
+from services.kit.registry_view import upsert_if_newer
 from services.signing.domain import (
     GENESIS,
     CascadePolicy,
@@ -192,48 +193,22 @@ class SigningStore:
     # ------------------------------------------------------------ projection of the registry
 
     async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
-        current = await self.units.find_one({"_id": unit["code"]}, {"version": 1}, session=session)
-        if current is not None and current["version"] >= unit["version"]:
-            return  # an older snapshot arriving late
-        await self.units.update_one(
-            {"_id": unit["code"]},
-            {
-                "$set": {
-                    "name": unit["name"],
-                    "kind": unit["kind"],
-                    "parent_code": unit["parent_code"],
-                    "path": unit["path"],
-                    "version": unit["version"],
-                }
-            },
-            upsert=True,
-            session=session,
-        )
+        fields = {key: unit[key] for key in ("name", "kind", "parent_code", "path")}
+        await upsert_if_newer(self.units, session, unit["code"], unit["version"], fields)
 
     async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
-        current = await self.employees.find_one(
-            {"_id": employee["employee_id"]}, {"version": 1}, session=session
-        )
-        if current is not None and current["version"] >= employee["version"]:
-            return
-        await self.employees.update_one(
-            {"_id": employee["employee_id"]},
-            {
-                "$set": {
-                    "nip": employee["nip"],
-                    "name": employee["name"],
-                    "level": employee["level"],
-                    "employment_type": employee["employment_type"],
-                    "org_unit_code": employee["org_unit_code"],
-                    "org_unit_path": employee["org_unit_path"],
-                    "lineage": [*employee["org_unit_path"], employee["org_unit_code"]],
-                    "active": employee["active"],
-                    "version": employee["version"],
-                },
-                "$setOnInsert": {"signed_campaigns": []},
-            },
-            upsert=True,
-            session=session,
+        fields = {
+            key: employee[key]
+            for key in ("nip", "name", "level", "employment_type", "org_unit_code", "org_unit_path", "active")
+        }
+        fields["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
+        await upsert_if_newer(
+            self.employees,
+            session,
+            employee["employee_id"],
+            employee["version"],
+            fields,
+            on_insert={"signed_campaigns": []},
         )
 
     async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:

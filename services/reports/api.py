@@ -1,0 +1,499 @@
+"""The reports service's HTTP API: public intake and tracking, case handling by role, and the
+audited read of a reporter's identity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.kit.auth import Principal, Role, optional, require
+from services.kit.codes import normalise_code
+from services.kit.pagination import page_response
+from services.kit.validation import InvalidInput
+from services.reports.domain import (
+    CATEGORIES,
+    CATEGORY_BY_CODE,
+    STATE_LABELS,
+    Action,
+    CaseState,
+    ForbiddenAction,
+    IllegalSanction,
+    IllegalTransition,
+    allowed_actions,
+)
+from services.reports.store import Conflict, Intake, NotFound, ReportsStore
+
+CASE_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT, Role.BAWASLU, Role.PPK, Role.OPD_ADMIN)
+CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK)
+SUBJECT_ASSIGNERS = (Role.BKPSDM, Role.BKN)
+IDENTITY_READERS = (Role.BKPSDM, Role.INSPEKTORAT)
+"""Who may open a reporter's identity, always with a stated reason that is logged."""
+AUDITORS = (Role.BKPSDM, Role.INSPEKTORAT, Role.BKN)
+SUPERVISOR_REPORTERS = (Role.EMPLOYEE, Role.OPD_ADMIN)
+MAX_PAGE_SIZE = 200
+
+NIP = Annotated[str, Field(pattern=r"^\d{18}$")]
+UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AccusedIn(_Input):
+    name: str = Field(min_length=2, max_length=200)
+    nip: NIP | None = None
+    org_unit_code: UnitCode | None = None
+    position: str | None = Field(default=None, max_length=200)
+
+
+class EvidenceIn(_Input):
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    media_type: str | None = Field(default=None, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _something(self) -> EvidenceIn:
+        if not (self.url or self.sha256 or self.note):
+            raise ValueError("bukti harus memuat minimal salah satu dari url, sha256 atau note")
+        return self
+
+
+class ReporterIn(_Input):
+    name: str = Field(min_length=2, max_length=200)
+    contact: str = Field(min_length=5, max_length=200)
+    """An e-mail address or a phone number, for status updates."""
+
+
+class ReportIn(_Input):
+    category: str = Field(max_length=64)
+    description: str = Field(min_length=20, max_length=5000)
+    incident_date: dt.date
+    location: str = Field(min_length=2, max_length=300)
+    accused: AccusedIn
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=10)
+    reporter: ReporterIn | None = None
+    """null (or absent) files the report anonymously."""
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORY_BY_CODE:
+            raise ValueError(f"kategori tidak dikenal; pilih salah satu dari: {', '.join(CATEGORY_BY_CODE)}")
+        return value
+
+
+class BawasluReportIn(ReportIn):
+    bawaslu_reference: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9./\-_ ]+$")
+    """Bawaslu's own number for the finding (nomor temuan/register)."""
+
+
+class TransitionIn(_Input):
+    action: Action
+    reason: str = Field(min_length=5, max_length=2000)
+    """Shown to the reporter on the tracking page: write it for them."""
+    sanction: str | None = Field(default=None, max_length=64)
+    """Required for decide_sanction: a sanction code from the legal list for the subject."""
+    bawaslu_reference: str | None = Field(default=None, max_length=64)
+
+
+class SubjectIn(_Input):
+    employee_id: str = Field(min_length=10, max_length=32)
+
+
+class ReportsMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.received = Counter(
+            "netral_reports_received",
+            "Reports received, by channel",
+            ["channel", "linked"],
+            registry=registry,
+        )
+        self.transitions = Counter(
+            "netral_reports_transitions", "Case transitions, by action", ["action"], registry=registry
+        )
+        self.breaches = Counter(
+            "netral_reports_deadline_breaches", "Deadlines breached", ["deadline"], registry=registry
+        )
+        self.escalations = Counter(
+            "netral_reports_escalations", "PPK escalations", ["level"], registry=registry
+        )
+        self.cases = Gauge("netral_reports_cases", "Cases by state", ["state"], registry=registry)
+        self.time_to_decision = Histogram(
+            "netral_reports_time_to_decision_days",
+            "Days from the recommendation to the PPK's decision",
+            buckets=(1, 3, 7, 14, 21, 28, 42, 60, 90, 180),
+            registry=registry,
+        )
+        self.rate_limited = Counter(
+            "netral_reports_rate_limited",
+            "Public requests refused by the rate limit",
+            ["endpoint"],
+            registry=registry,
+        )
+
+
+class RateLimits:
+    """Per-client limits on the public endpoints, in this process's memory: with several
+    replicas each counts on its own, so the effective limit is replicas × the setting."""
+
+    def __init__(self, intake: str, tracking: str, trust_forwarded_for: bool) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.items: dict[str, RateLimitItem] = {"intake": parse(intake), "tracking": parse(tracking)}
+        self.trust_forwarded_for = trust_forwarded_for
+
+    def client(self, request: Request) -> str:
+        if self.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+    async def check(self, request: Request, endpoint: str, metrics: ReportsMetrics) -> None:
+        item = self.items[endpoint]
+        if not await self._limiter.hit(item, endpoint, self.client(request)):
+            metrics.rate_limited.labels(endpoint).inc()
+            stats = await self._limiter.get_window_stats(item, endpoint, self.client(request))
+            retry = max(1, int(stats.reset_time - dt.datetime.now(dt.UTC).timestamp()))
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"terlalu banyak permintaan dari alamat Anda; coba lagi dalam {retry} detik",
+                headers={"Retry-After": str(retry)},
+            )
+
+
+def _store(request: Request) -> ReportsStore:
+    store: ReportsStore = request.app.state.reports_store
+    return store
+
+
+def _metrics(request: Request) -> ReportsMetrics:
+    metrics: ReportsMetrics = request.app.state.reports_metrics
+    return metrics
+
+
+def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+def _bounded_body(request: Request) -> None:
+    """Refuse an oversized body before it is read; the fields' own limits bound the rest."""
+    limit: int = request.app.state.max_body_bytes
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"isi permintaan terlalu besar (maksimal {limit} bita)"
+        )
+
+
+Store = Annotated[ReportsStore, Depends(_store)]
+Metrics = Annotated[ReportsMetrics, Depends(_metrics)]
+Limits = Annotated[RateLimits, Depends(_limits)]
+router = APIRouter(prefix="/v1")
+
+
+def _not_found(exc: NotFound) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+
+
+def _intake(body: ReportIn, channel: str, reporter: dict[str, Any] | None, store: ReportsStore) -> Intake:
+    if body.incident_date > store.calendar.local_date(store.clock.now()):
+        raise InvalidInput.one("incident_date", "tanggal kejadian tidak boleh di masa depan")
+    return Intake(
+        channel=channel,
+        category=body.category,
+        description=body.description,
+        incident_date=body.incident_date,
+        location=body.location,
+        accused=body.accused.model_dump(),
+        evidence=[item.model_dump(exclude_none=True) for item in body.evidence],
+        reporter=reporter,
+        bawaslu_reference=getattr(body, "bawaslu_reference", None),
+    )
+
+
+def _receipt(result: Any) -> dict[str, Any]:
+    return {
+        "report_id": result.report_id,
+        "tracking_code": result.tracking_code,
+        "message": (
+            "Laporan diterima. Simpan kode pelacakan ini: hanya dengan kode ini Anda dapat mengikuti "
+            "perkembangan laporan, dan kode ini tidak dapat dipulihkan bila hilang."
+        ),
+        "track_url": f"/v1/reports/track/{result.tracking_code}",
+    }
+
+
+@router.get("/categories")
+async def categories() -> dict[str, Any]:
+    return {"items": [{"code": c.code, "name": c.name, "class": c.violation_class.value} for c in CATEGORIES]}
+
+
+@router.post("/reports", status_code=status.HTTP_201_CREATED, dependencies=[Depends(_bounded_body)])
+async def file_report(
+    body: ReportIn,
+    request: Request,
+    store: Store,
+    metrics: Metrics,
+    limits: Limits,
+    principal: Annotated[Principal | None, Depends(optional(*SUPERVISOR_REPORTERS))],
+) -> dict[str, Any]:
+    """Public intake: anonymous (`reporter: null`) or with a contact. A supervisor files with
+    their own token: their identity is then kept, encrypted, as the reporter's."""
+    await limits.check(request, "intake", metrics)
+    reporter = body.reporter.model_dump() if body.reporter is not None else None
+    channel = "public"
+    if principal is not None:
+        channel = "supervisor"
+        reporter = {**(reporter or {}), "subject": principal.subject, "nip": principal.nip}
+    result = await store.receive(_intake(body, channel, reporter, store))
+    metrics.received.labels(channel, str(result.linked).lower()).inc()
+    return _receipt(result)
+
+
+@router.post("/reports/bawaslu", status_code=status.HTTP_201_CREATED, dependencies=[Depends(_bounded_body)])
+async def file_bawaslu_finding(
+    body: BawasluReportIn,
+    store: Store,
+    metrics: Metrics,
+    principal: Annotated[Principal, Depends(require(Role.BAWASLU))],
+) -> dict[str, Any]:
+    reporter = {**(body.reporter.model_dump() if body.reporter else {}), "subject": principal.subject}
+    result = await store.receive(_intake(body, "bawaslu", reporter, store))
+    metrics.received.labels("bawaslu", str(result.linked).lower()).inc()
+    return {**_receipt(result), "case_id": result.case_id, "linked": result.linked}
+
+
+@router.get("/reports/track/{code}")
+async def track(
+    code: str, request: Request, store: Store, metrics: Metrics, limits: Limits
+) -> dict[str, Any]:
+    """What the reporter sees: the status and every change with its reason. Nothing internal."""
+    await limits.check(request, "tracking", metrics)
+    try:
+        report, case = await store.tracked(normalise_code(code, "kode pelacakan"))
+    except ValueError as exc:
+        raise InvalidInput.one("code", str(exc)) from None
+    except NotFound as exc:
+        raise _not_found(exc) from None
+    state = CaseState(case["state"])
+    category = CATEGORY_BY_CODE[report["category"]]
+    return {
+        "tracking_code": normalise_code(code),
+        "status": state.value,
+        "status_label": STATE_LABELS[state],
+        "category": category.code,
+        "category_name": category.name,
+        "received_at": report["received_at"],
+        "history": [
+            {
+                "status": entry["state"],
+                "status_label": STATE_LABELS[CaseState(entry["state"])],
+                "reason": entry["reason"],
+                "at": entry["at"],
+            }
+            for entry in case["history"]
+        ],
+    }
+
+
+def _case_summary(case: dict[str, Any]) -> dict[str, Any]:
+    state = CaseState(case["state"])
+    return {
+        "id": case["_id"],
+        "state": state.value,
+        "state_label": STATE_LABELS[state],
+        "category": case["category"],
+        "class": case["violation_class"],
+        "channels": case["channels"],
+        "report_count": len(case["report_ids"]),
+        "incident_date": case["incident_date"].date(),
+        "accused": case["accused"],
+        "subject": case["subject"],
+        "match_status": case["match_status"],
+        "org_unit_code": case["org_unit_code"],
+        "deadlines": case["deadlines"],
+        "overdue": case.get("overdue", False),
+        "received_at": case["received_at"],
+        "updated_at": case["updated_at"],
+    }
+
+
+def _check_scope(principal: Principal, case: dict[str, Any]) -> None:
+    if principal.org_unit is not None and principal.org_unit not in case.get("lineage", []):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"kasus ini berada di luar wewenang Anda (unit {principal.org_unit})"
+        )
+
+
+async def _scoped_case(store: ReportsStore, case_id: str, principal: Principal) -> dict[str, Any]:
+    try:
+        case = await store.case(case_id)
+    except NotFound as exc:
+        raise _not_found(exc) from None
+    _check_scope(principal, case)
+    return case
+
+
+@router.get("/reports")
+async def list_reports(
+    store: Store,
+    principal: Annotated[Principal, Depends(require(*CASE_READERS))],
+    state: CaseState | None = None,
+    overdue: bool | None = None,
+    org_unit: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
+) -> dict[str, Any]:
+    if org_unit and principal.org_unit is not None:
+        unit = await store.unit(org_unit)
+        principal.check_access(org_unit, unit["path"] if unit else [])
+    docs, total = await store.list_cases(
+        principal, state.value if state else None, overdue, org_unit, page, page_size
+    )
+    return page_response([_case_summary(doc) for doc in docs], page, page_size, total)
+
+
+@router.get("/reports/{case_id}")
+async def get_report(
+    case_id: str, store: Store, principal: Annotated[Principal, Depends(require(*CASE_READERS))]
+) -> dict[str, Any]:
+    case = await _scoped_case(store, case_id, principal)
+    reports = await store.case_reports(case_id)
+    return {
+        **_case_summary(case),
+        "bawaslu_references": case["bawaslu_references"],
+        "candidates": case.get("candidates", []),
+        "sanction": case.get("sanction"),
+        "history": case["history"],
+        "allowed_actions": [a.value for a in allowed_actions(CaseState(case["state"]), principal.role)],
+        "reports": [
+            {
+                "id": r["_id"],
+                "channel": r["channel"],
+                "category": r["category"],
+                "description": r["description"],
+                "incident_date": r["incident_date"].date(),
+                "location": r["location"],
+                "accused": r["accused"],
+                "evidence": r["evidence"],
+                "bawaslu_reference": r.get("bawaslu_reference"),
+                "anonymous": r["anonymous"],
+                "received_at": r["received_at"],
+            }
+            for r in reports
+        ],
+    }
+
+
+@router.put("/reports/{case_id}/subject")
+async def assign_subject(
+    case_id: str,
+    body: SubjectIn,
+    store: Store,
+    principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
+) -> dict[str, Any]:
+    """Confirm which employee the accused is, when matching was unsure."""
+    await _scoped_case(store, case_id, principal)
+    try:
+        case = await store.assign_subject(case_id, body.employee_id, principal)
+    except NotFound as exc:
+        raise InvalidInput.one("employee_id", str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from None
+    return _case_summary(case)
+
+
+@router.post("/reports/{case_id}/transitions", response_model=None)
+async def transition(
+    case_id: str,
+    body: TransitionIn,
+    store: Store,
+    metrics: Metrics,
+    principal: Annotated[Principal, Depends(require(*CASE_HANDLERS))],
+) -> dict[str, Any] | JSONResponse:
+    await _scoped_case(store, case_id, principal)
+    if body.action is Action.DECIDE_SANCTION and not body.sanction:
+        raise InvalidInput.one("sanction", "wajib diisi untuk decide_sanction: kode sanksi yang dijatuhkan")
+    try:
+        case = await store.transition(
+            case_id, body.action, body.reason, principal, body.sanction, body.bawaslu_reference
+        )
+    except IllegalTransition as exc:
+        return JSONResponse(
+            {"detail": exc.message, "allowed_actions": exc.allowed}, status_code=status.HTTP_409_CONFLICT
+        )
+    except (ForbiddenAction, PermissionError) as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, getattr(exc, "message", str(exc))) from None
+    except IllegalSanction as exc:
+        raise InvalidInput.one("sanction", exc.message) from None
+    except Conflict as exc:
+        return JSONResponse(
+            {"detail": exc.message, "allowed_actions": exc.allowed}, status_code=status.HTTP_409_CONFLICT
+        )
+    except NotFound as exc:
+        raise _not_found(exc) from None
+    metrics.transitions.labels(body.action.value).inc()
+    if body.action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
+        recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)
+        if recommended is not None:
+            metrics.time_to_decision.observe((case["decided_at"] - recommended).total_seconds() / 86400)
+    return {
+        **_case_summary(case),
+        "sanction": case.get("sanction"),
+        "allowed_actions": [a.value for a in allowed_actions(CaseState(case["state"]), principal.role)],
+    }
+
+
+@router.get("/reports/{case_id}/reporter")
+async def reporter_identity(
+    case_id: str,
+    store: Store,
+    principal: Annotated[Principal, Depends(require(*IDENTITY_READERS))],
+    reason: str | None = Query(default=None, max_length=500),
+) -> dict[str, Any]:
+    """The reporters' identities: only with a stated reason, and every read is logged."""
+    if reason is None or len(reason.strip()) < 10:
+        raise InvalidInput.one(
+            "reason", "alasan membuka identitas pelapor wajib diisi (minimal 10 karakter) dan akan dicatat"
+        )
+    await _scoped_case(store, case_id, principal)
+    identities = await store.reporter_identity(case_id, principal, reason.strip())
+    return {
+        "case_id": case_id,
+        "reporters": identities,
+        "notice": "Akses ini dicatat dalam log audit beserta alasan yang Anda berikan.",
+    }
+
+
+@router.get("/reporter-access-log")
+async def reporter_access_log(
+    store: Store,
+    principal: Annotated[Principal, Depends(require(*AUDITORS))],
+    case_id: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
+) -> dict[str, Any]:
+    docs, total = await store.access_entries(case_id, page, page_size)
+    items = [
+        {
+            "case_id": d["case_id"],
+            "actor": d["actor"],
+            "actor_role": d["actor_role"],
+            "reason": d["reason"],
+            "identities_read": d["identities_read"],
+            "at": d["at"],
+        }
+        for d in docs
+    ]
+    return page_response(items, page, page_size, total)
