@@ -23,11 +23,13 @@ REPORTER = {"name": "Rina Wulandari", "contact": "rina.w@example.org"}
 def report_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "category": "kampanye_media_sosial",
-        "description": "Terlapor mengunggah ajakan memilih pasangan calon nomor 2 di akun Instagram pribadinya.",
+        "description": "Terlapor mengunggah ajakan memilih pasangan calon nomor 2 di akun Instagram.",
         "incident_date": "2024-11-01",
         "location": "Cibinong, Kabupaten Bogor",
         "accused": {"name": "Budi Santoso", "org_unit_code": "32.01.001", "position": "Analis"},
-        "evidence": [{"url": "https://instagram.com/p/abc123", "media_type": "image/jpeg", "note": "tangkapan layar"}],
+        "evidence": [
+            {"url": "https://instagram.com/p/abc123", "media_type": "image/jpeg", "note": "tangkapan layar"}
+        ],
         "reporter": None,
     }
     body.update(overrides)
@@ -42,7 +44,15 @@ async def tracked_status(client: httpx.AsyncClient, code: str) -> tuple[str, lis
     response = await client.get(f"/v1/reports/track/{code}")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"tracking_code", "status", "status_label", "category", "category_name", "received_at", "history"}
+    assert set(body) == {
+        "tracking_code",
+        "status",
+        "status_label",
+        "category",
+        "category_name",
+        "received_at",
+        "history",
+    }
     return body["status"], body["history"]
 
 
@@ -56,7 +66,10 @@ async def test_case_from_anonymous_intake_to_closed(
         assert {c["class"] for c in categories} == {"etika", "disiplin"} and len(categories) == 13
 
         # Anonymous public report, matched by name within the unit despite the title and typo.
-        filed = await client.post("/v1/reports", json=report_body(accused={"name": "budi santoso s.kom", "org_unit_code": "32.01.001"}))
+        filed = await client.post(
+            "/v1/reports",
+            json=report_body(accused={"name": "budi santoso s.kom", "org_unit_code": "32.01.001"}),
+        )
         assert filed.status_code == 201, filed.text
         code = filed.json()["tracking_code"]
         status, history = await tracked_status(client, code)
@@ -96,7 +109,12 @@ async def test_case_from_anonymous_intake_to_closed(
         steps = [
             ("bkn", "verify", "Bukti unggahan terverifikasi oleh satgas netralitas.", "verified"),
             ("bawaslu", "recommend", "Bawaslu merekomendasikan penjatuhan sanksi kepada PPK.", "recommended"),
-            ("inspektorat", "examine", "Pemeriksaan oleh Inspektorat selesai; pelanggaran terbukti.", "examined"),
+            (
+                "inspektorat",
+                "examine",
+                "Pemeriksaan oleh Inspektorat selesai; pelanggaran terbukti.",
+                "examined",
+            ),
         ]
         for role, action, reason, state in steps:
             clock.advance(dt.timedelta(days=1))
@@ -106,10 +124,17 @@ async def test_case_from_anonymous_intake_to_closed(
             assert status == state and history[-1]["reason"] == reason
 
         # The decision is the PPK's alone, and the sanction must fit: moral for an ethics breach.
-        assert (await move("bkpsdm", "decide_sanction", "Sanksi moral", sanction="moral_pernyataan_terbuka")).status_code == 403
+        assert (
+            await move("bkpsdm", "decide_sanction", "Sanksi moral", sanction="moral_pernyataan_terbuka")
+        ).status_code == 403
         wrong = await move("ppk", "decide_sanction", "Potong tunjangan", sanction="potong_tukin_25_6_bulan")
         assert wrong.status_code == 422 and "moral_pernyataan_terbuka" in wrong.text
-        decided = await move("ppk", "decide_sanction", "Dijatuhi sanksi moral pernyataan terbuka.", sanction="moral_pernyataan_terbuka")
+        decided = await move(
+            "ppk",
+            "decide_sanction",
+            "Dijatuhi sanksi moral pernyataan terbuka.",
+            sanction="moral_pernyataan_terbuka",
+        )
         assert decided.status_code == 200, decided.text
         assert decided.json()["sanction"]["code"] == "moral_pernyataan_terbuka"
         for role, action, reason, state in (
@@ -121,12 +146,20 @@ async def test_case_from_anonymous_intake_to_closed(
             status, history = await tracked_status(client, code)
             assert status == state
         assert [h["status"] for h in history] == [
-            "received", "verified", "recommended", "examined", "decided", "recorded", "closed"
+            "received",
+            "verified",
+            "recommended",
+            "examined",
+            "decided",
+            "recorded",
+            "closed",
         ]
         assert (await move("bkpsdm", "close", "ditutup lagi")).status_code == 409
 
         # A new report on the same person after the case closed opens a new case.
-        again = await client.post("/v1/reports", json=report_body(accused={"name": "Budi Santoso", "nip": BUDI}))
+        again = await client.post(
+            "/v1/reports", json=report_body(accused={"name": "Budi Santoso", "nip": BUDI})
+        )
         assert again.status_code == 201
 
         records = await read_topic(
@@ -151,10 +184,19 @@ async def test_case_from_anonymous_intake_to_closed(
             await read_topic(
                 str(settings_kwargs["kafka_bootstrap_servers"]),
                 pemda.settings.topic(REPORT_CASES.name),
-                lambda rs: len(rs) >= 10,
+                lambda rs: len(rs) >= 9,
             )
         )
-        assert {e.type for e in internal} >= {"report.received.v1", "report.status_changed.v1", "report.closed.v1"}
+        assert [e.type for e in internal if e.data["case"]["case_id"] == case_id] == [
+            "report.received.v1",
+            "report.received.v1",
+            "report.verified.v1",
+            "report.recommendation_issued.v1",
+            "report.status_changed.v1",
+            "report.sanction_imposed.v1",
+            "report.status_changed.v1",
+            "report.closed.v1",
+        ]
 
 
 async def test_reporter_identity_is_sealed_and_every_read_is_audited(
@@ -174,9 +216,13 @@ async def test_reporter_identity_is_sealed_and_every_read_is_audited(
 
         path = f"/v1/reports/{case_id}/reporter"
         assert (await client.get(path, headers=bearer(mint("bkpsdm")))).status_code == 422
-        assert (await client.get(path, params={"reason": "x"}, headers=bearer(mint("bkpsdm")))).status_code == 422
+        assert (
+            await client.get(path, params={"reason": "x"}, headers=bearer(mint("bkpsdm")))
+        ).status_code == 422
         for role in ("bkn", "bawaslu", "ppk", "employee", "agency"):
-            denied = await client.get(path, params={"reason": "ingin tahu saja ya"}, headers=bearer(mint(role)))
+            denied = await client.get(
+                path, params={"reason": "ingin tahu saja ya"}, headers=bearer(mint(role))
+            )
             assert denied.status_code == 403, role
         assert await store.access_log.count_documents({}) == 0
         reason = "Klarifikasi keterangan saksi pelapor untuk pemeriksaan"
@@ -186,7 +232,9 @@ async def test_reporter_identity_is_sealed_and_every_read_is_audited(
         log = await client.get("/v1/reporter-access-log", headers=bearer(mint("bkn")))
         assert log.status_code == 200
         entries = log.json()["items"]
-        assert len(entries) == 1 and entries[0]["reason"] == reason and entries[0]["actor_role"] == "inspektorat"
+        assert (
+            len(entries) == 1 and entries[0]["reason"] == reason and entries[0]["actor_role"] == "inspektorat"
+        )
 
         detail = (await client.get(f"/v1/reports/{case_id}", headers=bearer(mint("bkpsdm")))).json()
         assert "Rina" not in str(detail) and detail["reports"][0]["anonymous"] is False
@@ -223,12 +271,22 @@ async def test_matching_by_name_shows_candidates_when_unsure(
                 headers=bearer(mint(role)),
             )
             assert response.status_code == 200, response.text
-        decide = {"action": "decide_sanction", "reason": "Sanksi moral.", "sanction": "moral_pernyataan_tertutup"}
-        blocked = await client.post(f"/v1/reports/{case_id}/transitions", json=decide, headers=bearer(mint("ppk")))
+        decide = {
+            "action": "decide_sanction",
+            "reason": "Sanksi moral.",
+            "sanction": "moral_pernyataan_tertutup",
+        }
+        blocked = await client.post(
+            f"/v1/reports/{case_id}/transitions", json=decide, headers=bearer(mint("ppk"))
+        )
         assert blocked.status_code == 409 and "subjek" in blocked.text
-        assigned = await client.put(f"/v1/reports/{case_id}/subject", json={"employee_id": BUDI}, headers=bkpsdm)
+        assigned = await client.put(
+            f"/v1/reports/{case_id}/subject", json={"employee_id": BUDI}, headers=bkpsdm
+        )
         assert assigned.status_code == 200 and assigned.json()["match_status"] == "matched"
-        decided = await client.post(f"/v1/reports/{case_id}/transitions", json=decide, headers=bearer(mint("ppk")))
+        decided = await client.post(
+            f"/v1/reports/{case_id}/transitions", json=decide, headers=bearer(mint("ppk"))
+        )
         assert decided.status_code == 200, decided.text
 
         # Scoped roles see only their units' cases.
