@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -137,13 +138,20 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
         f'  curl -X POST -H "Authorization: Bearer $SEKDA_TOKEN" -H "content-type: application/json" '
         f'-d \'{{"mode":"online","consent":true}}\' {endpoints["signing"]}/v1/campaigns/{campaign}/signatures'
     )
+    reports = endpoints["reports"]
+    typer.echo(f"  curl {reports}/v1/categories")
+    typer.echo(
+        f'  curl -X POST -H "content-type: application/json" -d \'{{"category":"kampanye_media_sosial",'
+        f'"description":"Terlapor mengunggah ajakan memilih calon di media sosial.","incident_date":"'
+        f'{dt.date.today().isoformat()}","location":"Kantor dinas","accused":{{"name":"{sekda.name}",'
+        f'"nip":"{sekda.nip}"}},"reporter":null}}\' {reports}/v1/reports'
+    )
+    typer.echo(f"  curl {reports}/v1/reports/track/KODE-PELACAKAN")
     typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
 
 
 async def _demo_campaign(signing: str, scope: str) -> str:
     """Open the demo campaign once the signing service has seen the demo pemda."""
-    import datetime as dt
-
     import httpx
 
     code = "demo-pemilu"
