@@ -186,11 +186,13 @@ def _limits(request: Request) -> RateLimits:
     return limits
 
 
-def _bounded_body(request: Request) -> None:
-    """Refuse an oversized body before it is read; the fields' own limits bound the rest."""
+async def _bounded_body(request: Request) -> None:
+    """Refuse an oversized body; the fields' own limits bound the rest. A body sent without a
+    Content-Length (chunked) is measured as FastAPI read it for validation."""
     limit: int = request.app.state.max_body_bytes
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    size = int(length) if length is not None and length.isdigit() else len(await request.body())
+    if size > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE, f"isi permintaan terlalu besar (maksimal {limit} bita)"
         )

@@ -175,21 +175,9 @@ def case_snapshot(case: Document) -> CaseSnapshot:
 
 
 def public_snapshot(case: Document) -> PublicCaseSnapshot:
-    return PublicCaseSnapshot(
-        case_id=case["_id"],
-        state=case["state"],
-        category=case["category"],
-        violation_class=case["violation_class"],
-        channels=case["channels"],
-        report_count=len(case["report_ids"]),
-        incident_date=case["incident_date"].date(),
-        org_unit_code=case["org_unit_code"],
-        org_unit_path=case["org_unit_path"],
-        bawaslu_references=case["bawaslu_references"],
-        deadlines=case["deadlines"],
-        received_at=case["received_at"],
-        version=case["version"],
-    )
+    """The case as agencies see it: the internal snapshot less what identifies the accused."""
+    internal = case_snapshot(case)
+    return PublicCaseSnapshot(**{name: getattr(internal, name) for name in PublicCaseSnapshot.model_fields})
 
 
 # Which event a transition publishes, internally and to agencies.
@@ -744,10 +732,14 @@ class ReportsStore:
         events: a second scanner running at the same time (a replica whose lease had lapsed)
         conflicts and, on retry, finds the duties already fired. So each fires once."""
 
+        # "$type" repeats the due_duties index's partial filter: without it the planner cannot use
+        # that index and reads every case (a collection scan and an in-memory sort).
+        query = {"next_due_at": {"$type": "date", "$lte": now}}
+
         async def work(session: Session) -> tuple[list[Duty], bool]:
             due = [
                 doc
-                async for doc in self.cases.find({"next_due_at": {"$lte": now}}, session=session)
+                async for doc in self.cases.find(query, session=session)
                 .sort("next_due_at", ASCENDING)
                 .limit(batch)
             ]
