@@ -1,9 +1,14 @@
 """Transactional outbox: events are written with the state change, and a relay publishes them.
 
-Order per key: events are published in `_id` order, and `_id` is created inside the
-transaction that wrote the change, so two changes to one aggregate (serialised by
-MongoDB's write conflict) get increasing ids. Publication is at-least-once; an event keeps
-its id when it is published again, so consumers deduplicate.
+Order per key: events are published in `order` (microseconds since the epoch, taken when the
+event is staged inside the transaction that wrote the change), then `_id`. Two changes to one
+aggregate are serialised by MongoDB's write conflict: the transaction that commits second read
+the first one's result, so it staged its events later and they sort after, whichever replica
+wrote them. (An ObjectId alone is not enough: across processes it orders only by the second.)
+Across hosts this relies on their clocks agreeing to within the time between the two changes.
+
+Publication is at-least-once; an event keeps its id when it is published again, so consumers
+deduplicate.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,8 +47,8 @@ class Outbox:
     async def ensure_indexes(self) -> None:
         await ensure_index(
             self.collection,
-            [("pending", ASCENDING), ("_id", ASCENDING)],
-            name="pending_in_order",
+            [("pending", ASCENDING), ("order", ASCENDING), ("_id", ASCENDING)],
+            name="pending_in_commit_order",
             partialFilterExpression={"pending": True},
         )
         await ensure_index(
@@ -58,6 +64,7 @@ class Outbox:
     def document(event: CloudEvent) -> Document:
         return {
             "_id": ObjectId(),
+            "order": time.time_ns() // 1000,
             "event_id": event.id,
             "topic": event.topic,
             "key": event.key,
@@ -154,7 +161,9 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         cursor = self.outbox.collection.find(
-            {"pending": True}, sort=[("_id", ASCENDING)], limit=self.settings.relay_batch_size
+            {"pending": True},
+            sort=[("order", ASCENDING), ("_id", ASCENDING)],
+            limit=self.settings.relay_batch_size,
         )
         documents = await cursor.to_list()
         await self._sample_lag(documents)

@@ -39,6 +39,8 @@ IDENTITY_READERS = (Role.BKPSDM, Role.INSPEKTORAT)
 AUDITORS = (Role.BKPSDM, Role.INSPEKTORAT, Role.BKN)
 SUPERVISOR_REPORTERS = (Role.EMPLOYEE, Role.OPD_ADMIN)
 MAX_PAGE_SIZE = 200
+MAX_INCIDENT_AGE = dt.timedelta(days=5 * 365)
+"""Older incidents are outside any election the platform follows."""
 
 NIP = Annotated[str, Field(pattern=r"^\d{18}$")]
 UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")]
@@ -198,6 +200,14 @@ async def _bounded_body(request: Request) -> None:
         )
 
 
+async def _intake_limit(request: Request) -> None:
+    await _limits(request).check(request, "intake", _metrics(request))
+
+
+async def _tracking_limit(request: Request) -> None:
+    await _limits(request).check(request, "tracking", _metrics(request))
+
+
 Store = Annotated[ReportsStore, Depends(_store)]
 Metrics = Annotated[ReportsMetrics, Depends(_metrics)]
 Limits = Annotated[RateLimits, Depends(_limits)]
@@ -209,8 +219,13 @@ def _not_found(exc: NotFound) -> HTTPException:
 
 
 def _intake(body: ReportIn, channel: str, reporter: dict[str, Any] | None, store: ReportsStore) -> Intake:
-    if body.incident_date > store.calendar.local_date(store.clock.now()):
+    today = store.calendar.local_date(store.clock.now())
+    if body.incident_date > today:
         raise InvalidInput.one("incident_date", "tanggal kejadian tidak boleh di masa depan")
+    if body.incident_date < today - MAX_INCIDENT_AGE:
+        raise InvalidInput.one(
+            "incident_date", f"tanggal kejadian terlalu lama (lebih dari {MAX_INCIDENT_AGE.days} hari lalu)"
+        )
     return Intake(
         channel=channel,
         category=body.category,
@@ -241,18 +256,21 @@ async def categories() -> dict[str, Any]:
     return {"items": [{"code": c.code, "name": c.name, "class": c.violation_class.value} for c in CATEGORIES]}
 
 
-@router.post("/reports", status_code=status.HTTP_201_CREATED, dependencies=[Depends(_bounded_body)])
+# The limits are dependencies so that they count every request, invalid ones included:
+# FastAPI answers a dependency's 429 before the body's validation errors.
+@router.post(
+    "/reports",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(_intake_limit), Depends(_bounded_body)],
+)
 async def file_report(
     body: ReportIn,
-    request: Request,
     store: Store,
     metrics: Metrics,
-    limits: Limits,
     principal: Annotated[Principal | None, Depends(optional(*SUPERVISOR_REPORTERS))],
 ) -> dict[str, Any]:
     """Public intake: anonymous (`reporter: null`) or with a contact. A supervisor files with
     their own token: their identity is then kept, encrypted, as the reporter's."""
-    await limits.check(request, "intake", metrics)
     reporter = body.reporter.model_dump() if body.reporter is not None else None
     channel = "public"
     if principal is not None:
@@ -276,12 +294,9 @@ async def file_bawaslu_finding(
     return {**_receipt(result), "case_id": result.case_id, "linked": result.linked}
 
 
-@router.get("/reports/track/{code}")
-async def track(
-    code: str, request: Request, store: Store, metrics: Metrics, limits: Limits
-) -> dict[str, Any]:
+@router.get("/reports/track/{code}", dependencies=[Depends(_tracking_limit)])
+async def track(code: str, store: Store) -> dict[str, Any]:
     """What the reporter sees: the status and every change with its reason. Nothing internal."""
-    await limits.check(request, "tracking", metrics)
     try:
         report, case = await store.tracked(normalise_code(code, "kode pelacakan"))
     except ValueError as exc:

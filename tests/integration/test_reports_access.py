@@ -801,8 +801,8 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
     limit = reports_settings.max_body_bytes
     # The reports service alone: these checks need no registry, and starting one costs ~10 s.
     async with running_app(build_reports(reports_settings, clock=FixedClock(NOW))) as client:
-        # Oversized: refused whether the size is announced or the body is streamed in chunks, and
-        # before the intake limit counts it.
+        # Oversized: refused whether the size is announced or the body is streamed in chunks. Every
+        # request counts against the intake limit, refused ones included (abuse is what it is for).
         oversized = _padded(report_body(), limit + 1)
         announced = await client.post("/v1/reports", content=oversized, headers=JSON)
         assert announced.status_code == 413, announced.text
@@ -816,12 +816,13 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
         assert "content-length" not in streamed.request.headers
         assert streamed.status_code == 413, streamed.text
 
-        # Exactly at the limit is still accepted; three filings use up "3/minute".
+        # Exactly at the limit is still accepted; with the two refused ones, "3/minute" is used up,
+        # and an invalid body is refused by the limit before its validation.
         at_limit = await client.post("/v1/reports", content=_padded(report_body(), limit), headers=JSON)
         assert at_limit.status_code == 201, at_limit.text
         code = at_limit.json()["tracking_code"]
-        for _ in range(2):
-            assert (await client.post("/v1/reports", json=report_body())).status_code == 201
+        invalid = await client.post("/v1/reports", json={"category": "tidak ada"})
+        assert invalid.status_code == 429, invalid.text
         for headers in ({}, {"X-Forwarded-For": "203.0.113.9"}):  # not trusted unless configured
             refused = await client.post("/v1/reports", json=report_body(), headers=headers)
             assert refused.status_code == 429, refused.text
@@ -841,5 +842,5 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
             assert (await client.get("/v1/categories")).status_code == 200
 
         metrics = (await client.get("/metrics")).text
-        assert 'netral_reports_rate_limited_total{endpoint="intake"} 2.0' in metrics
+        assert 'netral_reports_rate_limited_total{endpoint="intake"} 3.0' in metrics
         assert 'netral_reports_rate_limited_total{endpoint="tracking"} 1.0' in metrics
