@@ -9,15 +9,14 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.kit.auth import Principal, Role, require
+from services.kit.errors import Conflict, NotFound
 from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput, field_errors
 from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
 from services.registry.domain import Code, EmployeeInput, Level, Name, OrgUnitKind, RuleViolation
 from services.registry.importer import ImportWorker
 from services.registry.store import (
-    Conflict,
     DeactivationReason,
-    NotFound,
     RegistryStore,
     UnitRef,
     public_employee,

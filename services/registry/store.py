@@ -32,6 +32,7 @@ from contracts.registry import (
 )
 from services.kit.app import Runtime
 from services.kit.devkeys import read_or_create
+from services.kit.errors import Conflict, NotFound
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.registry.csvimport import RowError
 from services.registry.domain import (
@@ -47,14 +48,6 @@ from services.registry.domain import (
 )
 
 SOURCE = "/netral/registry"
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(RuntimeError):
-    pass
 
 
 class LeaseLost(RuntimeError):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.kit.auth import Principal, Role, optional, require
 from services.kit.codes import normalise_code
+from services.kit.errors import Conflict, NotFound
 from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput
 from services.reports.domain import (
@@ -29,7 +30,7 @@ from services.reports.domain import (
     IllegalTransition,
     allowed_actions,
 )
-from services.reports.store import Conflict, Intake, NotFound, ReportsStore
+from services.reports.store import Intake, ReportsStore
 
 CASE_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT, Role.BAWASLU, Role.PPK, Role.OPD_ADMIN)
 CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK)

@@ -51,6 +51,7 @@ from services.kit.app import Runtime
 from services.kit.auth import Principal
 from services.kit.clock import Clock
 from services.kit.codes import new_code
+from services.kit.errors import Conflict, NotFound
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import upsert_if_newer
 from services.reports.domain import (
@@ -80,19 +81,6 @@ from services.reports.domain import (
 SOURCE = "/netral/reports"
 MAX_NAME_CANDIDATES = 500
 """Employees compared by name per report: those sharing a name token, in the named unit."""
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(RuntimeError):
-    """The case is not in a state for this; the API answers 409 with the message."""
-
-    def __init__(self, message: str, allowed: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.allowed = list(allowed)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import Principal, Role, require
 from services.kit.codes import normalise_code
+from services.kit.errors import Conflict, NotFound
 from services.kit.pagination import page_response
 from services.kit.validation import InvalidInput
 from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
-from services.signing.store import Conflict, NotFound, Refused, SigningStore
+from services.signing.store import Refused, SigningStore
 
 CAMPAIGN_ADMINS = (Role.BKPSDM,)
 MONITORS = (Role.BKPSDM, Role.OPD_ADMIN, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT)

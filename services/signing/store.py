@@ -29,6 +29,7 @@ from contracts.signing import (
 )
 from services.kit.app import Runtime
 from services.kit.codes import new_code
+from services.kit.errors import Conflict, NotFound
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import upsert_if_newer
 from services.signing.domain import (
@@ -52,10 +53,6 @@ SOURCE = "/netral/signing"
 CAMPAIGN_CACHE_SECONDS = 1.0
 
 
-class NotFound(LookupError):
-    pass
-
-
 class Refused(RuntimeError):
     """The signature is not accepted; the message says why, in Bahasa Indonesia."""
 
@@ -63,10 +60,6 @@ class Refused(RuntimeError):
         super().__init__(message)
         self.message = message
         self.waiting_for = list(waiting_for)
-
-
-class Conflict(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
