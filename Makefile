@@ -35,6 +35,7 @@ lint: install
 bench: install
 	$(RUN) python -m tests.bench.registry_bench
 	$(RUN) python -m tests.bench.signing_bench
+	$(RUN) python -m tests.bench.reports_bench
 
 schemas: install
 	$(RUN) netral schemas export --out schemas

@@ -3,7 +3,6 @@ registry events), campaigns, signatures and their receipt chain."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 import uuid
@@ -30,6 +29,7 @@ from contracts.signing import (
 from services.kit.app import Runtime
 from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
+from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import upsert_if_newer
 from services.signing.domain import (
@@ -63,6 +63,15 @@ class Refused(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A signature accepted by the rules, waiting for its group's transaction."""
+
+    doc: Document
+    event: CloudEvent
+    warning: str | None
+
+
+@dataclass(frozen=True)
 class SignResult:
     receipt: dict[str, Any]
     created: bool
@@ -86,74 +95,11 @@ def checkpoint_message(campaign: str, length: int, head_hash: str) -> bytes:
     return f"{campaign}:{length}:{head_hash}".encode()
 
 
-class GroupCommit:
-    """Signatures that arrive together are written in one transaction: on a signing morning
-    thousands come per second, and a transaction per signature would cap the service at the
-    engine's transaction rate. A request waits at most `max_wait` for company."""
-
-    def __init__(self, store: SigningStore, max_batch: int = 500, max_wait: float = 0.004) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        self.max_wait = max_wait
-        self._queue: asyncio.Queue[tuple[Document, CloudEvent, str | None, asyncio.Future[SignResult]]] = (
-            asyncio.Queue()
-        )
-
-    async def submit(self, doc: Document, event: CloudEvent, warning: str | None) -> SignResult:
-        future: asyncio.Future[SignResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put((doc, event, warning, future))
-        return await future
-
-    async def run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            deadline = asyncio.get_running_loop().time() + self.max_wait
-            while len(batch) < self.max_batch:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except TimeoutError:
-                    break
-            await self._write(batch)
-
-    async def _write(
-        self, batch: list[tuple[Document, CloudEvent, str | None, asyncio.Future[SignResult]]]
-    ) -> None:
-        first: dict[str, Document] = {}
-        unique: list[tuple[Document, CloudEvent]] = []
-        for doc, event, _, _ in batch:
-            if doc["_id"] not in first:  # the same person twice in one group: one signature
-                first[doc["_id"]] = doc
-                unique.append((doc, event))
-        try:
-            try:
-                existing = await self.store.write_signatures(unique)
-            except DuplicateKeyError:
-                # Another replica inserted one of these after our look-up: look again.
-                existing = await self.store.write_signatures(unique)
-        except Exception as exc:  # noqa: BLE001 - every waiting request gets the error
-            for *_, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for doc, _event, warning, future in batch:
-            if future.done():
-                continue
-            if doc["_id"] in existing:
-                future.set_result(SignResult(existing[doc["_id"]]["receipt"], created=False, warning=None))
-            elif first[doc["_id"]] is doc:
-                future.set_result(SignResult(doc["receipt"], created=True, warning=warning))
-            else:
-                future.set_result(SignResult(first[doc["_id"]]["receipt"], created=False, warning=None))
-
-
 class SigningStore:
     def __init__(self, runtime: Runtime, key: ReceiptKey) -> None:
         self.runtime = runtime
         self.key = key
-        self.group_commit = GroupCommit(self)
+        self.group_commit: GroupCommit[Pending, SignResult] = GroupCommit(self._write_group)
         self._kinds: dict[str, str] = {}
         self._campaigns: dict[str, tuple[float, Document]] = {}
         self.db: AsyncDatabase[Document] = runtime.database
@@ -427,7 +373,31 @@ class SigningStore:
             ),
             SOURCE,
         )
-        return await self.group_commit.submit(doc, event, warning)
+        return await self.group_commit.submit(Pending(doc, event, warning))
+
+    async def _write_group(self, batch: Sequence[Pending]) -> list[SignResult]:
+        """Signatures taken together, written together (see GroupCommit)."""
+        first: dict[str, Document] = {}
+        unique: list[tuple[Document, CloudEvent]] = []
+        for item in batch:
+            if item.doc["_id"] not in first:  # the same person twice in one group: one signature
+                first[item.doc["_id"]] = item.doc
+                unique.append((item.doc, item.event))
+        try:
+            existing = await self.write_signatures(unique)
+        except DuplicateKeyError:
+            # Another replica inserted one of these after our look-up: look again.
+            existing = await self.write_signatures(unique)
+        results = []
+        for item in batch:
+            key = item.doc["_id"]
+            if key in existing:
+                results.append(SignResult(existing[key]["receipt"], created=False, warning=None))
+            elif first[key] is item.doc:
+                results.append(SignResult(item.doc["receipt"], created=True, warning=item.warning))
+            else:
+                results.append(SignResult(first[key]["receipt"], created=False, warning=None))
+        return results
 
     async def write_signatures(self, batch: Sequence[tuple[Document, CloudEvent]]) -> dict[str, Document]:
         """Write a group of new signatures, their projection marks and their events in one
