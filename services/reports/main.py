@@ -82,6 +82,7 @@ def build_app(settings: ReportsSettings | None = None, clock: Clock | None = Non
     handlers.subscribe(runtime.consumers, store)
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(scanner.run)
+    runtime.background_tasks.append(store.intake_commit.run)
     app = create_app(
         runtime, "Netralitas ASN: reports", [router], publishes=[*INTERNAL_EVENTS, *PUBLIC_EVENTS]
     )

@@ -70,7 +70,6 @@ from services.kit.clock import SystemClock
 from services.kit.mongo import Session, in_transaction
 from services.reports.domain import (
     CATEGORIES,
-    CATEGORY_BY_CODE,
     DEADLINE_STARTED_BY,
     Action,
     CaseState,
@@ -80,7 +79,7 @@ from services.reports.domain import (
     subject_key,
 )
 from services.reports.main import ReportsSettings, load_vault
-from services.reports.store import Intake, ReportsStore, _employee_ref
+from services.reports.store import Intake, PreparedIntake, ReportsStore, _employee_ref
 from tests.bench.registry_bench import (
     BenchFailure,
     cpu_snapshot,
@@ -848,13 +847,19 @@ class CaseFactory:
         else:
             result = match_by_name(employee["name"], [ref])
         key = subject_key(result.employee_id, employee["name"], employee["org_unit_code"])
-        intake = self.intake(employee, category, incident)
-        violation = CATEGORY_BY_CODE[category].violation_class.value
-        case = store._new_case(str(uuid.uuid4()), key, intake, violation, result, employee, at)
-        case["org_unit_code"] = employee["org_unit_code"]
-        case["org_unit_path"] = employee["org_unit_path"]
-        case["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
-        case["report_ids"] = [str(uuid.uuid4())]
+        prepared = PreparedIntake(
+            intake=self.intake(employee, category, incident),
+            match=result,
+            employee=employee,
+            unit_code=employee["org_unit_code"],
+            unit_path=employee["org_unit_path"],
+            subject_key=key,
+            report_id=str(uuid.uuid4()),
+            tracking_code="",
+            received_at=at,
+            sealed_identity=None,
+        )
+        case = store._new_case(str(uuid.uuid4()), prepared)
         return case
 
     def subject_fields(self, employee: Document) -> Document:

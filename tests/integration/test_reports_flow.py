@@ -3,6 +3,7 @@ sees, sanctions, the audited identity read, and the events for agencies."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -295,3 +296,44 @@ async def test_matching_by_name_shows_candidates_when_unsure(
         assert (await client.get("/v1/reports", headers=other)).json()["total"] == 0
         mine = bearer(mint("opd_admin", org_unit="32.01.001"))
         assert (await client.get("/v1/reports", headers=mine)).json()["total"] == 1
+
+
+async def test_reports_arriving_together_are_linked_into_one_case(
+    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+) -> None:
+    """Group commit writes concurrent intakes in one transaction: those about one person and
+    incident must still end in one case, and the others in their own."""
+    clock = FixedClock(NOW)
+    async with registry_and_reports(settings_kwargs, key_dir, mint("bkpsdm"), clock) as pemda:
+        client = pemda.reports
+        same = [
+            client.post("/v1/reports", json=report_body(accused={"name": "Budi", "nip": BUDI}))
+            for _ in range(12)
+        ]
+        others = [
+            client.post("/v1/reports", json=report_body(accused={"name": name}))
+            for name in (
+                "Agus Salim",
+                "Dewi Lestari",
+                "Eko Prasetyo",
+                "Fitri Handayani",
+                "Gilang Ramadhan",
+                "Hana",
+            )
+        ]
+        responses = await asyncio.gather(*same, *others)
+        assert all(r.status_code == 201 for r in responses), [
+            r.text for r in responses if r.status_code != 201
+        ]
+        store = pemda.app.state.reports_store
+        same_cases = {
+            (await store.reports.find_one({"_id": r.json()["report_id"]}))["case_id"] for r in responses[:12]
+        }
+        assert len(same_cases) == 1
+        case = await store.cases.find_one({"_id": same_cases.pop()})
+        assert len(case["report_ids"]) == 12 and case["version"] == 12
+        assert await store.cases.count_documents({}) == 1 + 6
+        codes = {r.json()["tracking_code"] for r in responses}
+        assert len(codes) == 18
+        for code in codes:
+            assert (await client.get(f"/v1/reports/track/{code}")).status_code == 200
