@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
@@ -37,12 +37,13 @@ from services.kit.consumer import EventConsumers
 from services.kit.leases import Leases
 from services.kit.logs import configure_logging
 from services.kit.metrics import RuntimeMetrics
-from services.kit.mongo import Document, connect, ping
+from services.kit.mongo import Document, Session, connect, in_transaction, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.settings import ServiceSettings
 from services.kit.validation import InvalidInput, field_errors
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SHUTDOWN_SECONDS = 10.0
 
@@ -66,6 +67,12 @@ class Runtime:
     instance_id: str
     startup_hooks: list[Hook] = field(default_factory=list)
     background_tasks: list[BackgroundTask] = field(default_factory=list)
+
+    async def commit(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run `work` in one transaction, then wake the outbox relay for the events it staged."""
+        result = await in_transaction(self.client, work)
+        self.outbox.notify()
+        return result
 
 
 def build_runtime(settings: ServiceSettings) -> Runtime:

@@ -33,7 +33,7 @@ from contracts.registry import (
 from services.kit.app import Runtime
 from services.kit.devkeys import read_or_create
 from services.kit.errors import Conflict, NotFound
-from services.kit.mongo import Document, Session, ensure_index, in_transaction
+from services.kit.mongo import Document, Session, ensure_index
 from services.registry.csvimport import RowError
 from services.registry.domain import (
     EmployeeInput,
@@ -181,11 +181,6 @@ class RegistryStore:
         await ensure_index(self.import_errors, [("import_id", ASCENDING), ("line", ASCENDING)])
         await ensure_index(self.import_chunks, [("import_id", ASCENDING), ("first", ASCENDING)])
 
-    async def _commit(self, work: Any) -> Any:
-        result = await in_transaction(self.runtime.client, work)
-        self.runtime.outbox.notify()
-        return result
-
     def _event(self, data: EventData) -> CloudEvent:
         return new_event(data, SOURCE)
 
@@ -241,7 +236,7 @@ class RegistryStore:
             await self.runtime.outbox.add(session, [self._event(OrgUnitCreatedV1(unit=unit_snapshot(doc)))])
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     async def rename_unit(self, code: str, name: str) -> Document:
@@ -263,7 +258,7 @@ class RegistryStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     # ------------------------------------------------------------ employees
@@ -348,7 +343,7 @@ class RegistryStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     async def update_employee(
@@ -375,7 +370,7 @@ class RegistryStore:
                 return current, []
             return await self._write_update(session, current, changes, actor, None)
 
-        result: tuple[Document, list[str]] = await self._commit(work)
+        result: tuple[Document, list[str]] = await self.runtime.commit(work)
         return result
 
     @staticmethod
@@ -476,7 +471,7 @@ class RegistryStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     async def deactivate_employee(
@@ -526,7 +521,7 @@ class RegistryStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     async def employee_history(self, employee_id: str) -> list[Document]:
@@ -778,5 +773,5 @@ class RegistryStore:
             )
             return counts
 
-        result: ChunkCounts = await self._commit(work)
+        result: ChunkCounts = await self.runtime.commit(work)
         return result

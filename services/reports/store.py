@@ -246,11 +246,6 @@ class ReportsStore:
         )
         await ensure_index(self.access_log, [("at", DESCENDING)])
 
-    async def _commit(self, work: Any) -> Any:
-        result = await in_transaction(self.runtime.client, work)
-        self.runtime.outbox.notify()
-        return result
-
     # ------------------------------------------------------------ projection of the registry
 
     async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
@@ -423,7 +418,7 @@ class ReportsStore:
             await self.runtime.outbox.add(session, events)
             return results
 
-        results: list[IntakeResult] = await self._commit(work)
+        results: list[IntakeResult] = await self.runtime.commit(work)
         return results
 
     async def _join(self, session: Session, case_id: str, p: PreparedIntake) -> Document:
@@ -740,8 +735,7 @@ class ReportsStore:
             )
             return updated
 
-        result: Document = await in_transaction(self.runtime.client, work)
-        self.runtime.outbox.notify()
+        result: Document = await self.runtime.commit(work)
         return result
 
     def _transition_events(
@@ -826,7 +820,7 @@ class ReportsStore:
             await self.runtime.outbox.add(session, events)
             return fired_all, len(due) == batch
 
-        result: tuple[list[Duty], bool] = await self._commit(work)
+        result: tuple[list[Duty], bool] = await self.runtime.commit(work)
         return result
 
     @staticmethod

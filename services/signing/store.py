@@ -30,7 +30,7 @@ from services.kit.app import Runtime
 from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
-from services.kit.mongo import Document, Session, ensure_index, in_transaction
+from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import upsert_if_newer
 from services.signing.domain import (
     GENESIS,
@@ -123,11 +123,6 @@ class SigningStore:
             [("pending", ASCENDING), ("accepted", ASCENDING)],
             partialFilterExpression={"pending": True},
         )
-
-    async def _commit(self, work: Any) -> Any:
-        result = await in_transaction(self.runtime.client, work)
-        self.runtime.outbox.notify()
-        return result
 
     # ------------------------------------------------------------ projection of the registry
 
@@ -234,7 +229,7 @@ class SigningStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         return result
 
     async def revise_pact(self, code: str, pact_text: str, actor: str) -> Document:
@@ -274,7 +269,7 @@ class SigningStore:
             )
             return doc
 
-        result: Document = await self._commit(work)
+        result: Document = await self.runtime.commit(work)
         self._campaigns.pop(code, None)
         return result
 
@@ -432,7 +427,7 @@ class SigningStore:
                 await self.runtime.outbox.add(session, [event for _, event in fresh])
             return existing
 
-        result: dict[str, Document] = await self._commit(work)
+        result: dict[str, Document] = await self.runtime.commit(work)
         self.sequencer_wake()
         return result
 
@@ -531,7 +526,7 @@ class SigningStore:
             if moved.modified_count != 1:
                 raise Conflict("chain head moved under the sequencer; batch retried")
 
-        await self._commit(work)
+        await self.runtime.commit(work)
 
     async def checkpoint(self, campaign_code: str, final: bool = False) -> bool:
         """Publish the chain head if it moved since the last checkpoint (or always, if final)."""
@@ -564,7 +559,7 @@ class SigningStore:
             )
             return True
 
-        result: bool = await self._commit(work)
+        result: bool = await self.runtime.commit(work)
         return result
 
     async def open_campaign_codes(self) -> list[str]:
@@ -700,7 +695,7 @@ class SigningStore:
             async def work(session: Session, events: list[CloudEvent] = events) -> None:
                 await self.runtime.outbox.add(session, events)
 
-            await self._commit(work)
+            await self.runtime.commit(work)
             sent += len(people)
             last_id = people[-1]["_id"]
 
@@ -748,6 +743,6 @@ class SigningStore:
             )
             return doc
 
-        result: Document | None = await self._commit(work)
+        result: Document | None = await self.runtime.commit(work)
         self._campaigns.pop(campaign_code, None)
         return result
