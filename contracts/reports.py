@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.envelope import EventData
-from contracts.topics import REPORT_CASES, REPORTS_PUBLIC
+from contracts.topics import REPORT_CASES, REPORTER_CONTACTS, REPORTS_PUBLIC
 
 ChannelName = Literal["public", "bawaslu", "supervisor"]
 MatchStatusName = Literal["matched", "ambiguous", "unmatched"]
@@ -240,6 +240,21 @@ class PublicReportEscalatedV1(_PublicCaseEvent):
     """Only for `blokir_data`, where BKN must know whose data to block."""
 
 
+class ReporterContactV1(EventData):
+    """Where to send a reporter the status updates of their report. The contact is sealed
+    (Fernet) with a key only the notify service holds: the topic's bytes reveal nothing, even to
+    a consumer that is not notify, and the reporter's name is never sent."""
+
+    event_type: ClassVar[str] = "report.reporter_contact.v1"
+    topic: ClassVar[str] = REPORTER_CONTACTS.name
+    report_id: str
+    case_id: str
+    sealed_contact: str
+
+    def aggregate_key(self) -> str:
+        return self.case_id
+
+
 INTERNAL_EVENTS: tuple[type[EventData], ...] = (
     ReportReceivedV1,
     ReportVerifiedV1,
@@ -251,6 +266,7 @@ INTERNAL_EVENTS: tuple[type[EventData], ...] = (
     ReportStatusChangedV1,
     ReportDeadlineBreachedV1,
     ReportEscalatedV1,
+    ReporterContactV1,
 )
 PUBLIC_EVENTS: tuple[type[EventData], ...] = (
     PublicReportReceivedV1,

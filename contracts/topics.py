@@ -31,6 +31,11 @@ REPORTS_PUBLIC = Topic(
     public=True,
 )
 
+REPORTER_CONTACTS = Topic(
+    "reports.reporter-contacts",
+    "A reporter's contact for status updates, sealed with the notify service's key: notify alone reads it",
+)
+
 CATALOG: tuple[Topic, ...] = (
     ORG_UNITS,
     EMPLOYEES,
@@ -39,6 +44,7 @@ CATALOG: tuple[Topic, ...] = (
     CHECKPOINTS,
     REPORT_CASES,
     REPORTS_PUBLIC,
+    REPORTER_CONTACTS,
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from netral import engines
@@ -40,6 +41,9 @@ def engine_env() -> Iterator[dict[str, str]]:
 def key_dir() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="netral-keys-"))
     ensure_dev_keys(directory)
+    # Made once here, so that service processes started together never race to create them.
+    for name in ("reporter.fernet", "notify-contact.fernet"):
+        (directory / name).write_bytes(Fernet.generate_key())
     return directory
 
 
@@ -58,6 +62,8 @@ def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[
         "KAFKA_TOPIC_PREFIX": f"{unique}.",
         "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
         "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
+        "REPORTER_KEY_FILE": str(key_dir / "reporter.fernet"),
+        "NOTIFY_CONTACT_KEY_FILE": str(key_dir / "notify-contact.fernet"),
         "KAFKA_PARTITIONS": "3",
     }
 

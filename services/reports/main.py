@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import Field, SecretStr
 
 from contracts.reports import INTERNAL_EVENTS, PUBLIC_EVENTS
 from services.kit.app import build_runtime, create_app, serve
 from services.kit.clock import Clock, FileClock, SystemClock
-from services.kit.devkeys import read_or_create
+from services.kit.sealing import Sealer
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.reports import handlers
 from services.reports.api import RateLimits, ReportsMetrics, router
 from services.reports.domain import WorkingCalendar
 from services.reports.scheduler import DeadlineScanner
-from services.reports.store import ReporterVault, ReportsStore
+from services.reports.store import ReportsStore
 
 
 class ReportsSettings(ServiceSettings):
@@ -28,6 +26,10 @@ class ReportsSettings(ServiceSettings):
     """Production: comma-separated Fernet keys from a secret store; the first encrypts, all
     decrypt (rotation). Unset: a DEV-ONLY key generated under .local/dev-keys."""
     reporter_key_file: Path = LOCAL_DIR / "dev-keys" / "reports-reporter.fernet"
+    notify_contact_keys: SecretStr | None = None
+    """Production: the notify service's Fernet key(s), to seal reporters' contacts for it alone.
+    Unset: the DEV-ONLY key file that a local notify service reads too."""
+    notify_contact_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.fernet"
     timezone: str = "Asia/Jakarta"
     """Where a deadline's day ends (WIB by default; WITA/WIT provinces set theirs)."""
     link_window_days: int = Field(default=2, ge=0, le=30)
@@ -45,26 +47,16 @@ class ReportsSettings(ServiceSettings):
     """DEV/TEST ONLY: read "now" from this file (an ISO instant) to move deadlines in tests."""
 
 
-def load_vault(settings: ReportsSettings) -> ReporterVault:
-    if settings.reporter_keys is not None:
-        keys = [
-            key.strip().encode()
-            for key in settings.reporter_keys.get_secret_value().split(",")
-            if key.strip()
-        ]
-        return ReporterVault(keys)
-    key = read_or_create(settings.reporter_key_file, Fernet.generate_key).strip()
-    base64.urlsafe_b64decode(key)  # a corrupt dev key fails here, not at the first report
-    return ReporterVault([key])
-
-
 def build_app(settings: ReportsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ReportsSettings()
     clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     runtime = build_runtime(settings)
     store = ReportsStore(
         runtime,
-        load_vault(settings),
+        Sealer.from_settings(settings.reporter_keys, settings.reporter_key_file, "identitas pelapor"),
+        Sealer.from_settings(
+            settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
+        ),
         clock,
         WorkingCalendar(settings.timezone),
         link_window_days=settings.link_window_days,

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -39,6 +37,7 @@ from contracts.reports import (
     ReportAppealFiledV1,
     ReportClosedV1,
     ReportDeadlineBreachedV1,
+    ReporterContactV1,
     ReportEscalatedV1,
     ReportReceivedV1,
     ReportRecommendationIssuedV1,
@@ -55,6 +54,7 @@ from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import upsert_if_newer
+from services.kit.sealing import Sealer
 from services.reports.domain import (
     CATEGORY_BY_CODE,
     DEADLINE_STARTED_BY,
@@ -116,6 +116,8 @@ class PreparedIntake:
     tracking_code: str
     received_at: dt.datetime
     sealed_identity: bytes | None
+    sealed_contact: str | None
+    """The reporter's contact sealed for the notify service, for status updates."""
 
 
 @dataclass(frozen=True)
@@ -124,28 +126,6 @@ class IntakeResult:
     case_id: str
     tracking_code: str
     linked: bool
-
-
-class ReporterVault:
-    """Reporter identities, encrypted with keys from settings. MultiFernet: the first key
-    encrypts, every key decrypts, so keys can be rotated without losing old identities."""
-
-    def __init__(self, keys: Sequence[bytes]) -> None:
-        if not keys:
-            raise ValueError("butuh minimal satu kunci Fernet untuk identitas pelapor")
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
-
-    def encrypt(self, identity: dict[str, Any]) -> bytes:
-        return self._fernet.encrypt(json.dumps(identity, ensure_ascii=False).encode())
-
-    def decrypt(self, token: bytes) -> dict[str, Any]:
-        try:
-            value: dict[str, Any] = json.loads(self._fernet.decrypt(token))
-        except InvalidToken:
-            raise RuntimeError(
-                "identitas pelapor tidak dapat dibuka dengan kunci yang dikonfigurasi"
-            ) from None
-        return value
 
 
 def tracking_hash(code: str) -> str:
@@ -207,7 +187,8 @@ class ReportsStore:
     def __init__(
         self,
         runtime: Runtime,
-        vault: ReporterVault,
+        vault: Sealer,
+        contact_sealer: Sealer,
         clock: Clock,
         calendar: WorkingCalendar,
         link_window_days: int = 2,
@@ -215,6 +196,7 @@ class ReportsStore:
     ) -> None:
         self.runtime = runtime
         self.vault = vault
+        self.contact_sealer = contact_sealer
         self.clock = clock
         self.calendar = calendar
         self.link_window_days = link_window_days
@@ -316,7 +298,12 @@ class ReportsStore:
                 report_id=str(uuid.uuid4()),
                 tracking_code=new_code(),
                 received_at=self.clock.now(),
-                sealed_identity=self.vault.encrypt(intake.reporter) if intake.reporter is not None else None,
+                sealed_identity=self.vault.seal(intake.reporter) if intake.reporter is not None else None,
+                sealed_contact=(
+                    self.contact_sealer.seal({"contact": intake.reporter["contact"]}).decode()
+                    if intake.reporter is not None and intake.reporter.get("contact")
+                    else None
+                ),
             )
         )
 
@@ -392,6 +379,14 @@ class ReportsStore:
                         PublicReportReceivedV1(case=public_snapshot(case), channel=channel, linked=linked)
                     )
                 )
+                if p.sealed_contact is not None:
+                    events.append(
+                        self._event(
+                            ReporterContactV1(
+                                report_id=p.report_id, case_id=case_id, sealed_contact=p.sealed_contact
+                            )
+                        )
+                    )
                 results.append(IntakeResult(p.report_id, case_id, p.tracking_code, linked))
             await self.subjects.bulk_write(
                 [
@@ -599,7 +594,7 @@ class ReportsStore:
             return sealed
 
         sealed = await in_transaction(self.runtime.client, work)
-        return [{"report_id": doc["_id"], **self.vault.decrypt(doc["sealed"])} for doc in sealed]
+        return [{"report_id": doc["_id"], **self.vault.open(doc["sealed"])} for doc in sealed]
 
     async def access_entries(
         self, case_id: str | None, page: int, page_size: int

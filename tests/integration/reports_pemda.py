@@ -52,7 +52,6 @@ async def registry_and_reports(
     registry_settings = RegistrySettings(mongodb_database=f"{database}_r", **common)  # type: ignore[arg-type]
     reports_settings = ReportsSettings(
         mongodb_database=f"{database}_rp",
-        reporter_key_file=key_dir / "reporter.fernet",
         deadline_scan_seconds=3600,  # tests drive the scanner themselves
         **{**common, **reports_overrides},  # type: ignore[arg-type]
     )

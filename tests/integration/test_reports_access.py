@@ -792,7 +792,6 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
     common = {key: value for key, value in settings_kwargs.items() if key != "mongodb_database"}
     reports_settings = ReportsSettings(
         mongodb_database=f"{settings_kwargs['mongodb_database']}_rp",
-        reporter_key_file=key_dir / "reporter.fernet",
         deadline_scan_seconds=3600,
         rate_limit_intake="3/minute",
         rate_limit_tracking="3/minute",

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from contracts.topics import REPORT_CASES, REPORTS_PUBLIC
+from contracts.topics import REPORT_CASES, REPORTER_CONTACTS, REPORTS_PUBLIC
 from services.kit.clock import FixedClock
+from services.kit.sealing import Sealer
 from tests.integration.reports_pemda import registry_and_reports
 from tests.kafka_reader import events_of, read_topic
 
@@ -241,6 +242,18 @@ async def test_reporter_identity_is_sealed_and_every_read_is_audited(
         assert "Rina" not in str(detail) and detail["reports"][0]["anonymous"] is False
         listing = (await client.get("/v1/reports", headers=bearer(mint("bkpsdm")))).json()
         assert listing["total"] == 1 and "Rina" not in str(listing)
+
+        # The contact goes to notify alone: sealed with notify's key on its own topic, no name.
+        records = await read_topic(
+            str(settings_kwargs["kafka_bootstrap_servers"]),
+            pemda.settings.topic(REPORTER_CONTACTS.name),
+            lambda rs: len(rs) >= 1,
+        )
+        assert len(records) == 1 and b"rina" not in records[0].value.lower()
+        contact = events_of(records)[0].data
+        assert contact["report_id"] == report["_id"] and contact["case_id"] == case_id
+        sealer = Sealer.from_settings(None, Path(str(settings_kwargs["notify_contact_key_file"])), "kontak")
+        assert sealer.open(contact["sealed_contact"].encode()) == {"contact": REPORTER["contact"]}
 
 
 async def test_matching_by_name_shows_candidates_when_unsure(

@@ -1,0 +1,44 @@
+"""Sealed personal data: JSON encrypted with Fernet keys from settings.
+
+MultiFernet: the first key seals, every key opens, so keys rotate without losing what was
+sealed before. Locally, without keys configured, a DEV-ONLY key file is generated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
+
+from services.kit.devkeys import read_or_create
+
+
+class Sealer:
+    def __init__(self, keys: Sequence[bytes], what: str) -> None:
+        if not keys:
+            raise ValueError(f"butuh minimal satu kunci Fernet untuk {what}")
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self.what = what
+
+    @classmethod
+    def from_settings(cls, keys: SecretStr | None, dev_key_file: Path, what: str) -> Sealer:
+        """`keys`: comma-separated Fernet keys from a secret store; unset, the DEV-ONLY file."""
+        if keys is not None:
+            return cls(
+                [key.strip().encode() for key in keys.get_secret_value().split(",") if key.strip()], what
+            )
+        return cls([read_or_create(dev_key_file, Fernet.generate_key).strip()], what)
+
+    def seal(self, value: dict[str, Any]) -> bytes:
+        return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode())
+
+    def open(self, token: bytes) -> dict[str, Any]:
+        try:
+            value: dict[str, Any] = json.loads(self._fernet.decrypt(token))
+        except InvalidToken:
+            raise RuntimeError(f"{self.what} tidak dapat dibuka dengan kunci yang dikonfigurasi") from None
+        return value
