@@ -1,0 +1,512 @@
+"""Notification rules: which event reaches whom over which channel with which template, rendering
+those templates, quiet hours, retry backoff, idempotency keys, per-recipient rate limits, and
+Standard Webhooks signatures for agencies. Pure, no I/O (apart from reading the template files).
+
+Everything a person reads (subjects, bodies, labels, dates) is in Bahasa Indonesia.
+
+Templates: one file per rule template, `templates/<name>.j2`, defining `{% block subject %}` and
+`{% block body %}`. Files whose name starts with `_` are partials (included, never a rule's template).
+The render context is the event data's top-level keys, plus `data` (the whole mapping) and whatever
+the caller passes as `extra` (recipient name, links); templates test optional extras with
+`is defined`, everything else must be present (StrictUndefined).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import math
+import random
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+__all__ = [
+    "RULES",
+    "Audience",
+    "Channel",
+    "Message",
+    "RateLimit",
+    "Rule",
+    "Templates",
+    "WebhookVerificationError",
+    "applies",
+    "idempotency_key",
+    "new_webhook_secret",
+    "next_allowed",
+    "quiet_until",
+    "retry_delay",
+    "rules_for",
+    "scheduled_at",
+    "sign_webhook",
+    "still_due",
+    "verify_webhook",
+]
+
+Channel = Literal["email", "sms", "webhook"]
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+# ---------------------------------------------------------------- rules
+
+
+class Audience(StrEnum):
+    EMPLOYEE = "employee"
+    OPD_ADMIN = "opd_admin"
+    BKPSDM = "bkpsdm"
+    PPK = "ppk"
+    REPORTER = "reporter"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # unique; part of the idempotency key, so never rename a rule that is live
+    event_type: str  # the CloudEvents type it reacts to
+    audience: Audience
+    channel: Channel
+    template: str  # base name of templates/<template>.j2
+    reminder: bool = False  # reminders wait out quiet hours; case notices go at once
+    # Sent this long before the deadline `deadline_key` in case.deadlines instead of on receipt, and only
+    # while the case is still in one of `open_states` (a decided case needs no warning).
+    delay_before_deadline: dt.timedelta | None = None
+    deadline_key: str | None = None
+    open_states: frozenset[str] = frozenset()
+    condition: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.delay_before_deadline is not None and not self.deadline_key:
+            raise ValueError(f"aturan {self.name}: penundaan sebelum tenggat memerlukan deadline_key")
+
+
+def _new_case_only(data: Mapping[str, Any]) -> bool:
+    # A report linked into an existing case adds a channel to a case BKPSDM already knows about.
+    return not bool(data.get("linked", False))
+
+
+_REPORTER_EVENTS: tuple[str, ...] = (
+    "report.verified.v1",
+    "report.rejected.v1",
+    "report.recommendation_issued.v1",
+    "report.sanction_imposed.v1",
+    "report.appeal_filed.v1",
+    "report.closed.v1",
+    "report.status_changed.v1",
+)
+
+# States in which the PPK's 14 working days still run (the reports service's DEADLINE_OPEN_IN for the
+# decision deadline); kept here as strings because notify only reads the published events.
+DECISION_OPEN_STATES: frozenset[str] = frozenset({"recommended", "examined"})
+
+
+def _event_short_name(event_type: str) -> str:
+    return event_type.split(".")[1]
+
+
+# The one readable place for all rules: who hears about what.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "pengingat_tanda_tangan",
+        "pledge.reminder_due.v1",
+        Audience.EMPLOYEE,
+        "email",
+        "pengingat_tanda_tangan",
+        reminder=True,
+    ),
+    Rule(
+        "terlambat_tanda_tangan_pegawai",
+        "pledge.overdue.v1",
+        Audience.EMPLOYEE,
+        "email",
+        "terlambat_tanda_tangan_pegawai",
+    ),
+    Rule(
+        "terlambat_tanda_tangan_opd",
+        "pledge.overdue.v1",
+        Audience.OPD_ADMIN,
+        "email",
+        "terlambat_tanda_tangan_opd",
+    ),
+    Rule(
+        "laporan_baru",
+        "report.received.v1",
+        Audience.BKPSDM,
+        "email",
+        "laporan_baru",
+        condition=_new_case_only,
+    ),
+    *(
+        Rule(
+            f"perkembangan_laporan_{_event_short_name(event_type)}",
+            event_type,
+            Audience.REPORTER,
+            "email",
+            "perkembangan_laporan",
+        )
+        for event_type in _REPORTER_EVENTS
+    ),
+    # The PPK learns at once that the 14 working days started ...
+    Rule(
+        "rekomendasi_ppk",
+        "report.recommendation_issued.v1",
+        Audience.PPK,
+        "email",
+        "rekomendasi_ppk",
+    ),
+    # ... and is warned 3 days before they run out, unless the case was decided first. A reminder, so
+    # a warning falling due at night waits until morning.
+    Rule(
+        "peringatan_tenggat_ppk",
+        "report.recommendation_issued.v1",
+        Audience.PPK,
+        "email",
+        "peringatan_tenggat_ppk",
+        reminder=True,
+        delay_before_deadline=dt.timedelta(days=3),
+        deadline_key="decision",
+        open_states=DECISION_OPEN_STATES,
+    ),
+    Rule("eskalasi_ppk", "report.escalated.v1", Audience.PPK, "email", "eskalasi_ppk"),
+    Rule("eskalasi_bkpsdm", "report.escalated.v1", Audience.BKPSDM, "email", "eskalasi_bkpsdm"),
+    Rule(
+        "tenggat_terlewati",
+        "report.deadline_breached.v1",
+        Audience.BKPSDM,
+        "email",
+        "tenggat_terlewati",
+    ),
+)
+
+
+def _check_unique_names(rules: Sequence[Rule]) -> None:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.name in seen:
+            raise ValueError(f"nama aturan ganda: {rule.name}")
+        seen.add(rule.name)
+
+
+_check_unique_names(RULES)
+
+RULE_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+
+
+def rules_for(event_type: str) -> list[Rule]:
+    return [rule for rule in RULES if rule.event_type == event_type]
+
+
+def applies(rule: Rule, data: Mapping[str, Any]) -> bool:
+    return rule.condition is None or rule.condition(data)
+
+
+def scheduled_at(rule: Rule, data: Mapping[str, Any]) -> dt.datetime | None:
+    """When a deadline-bound rule should send (the deadline minus the delay), as an aware UTC instant;
+    None for rules that send on receipt. A deadline-bound rule whose deadline is missing is an error."""
+    if rule.delay_before_deadline is None or rule.deadline_key is None:
+        return None
+    deadlines = data["case"]["deadlines"]
+    if rule.deadline_key not in deadlines:
+        raise KeyError(f"aturan {rule.name}: tenggat '{rule.deadline_key}' tidak ada pada kasus")
+    return as_utc(deadlines[rule.deadline_key]) - rule.delay_before_deadline
+
+
+def still_due(rule: Rule, case_state: str) -> bool:
+    """Whether a scheduled notice should still go, given the case's latest state."""
+    return not rule.open_states or case_state in rule.open_states
+
+
+# ---------------------------------------------------------------- labels (Bahasa Indonesia)
+
+# Shown to reporters, so plain words rather than legal terms (same wording as the tracking page).
+STATE_LABELS: dict[str, str] = {
+    "received": "Laporan diterima",
+    "verified": "Laporan diverifikasi satuan tugas netralitas",
+    "recommended": "Rekomendasi telah dikirim ke Pejabat Pembina Kepegawaian (PPK)",
+    "examined": "Pemeriksaan terhadap terlapor telah dilakukan",
+    "decided": "PPK telah menjatuhkan sanksi",
+    "recorded": "Keputusan sanksi telah dicatat; keberatan atau banding dapat diajukan",
+    "appealed": "Keberatan atau banding sedang diproses",
+    "closed": "Kasus ditutup",
+    "rejected": "Laporan ditolak",
+    "cancelled": "Laporan dibatalkan",
+    "not_proven": "Pelanggaran tidak terbukti",
+    "subject_out_of_service": "Terlapor tidak lagi berstatus pegawai",
+}
+UNKNOWN_STATE_LABEL = "Status laporan diperbarui"
+
+CATEGORY_LABELS: dict[str, str] = {
+    "alat_peraga_kampanye": "Memasang alat peraga kampanye",
+    "kampanye_media_sosial": "Kampanye melalui media sosial",
+    "interaksi_akun_kandidat": "Interaksi dengan akun calon atau tim kampanye",
+    "foto_bersama_kandidat": "Berfoto bersama calon atau simbol keberpihakan",
+    "hadir_deklarasi_kampanye": "Menghadiri deklarasi atau kampanye",
+    "kampanye_pasangan_tanpa_cuti": "Mengikuti kampanye pasangan tanpa cuti",
+    "anggota_pengurus_parpol": "Anggota atau pengurus partai politik",
+    "mencalonkan_diri": "Mencalonkan diri tanpa mengundurkan diri",
+    "kegiatan_keberpihakan": "Menyelenggarakan kegiatan keberpihakan",
+    "tim_kampanye": "Anggota tim kampanye atau tim sukses",
+    "mengumpulkan_ktp": "Mengumpulkan fotokopi KTP untuk calon",
+    "keputusan_menguntungkan_merugikan": "Keputusan yang menguntungkan atau merugikan calon",
+    "lainnya": "Pelanggaran netralitas lainnya",
+}
+
+CHANNEL_LABELS: dict[str, str] = {
+    "public": "masyarakat",
+    "bawaslu": "Bawaslu",
+    "supervisor": "atasan langsung",
+}
+
+DEADLINE_LABELS: dict[str, str] = {
+    "verification": "verifikasi oleh satuan tugas netralitas (7 hari)",
+    "bawaslu_review": "kajian Bawaslu (3 hari kerja)",
+    "decision": "keputusan PPK (14 hari kerja sejak rekomendasi)",
+}
+
+ESCALATION_LABELS: dict[str, str] = {
+    "peringatan": "Peringatan",
+    "teguran": "Teguran",
+    "blokir_data": "Pemblokiran data kepegawaian terlapor",
+}
+
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+ZONE_ABBREVIATIONS: dict[str, str] = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+
+
+def _humanise(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def label(labels: Mapping[str, str], code: object, fallback: str | None = None) -> str:
+    # An unknown code (a newer producer) still reads as words rather than failing the notice.
+    text = str(code)
+    return labels.get(text, fallback if fallback is not None else _humanise(text))
+
+
+# ---------------------------------------------------------------- dates
+
+
+def as_utc(value: dt.datetime | str) -> dt.datetime:
+    """An aware UTC datetime from a datetime or an ISO 8601 string (event data arrives as JSON).
+    Naive values are taken as UTC, which is what the contracts serialise."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _zone_suffix(zone: str) -> str:
+    return ZONE_ABBREVIATIONS.get(zone, zone)
+
+
+def format_date(value: dt.date | dt.datetime | str, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """ "29 April 2024"; a datetime is taken on its local day in `timezone`."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        value = as_utc(value).astimezone(ZoneInfo(timezone)).date()
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def format_datetime(value: dt.datetime | str, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """ "29 April 2024 pukul 23.59 WIB" (Indonesian style: a dot between hours and minutes)."""
+    local = as_utc(value).astimezone(ZoneInfo(timezone))
+    return f"{format_date(local.date())} pukul {local:%H.%M} {_zone_suffix(timezone)}"
+
+
+def format_deadline(value: dt.datetime | str, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """Like format_datetime, but a deadline at local midnight is the end of the day before it: the
+    reports service stores "through 29 April" as 30 April 00.00, and people read "29 April 23.59"."""
+    local = as_utc(value).astimezone(ZoneInfo(timezone))
+    if local.time() == dt.time(0, 0):
+        local -= dt.timedelta(minutes=1)
+    return f"{format_date(local.date())} pukul {local:%H.%M} {_zone_suffix(timezone)}"
+
+
+def format_hours(hours: int) -> str:
+    """ "48" hours reads better as "2 hari"."""
+    if hours >= 24 and hours % 24 == 0:
+        return f"{hours // 24} hari"
+    return f"{hours} jam"
+
+
+# ---------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+class Templates:
+    def __init__(self, directory: Path | None = None, timezone: str = DEFAULT_TIMEZONE) -> None:
+        ZoneInfo(timezone)  # fail at start-up, not at the first notice
+        self.timezone = timezone
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory or TEMPLATE_DIR),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # plain-text e-mail; nothing is rendered into HTML
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            tanggal=lambda value: format_date(value, self.timezone),
+            tanggal_waktu=lambda value: format_datetime(value, self.timezone),
+            batas_waktu=lambda value: format_deadline(value, self.timezone),
+            durasi_jam=format_hours,
+            status=lambda code: label(STATE_LABELS, code, UNKNOWN_STATE_LABEL),
+            kategori=lambda code: label(CATEGORY_LABELS, code),
+            kanal=lambda code: label(CHANNEL_LABELS, code),
+            tenggat=lambda code: label(DEADLINE_LABELS, code),
+            eskalasi=lambda code: label(ESCALATION_LABELS, code),
+        )
+
+    def names(self) -> list[str]:
+        """Rule template names found in the directory (partials excluded)."""
+        return sorted(
+            name.removesuffix(".j2")
+            for name in self.env.list_templates(extensions=["j2"])
+            if not Path(name).name.startswith("_")
+        )
+
+    def render(self, rule: Rule, data: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Message:
+        template = self.env.get_template(f"{rule.template}.j2")
+        for block in ("subject", "body"):
+            if block not in template.blocks:
+                raise ValueError(f"templat {rule.template}: blok '{block}' tidak ada")
+        context = template.new_context({**data, **(extra or {}), "data": data, "rule": rule})
+        subject = "".join(template.blocks["subject"](context))
+        body = "".join(template.blocks["body"](context))
+        # A subject is one header line; template line breaks there are layout, not content.
+        subject = re.sub(r"\s+", " ", subject).strip()
+        body = re.sub(r"\n{3,}", "\n\n", body.strip()) + "\n"
+        return Message(subject=subject, body=body)
+
+
+# ---------------------------------------------------------------- quiet hours, retries, idempotency
+
+
+def quiet_until(moment: dt.datetime, timezone: str, start: dt.time, end: dt.time) -> dt.datetime | None:
+    """If `moment` falls in the local quiet window [start, end), the aware UTC instant the window ends;
+    else None. The window may wrap midnight (21:00–06:00). start == end means no quiet hours."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("waktu harus memuat zona waktu")
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    now = local.time().replace(tzinfo=None)
+    if start == end:
+        return None
+    if start < end:
+        if not start <= now < end:
+            return None
+        end_day = local.date()
+    elif now >= start:
+        end_day = local.date() + dt.timedelta(days=1)
+    elif now < end:
+        end_day = local.date()
+    else:
+        return None
+    return dt.datetime.combine(end_day, end, tzinfo=zone).astimezone(dt.UTC)
+
+
+def retry_delay(attempt: int, base: dt.timedelta, cap: dt.timedelta, rng: random.Random) -> dt.timedelta:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1))). The jitter
+    spreads the retries of a burst (a signing day) instead of hammering the SMTP relay in lockstep."""
+    if attempt < 1:
+        raise ValueError("percobaan dimulai dari 1")
+    # The exponent is bounded so a very late attempt cannot overflow; the cap wins long before.
+    ceiling = min(cap.total_seconds(), base.total_seconds() * 2.0 ** min(attempt - 1, 64))
+    return dt.timedelta(seconds=rng.uniform(0.0, max(ceiling, 0.0)))
+
+
+def idempotency_key(event_id: str, rule_name: str, recipient: str) -> str:
+    """The same event, rule and recipient always give the same key, so a redelivered event is not sent
+    twice. JSON framing keeps ("a.b", "c") and ("a", "b.c") apart."""
+    framed = json.dumps([event_id, rule_name, recipient], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(framed.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int
+    per: dt.timedelta
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.per <= dt.timedelta(0):
+            raise ValueError("batas pengiriman harus positif")
+
+
+def next_allowed(sent_times: Sequence[dt.datetime], now: dt.datetime, limit: RateLimit) -> dt.datetime | None:
+    """Per-recipient sliding window: None when one more may go now, else when enough of the sends in the
+    window (now - per, now] have left it. A send at t counts while now < t + per."""
+    in_window = sorted(moment for moment in sent_times if moment + limit.per > now)
+    if len(in_window) < limit.count:
+        return None
+    # One more may go once all but count - 1 of them have left the window.
+    return in_window[len(in_window) - limit.count] + limit.per
+
+
+# ---------------------------------------------------------------- webhooks (Standard Webhooks)
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = 24
+
+
+def new_webhook_secret() -> str:
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
+def sign_webhook(secret: str, message_id: str, timestamp: dt.datetime, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers for one delivery. Retries of a delivery keep its id (the
+    receiver's dedup key) but are signed with a fresh timestamp, since receivers reject old ones."""
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        raise ValueError("waktu harus memuat zona waktu")
+    # The library replaces the tzinfo with UTC instead of converting, so hand it UTC already.
+    utc = timestamp.astimezone(dt.UTC)
+    signature = Webhook(secret).sign(message_id, utc, body.decode("utf-8"))
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(math.floor(utc.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes) -> None:
+    """Raises WebhookVerificationError on a missing, malformed, stale (beyond the library's 5 minutes)
+    or wrong signature."""
+    try:
+        Webhook(secret).verify(body, dict(headers), json_parse=False)
+    except WebhookVerificationError:
+        raise
+    except (ValueError, TypeError) as error:  # malformed headers or a body that is not UTF-8
+        raise WebhookVerificationError(f"tanda tangan webhook tidak valid: {error}") from error

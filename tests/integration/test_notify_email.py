@@ -1,0 +1,236 @@
+"""Notify against real engines and a real SMTP server on loopback: reminders reach the unsigned,
+a redelivered event sends nothing twice, a reporter hears of their case without their contact
+ever showing, and a server that is down gets the mail once it is back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.envelope import new_event
+from contracts.reports import ReporterContactV1, ReportVerifiedV1
+from contracts.signing import PledgeReminderDueV1
+from netral.engines import free_port
+from services.kit.sealing import Sealer
+from services.notify.main import NotifySettings
+from services.notify.main import build_app as build_notify
+from services.registry.main import RegistrySettings
+from services.registry.main import build_app as build_registry
+from tests.conftest import running_app
+from tests.integration.notify_setup import Mailbox, publish, smtp_server
+from tests.integration.pemda import UNITS
+from tests.kafka_reader import wait_for
+
+DEADLINE = dt.datetime(2029, 2, 1, 16, 59, tzinfo=dt.UTC)
+STAFF = (
+    ("198503152010011005", "Budi Santoso", "budi@example.go.id"),
+    ("198601012010011001", "Sari Dewi", "sari@example.go.id"),
+    ("199003032015032003", "Rudi Hartono", "rudi@example.go.id"),
+)
+
+
+@dataclass
+class NotifyPemda:
+    notify: httpx.AsyncClient
+    app: FastAPI
+    settings: NotifySettings
+    bootstrap: str
+
+
+@asynccontextmanager
+async def registry_and_notify(
+    settings_kwargs: dict[str, object], admin: str, smtp_port: int, **overrides: object
+) -> AsyncIterator[NotifyPemda]:
+    common = {key: value for key, value in settings_kwargs.items() if key != "mongodb_database"}
+    database = str(settings_kwargs["mongodb_database"])
+    registry_settings = RegistrySettings(mongodb_database=f"{database}_r", **common)  # type: ignore[arg-type]
+    notify_settings = NotifySettings(
+        mongodb_database=f"{database}_n",
+        smtp_port=smtp_port,
+        **{"quiet_start": dt.time(0, 0), "quiet_end": dt.time(0, 0), **common, **overrides},  # type: ignore[arg-type]
+    )
+    headers = {"Authorization": f"Bearer {admin}"}
+    notify_app = build_notify(notify_settings)
+    async with running_app(build_registry(registry_settings)) as registry, running_app(notify_app) as notify:
+        for unit in UNITS:
+            assert (await registry.post("/v1/org-units", json=unit, headers=headers)).status_code == 201
+        for nip, name, email in STAFF:
+            body = {
+                "nip": nip,
+                "name": name,
+                "employment_type": "PNS",
+                "position": "Analis",
+                "level": "STAFF",
+                "org_unit_code": "32.01.001",
+                "email": email,
+            }
+            assert (await registry.post("/v1/employees", json=body, headers=headers)).status_code == 201
+        store = notify_app.state.notify_store
+
+        async def contacts_known() -> bool:
+            return await store.employees.count_documents({}) == len(STAFF)
+
+        await wait_for(contacts_known, timeout=90, interval=0.3)
+        yield NotifyPemda(
+            notify, notify_app, notify_settings, str(settings_kwargs["kafka_bootstrap_servers"])
+        )
+
+
+def reminder(nip: str, event_id: str | None = None) -> Any:
+    data = PledgeReminderDueV1(
+        campaign="pemilu-2029",
+        employee_id=nip,
+        nip=nip,
+        org_unit_code="32.01.001",
+        deadline=DEADLINE,
+        hours_before=24,
+    )
+    return new_event(data, "/netral/signing", event_id=event_id)
+
+
+async def test_reminders_reach_the_unsigned_once(
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
+) -> None:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = smtp_server(port, mailbox)
+    try:
+        async with registry_and_notify(settings_kwargs, mint("bkpsdm"), port) as pemda:
+            budi, sari = reminder(STAFF[0][0]), reminder(STAFF[1][0])
+            # Sari's reminder arrives twice (a redelivery keeps its id): one e-mail.
+            await publish(pemda.bootstrap, pemda.settings.kafka_topic_prefix, [budi, sari, sari])
+            await wait_for(lambda: len(mailbox.messages) >= 2, timeout=60)
+            await publish(
+                pemda.bootstrap, pemda.settings.kafka_topic_prefix, [reminder(STAFF[1][0], sari.id)]
+            )
+
+            log_path = "/v1/deliveries"
+            headers = {"Authorization": f"Bearer {mint('bkpsdm')}"}
+
+            async def logged() -> bool:
+                body = (await pemda.notify.get(log_path, params={"status": "sent"}, headers=headers)).json()
+                return bool(body["total"] == 2)
+
+            await wait_for(logged, timeout=30)
+            assert sorted(m["To"] for m in mailbox.messages) == ["budi@example.go.id", "sari@example.go.id"]
+            assert not mailbox.to("rudi@example.go.id")  # no reminder for someone who signed
+            message = mailbox.to("budi@example.go.id")[0]
+            text = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+            assert "pemilu-2029" in text and "Budi Santoso" in text
+            assert message["Message-ID"]
+            assert (
+                await pemda.notify.get(log_path, headers={"Authorization": f"Bearer {mint('ppk')}"})
+            ).status_code == 403
+            assert (await pemda.notify.get(log_path)).status_code == 401
+    finally:
+        controller.stop()
+
+
+async def test_reporter_hears_of_the_case_without_the_contact_showing(
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
+) -> None:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = smtp_server(port, mailbox)
+    try:
+        async with registry_and_notify(settings_kwargs, mint("bkpsdm"), port) as pemda:
+            sealer = Sealer.from_settings(None, Path(str(pemda.settings.notify_contact_key_file)), "kontak")
+            contact = ReporterContactV1(
+                report_id="r-1",
+                case_id="c-1",
+                sealed_contact=sealer.seal({"contact": "rina.w@example.org"}).decode(),
+            )
+            case = {
+                "case_id": "c-1",
+                "state": "verified",
+                "category": "kampanye_media_sosial",
+                "violation_class": "etika",
+                "channels": ["public"],
+                "report_count": 1,
+                "incident_date": "2029-01-10",
+                "accused": {
+                    "name": "Budi Santoso",
+                    "nip": STAFF[0][0],
+                    "org_unit_code": "32.01.001",
+                    "position": None,
+                },
+                "subject": None,
+                "match_status": "unmatched",
+                "org_unit_code": "32.01.001",
+                "org_unit_path": ["32", "32.01"],
+                "bawaslu_references": [],
+                "deadlines": {"verification": "2029-01-18T17:00:00Z"},
+                "sanction": None,
+                "received_at": "2029-01-11T02:00:00Z",
+                "version": 2,
+            }
+            verified = ReportVerifiedV1.model_validate(
+                {
+                    "case": case,
+                    "action": "verify",
+                    "from_state": "received",
+                    "to_state": "verified",
+                    "reason": "Bukti unggahan terverifikasi oleh satgas.",
+                    "actor_role": "bkn",
+                    "at": "2029-01-12T03:00:00Z",
+                }
+            )
+            prefix = pemda.settings.kafka_topic_prefix
+            await publish(pemda.bootstrap, prefix, [new_event(contact, "/netral/reports")])
+            store = pemda.app.state.notify_store
+
+            async def contact_known() -> bool:
+                return await store.reporter_contacts.count_documents({}) == 1
+
+            await wait_for(contact_known, timeout=60)
+            await publish(pemda.bootstrap, prefix, [new_event(verified, "/netral/reports")])
+            await wait_for(lambda: len(mailbox.messages) == 1, timeout=60)
+            message = mailbox.to("rina.w@example.org")[0]
+            text = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+            assert "Bukti unggahan terverifikasi" in text
+            assert "Budi" not in text and STAFF[0][0] not in text
+            log = (
+                await pemda.notify.get("/v1/deliveries", headers={"Authorization": f"Bearer {mint('bkn')}"})
+            ).json()
+            assert "rina" not in str(log).lower() and log["items"][0]["audience"] == "reporter"
+    finally:
+        controller.stop()
+
+
+async def test_a_server_that_was_down_gets_each_mail_once_and_refused_ones_end_dead(
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
+) -> None:
+    mailbox = Mailbox(refuse={"sari@example.go.id"})
+    port = free_port()  # nothing listens yet
+    async with registry_and_notify(
+        settings_kwargs, mint("bkpsdm"), port, retry_base_seconds=0.2, retry_cap_seconds=1.0, max_attempts=30
+    ) as pemda:
+        await publish(
+            pemda.bootstrap, pemda.settings.kafka_topic_prefix, [reminder(STAFF[0][0]), reminder(STAFF[1][0])]
+        )
+        store = pemda.app.state.notify_store
+
+        async def retried() -> bool:
+            return await store.deliveries.count_documents({"attempts": {"$gte": 2}, "status": "pending"}) == 2
+
+        await wait_for(retried, timeout=60)
+        controller = smtp_server(port, mailbox)
+        try:
+
+            async def settled() -> bool:
+                statuses = {doc["recipient"]: doc["status"] async for doc in store.deliveries.find({})}
+                return statuses == {"budi@example.go.id": "sent", "sari@example.go.id": "dead"}
+
+            await wait_for(settled, timeout=60)
+            assert [m["To"] for m in mailbox.messages] == ["budi@example.go.id"]
+            dead = await store.deliveries.find_one({"recipient": "sari@example.go.id"})
+            assert "ditolak" in dead["last_error"]
+        finally:
+            controller.stop()

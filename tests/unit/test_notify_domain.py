@@ -1,0 +1,530 @@
+"""Notification rules in services/notify/domain.py: rules and conditions, templates in Bahasa
+Indonesia, quiet hours, retry backoff, idempotency keys, rate limits and webhook signatures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pytest
+
+from services.notify.domain import (
+    RULES,
+    Audience,
+    Message,
+    RateLimit,
+    Rule,
+    Templates,
+    WebhookVerificationError,
+    applies,
+    format_datetime,
+    format_deadline,
+    idempotency_key,
+    new_webhook_secret,
+    next_allowed,
+    quiet_until,
+    retry_delay,
+    rules_for,
+    scheduled_at,
+    sign_webhook,
+    still_due,
+    verify_webhook,
+)
+
+UTC = dt.UTC
+JAKARTA = "Asia/Jakarta"
+ACCUSED_NAME = "Drs. Bambang Sutrisno"
+SUBJECT_NAME = "Bambang Sutrisno"
+
+
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- realistic event data (as JSON decodes it)
+
+
+def _case(state: str = "received", *, matched: bool = True, **deadlines: str) -> dict[str, Any]:
+    return {
+        "case_id": "KSS-2024-000123",
+        "state": state,
+        "category": "kampanye_media_sosial",
+        "violation_class": "etika",
+        "channels": ["public", "bawaslu"],
+        "report_count": 2,
+        "incident_date": "2024-11-02",
+        "accused": {
+            "name": ACCUSED_NAME,
+            "nip": None,
+            "org_unit_code": "DINKES",
+            "position": "Kepala Seksi",
+        },
+        "subject": (
+            {
+                "employee_id": "emp-42",
+                "nip": "198503122010011002",
+                "name": SUBJECT_NAME,
+                "employment_type": "PNS",
+                "position": "Kepala Seksi Promosi Kesehatan",
+                "org_unit_code": "DINKES.PK",
+                "org_unit_path": ["PEMKAB", "DINKES", "DINKES.PK"],
+            }
+            if matched
+            else None
+        ),
+        "match_status": "matched" if matched else "unmatched",
+        "org_unit_code": "DINKES.PK" if matched else "DINKES",
+        "org_unit_path": ["Pemerintah Kabupaten Sleman", "Dinas Kesehatan", "Seksi Promosi Kesehatan"],
+        "bawaslu_references": ["BWS/123/XI/2024"],
+        "deadlines": dict(deadlines),
+        "sanction": None,
+        "received_at": "2024-11-04T02:15:00Z",
+        "version": 3,
+    }
+
+
+def _transition(event_type: str) -> dict[str, Any]:
+    action, to_state = {
+        "report.verified.v1": ("verify", "verified"),
+        "report.rejected.v1": ("reject", "rejected"),
+        "report.recommendation_issued.v1": ("recommend", "recommended"),
+        "report.sanction_imposed.v1": ("decide_sanction", "decided"),
+        "report.appeal_filed.v1": ("file_appeal", "appealed"),
+        "report.closed.v1": ("close", "closed"),
+        "report.status_changed.v1": ("examine", "examined"),
+    }[event_type]
+    return {
+        "case": _case(to_state, decision="2024-11-29T17:00:00Z", verification="2024-11-11T17:00:00Z"),
+        "action": action,
+        "from_state": "received",
+        "to_state": to_state,
+        "reason": "Bukti tangkapan layar unggahan media sosial telah dikonfirmasi.",
+        "actor_role": "bkn",
+        "at": "2024-11-08T03:30:00Z",
+    }
+
+
+PLEDGE = {
+    "campaign": "PILKADA-2024-SLEMAN",
+    "employee_id": "emp-42",
+    "nip": "198503122010011002",
+    "org_unit_code": "DINKES.PK",
+    "deadline": "2024-04-29T17:00:00Z",  # 30 April 00.00 WIB: the end of 29 April
+}
+
+
+def _data_for(event_type: str) -> dict[str, Any]:
+    if event_type == "pledge.reminder_due.v1":
+        return {**PLEDGE, "hours_before": 48}
+    if event_type == "pledge.overdue.v1":
+        return dict(PLEDGE)
+    if event_type == "report.received.v1":
+        return {
+            "case": _case(verification="2024-11-11T17:00:00Z"),
+            "report_id": "RPT-1",
+            "channel": "public",
+            "linked": False,
+        }
+    if event_type == "report.escalated.v1":
+        return {
+            "case": _case("recommended", decision="2024-11-29T17:00:00Z"),
+            "level": "teguran",
+            "due_at": "2024-11-29T17:00:00Z",
+            "detected_at": "2024-12-06T17:00:05Z",
+        }
+    if event_type == "report.deadline_breached.v1":
+        return {
+            "case": _case(verification="2024-11-11T17:00:00Z"),
+            "deadline": "verification",
+            "due_at": "2024-11-11T17:00:00Z",
+            "detected_at": "2024-11-11T17:00:03Z",
+        }
+    return _transition(event_type)
+
+
+@pytest.fixture(scope="module")
+def templates() -> Templates:
+    return Templates()
+
+
+# ---------------------------------------------------------------- rules
+
+
+def test_rule_names_are_unique_and_every_template_exists(templates: Templates) -> None:
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    assert {rule.template for rule in RULES} == set(templates.names())
+    assert all(rule.channel == "email" for rule in RULES)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "expected"),
+    [
+        ("pledge.reminder_due.v1", {Audience.EMPLOYEE}),
+        ("pledge.overdue.v1", {Audience.EMPLOYEE, Audience.OPD_ADMIN}),
+        ("report.received.v1", {Audience.BKPSDM}),
+        ("report.verified.v1", {Audience.REPORTER}),
+        ("report.rejected.v1", {Audience.REPORTER}),
+        ("report.recommendation_issued.v1", {Audience.REPORTER, Audience.PPK}),
+        ("report.sanction_imposed.v1", {Audience.REPORTER}),
+        ("report.appeal_filed.v1", {Audience.REPORTER}),
+        ("report.closed.v1", {Audience.REPORTER}),
+        ("report.status_changed.v1", {Audience.REPORTER}),
+        ("report.escalated.v1", {Audience.PPK, Audience.BKPSDM}),
+        ("report.deadline_breached.v1", {Audience.BKPSDM}),
+        ("pledge.signed.v1", set()),
+    ],
+)
+def test_rules_for_reach_the_right_audiences(event_type: str, expected: set[Audience]) -> None:
+    assert {rule.audience for rule in rules_for(event_type)} == expected
+
+
+def test_only_reminders_respect_quiet_hours() -> None:
+    reminders = {rule.name for rule in RULES if rule.reminder}
+    assert reminders == {"pengingat_tanda_tangan", "peringatan_tenggat_ppk"}
+
+
+def test_new_report_alert_only_for_a_new_case() -> None:
+    (rule,) = rules_for("report.received.v1")
+    data = _data_for("report.received.v1")
+    assert applies(rule, data)
+    assert not applies(rule, {**data, "linked": True})
+    assert all(applies(rule, _data_for("report.verified.v1")) for rule in rules_for("report.verified.v1"))
+
+
+def test_ppk_deadline_warning_is_scheduled_three_days_before_the_decision() -> None:
+    (warning,) = [rule for rule in rules_for("report.recommendation_issued.v1") if rule.delay_before_deadline]
+    assert warning.audience is Audience.PPK
+    assert warning.delay_before_deadline == dt.timedelta(days=3)
+    data = _data_for("report.recommendation_issued.v1")
+    assert scheduled_at(warning, data) == _at(2024, 11, 26, 17)
+    immediate = [rule for rule in RULES if rule is not warning]
+    assert all(scheduled_at(rule, _data_for(rule.event_type)) is None for rule in immediate)
+    assert still_due(warning, "recommended") and still_due(warning, "examined")
+    assert not still_due(warning, "decided") and not still_due(warning, "not_proven")
+    with pytest.raises(KeyError):
+        scheduled_at(warning, {**data, "case": _case("recommended")})
+
+
+def test_a_deadline_bound_rule_must_name_its_deadline() -> None:
+    with pytest.raises(ValueError):
+        Rule("x", "y", Audience.PPK, "email", "x", delay_before_deadline=dt.timedelta(days=1))
+
+
+# ---------------------------------------------------------------- templates
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_every_rule_renders_in_bahasa(templates: Templates, rule: Rule) -> None:
+    message = templates.render(rule, _data_for(rule.event_type))
+    assert isinstance(message, Message)
+    assert message.subject and "\n" not in message.subject
+    assert message.body.endswith("\n") and "\n\n\n" not in message.body
+    assert "Platform Netralitas ASN" in message.body
+    assert "None" not in message.subject + message.body
+    assert "{{" not in message.body and "{%" not in message.body
+
+
+def test_every_rule_renders_with_optional_extras(templates: Templates) -> None:
+    extra = {
+        "nama_penerima": "Ibu Sri Wahyuni",
+        "tautan_tanda_tangan": "https://netral.example.go.id/tanda-tangan",
+        "tautan_pelacakan": "https://netral.example.go.id/lacak",
+        "nama_pegawai": SUBJECT_NAME,
+    }
+    for rule in RULES:
+        message = templates.render(rule, _data_for(rule.event_type), extra)
+        assert message.body
+
+
+def test_sign_reminder_content(templates: Templates) -> None:
+    (rule,) = rules_for("pledge.reminder_due.v1")
+    message = templates.render(rule, _data_for(rule.event_type), {"nama_penerima": "Ibu Sri Wahyuni"})
+    assert "29 April 2024 pukul 23.59 WIB" in message.subject
+    assert "Yth. Ibu Sri Wahyuni" in message.body
+    assert "2 hari" in message.body
+    assert "Pakta Integritas Netralitas ASN" in message.body
+    assert "PILKADA-2024-SLEMAN" in message.body
+
+
+def test_overdue_notice_for_opd_admin_names_the_employee(templates: Templates) -> None:
+    rule = next(rule for rule in rules_for("pledge.overdue.v1") if rule.audience is Audience.OPD_ADMIN)
+    message = templates.render(rule, {**PLEDGE, "nip": None})
+    assert "ID pegawai: emp-42" in message.body
+    assert "belum menandatangani" in message.body
+
+
+def test_new_report_alert_content(templates: Templates) -> None:
+    (rule,) = rules_for("report.received.v1")
+    message = templates.render(rule, _data_for(rule.event_type))
+    assert "KSS-2024-000123" in message.subject
+    assert "kanal masyarakat" in message.body
+    assert "Kampanye melalui media sosial" in message.body
+    assert "2 November 2024" in message.body
+    assert SUBJECT_NAME in message.body
+    assert "Laporan diterima" in message.body
+    assert "11 November 2024 pukul 23.59 WIB" in message.body  # the end of the 7th day
+    unmatched = {**_data_for(rule.event_type), "case": _case(matched=False)}
+    message = templates.render(rule, unmatched)
+    assert ACCUSED_NAME in message.body
+    assert "belum dapat dicocokkan" in message.body
+
+
+@pytest.mark.parametrize(
+    "event_type", sorted({rule.event_type for rule in RULES if rule.audience == "reporter"})
+)
+def test_reporter_update_shows_only_status_reason_and_tracking_hint(
+    templates: Templates, event_type: str
+) -> None:
+    (rule,) = [rule for rule in rules_for(event_type) if rule.audience is Audience.REPORTER]
+    data = _data_for(event_type)
+    message = templates.render(rule, data)
+    text = message.subject + message.body
+    for secret in (
+        ACCUSED_NAME,
+        SUBJECT_NAME,
+        "Bambang",
+        data["case"]["case_id"],
+        data["case"]["subject"]["nip"],
+        "Dinas Kesehatan",
+        "DINKES",
+        "Kepala Seksi",
+        "BWS/123",
+        data["actor_role"],
+        data["action"],
+    ):
+        assert secret not in text, secret
+    assert data["reason"] in message.body
+    assert "kode pelacakan" in message.body
+    assert "Status terbaru:" in message.body
+
+
+def test_reporter_status_labels(templates: Templates) -> None:
+    rule = next(rule for rule in rules_for("report.rejected.v1") if rule.audience is Audience.REPORTER)
+    message = templates.render(rule, _data_for("report.rejected.v1"))
+    assert message.subject == "Perkembangan laporan Anda: Laporan ditolak"
+    odd = {**_data_for("report.status_changed.v1"), "to_state": "some_future_state"}
+    assert "Status laporan diperbarui" in templates.render(rule, odd).body
+
+
+def test_escalation_and_breach_content(templates: Templates) -> None:
+    ppk = next(rule for rule in rules_for("report.escalated.v1") if rule.audience is Audience.PPK)
+    message = templates.render(ppk, _data_for("report.escalated.v1"))
+    assert message.subject.startswith("Teguran:")
+    assert "29 November 2024 pukul 23.59 WIB" in message.body
+    blocked = {**_data_for("report.escalated.v1"), "level": "blokir_data"}
+    bkpsdm = next(rule for rule in rules_for("report.escalated.v1") if rule.audience is Audience.BKPSDM)
+    assert "BKN" in templates.render(bkpsdm, blocked).body
+    (breach,) = rules_for("report.deadline_breached.v1")
+    message = templates.render(breach, _data_for("report.deadline_breached.v1"))
+    assert "verifikasi oleh satuan tugas netralitas" in message.subject
+
+
+def test_missing_data_fails_loudly(templates: Templates) -> None:
+    (rule,) = rules_for("pledge.reminder_due.v1")
+    with pytest.raises(Exception, match="hours_before"):
+        templates.render(rule, PLEDGE)
+
+
+def test_dates_in_bahasa() -> None:
+    assert format_datetime("2024-04-29T16:59:00Z") == "29 April 2024 pukul 23.59 WIB"
+    assert format_datetime(_at(2024, 8, 16, 20, 5), "Asia/Makassar") == "17 Agustus 2024 pukul 04.05 WITA"
+    assert format_deadline(_at(2024, 4, 29, 17)) == "29 April 2024 pukul 23.59 WIB"
+    assert format_deadline(_at(2024, 4, 29, 10)) == "29 April 2024 pukul 17.00 WIB"
+
+
+# ---------------------------------------------------------------- quiet hours
+
+NIGHT = (dt.time(21, 0), dt.time(6, 0))
+
+
+@pytest.mark.parametrize(
+    ("local", "until_local"),
+    [
+        (dt.datetime(2024, 4, 29, 22, 30), dt.datetime(2024, 4, 30, 6, 0)),  # before midnight
+        (dt.datetime(2024, 4, 29, 21, 0), dt.datetime(2024, 4, 30, 6, 0)),  # the start is quiet
+        (dt.datetime(2024, 4, 30, 2, 0), dt.datetime(2024, 4, 30, 6, 0)),  # after midnight
+        (dt.datetime(2024, 12, 31, 23, 0), dt.datetime(2025, 1, 1, 6, 0)),  # over the year end
+        (dt.datetime(2024, 4, 30, 6, 0), None),  # the end is not quiet
+        (dt.datetime(2024, 4, 30, 12, 0), None),
+        (dt.datetime(2024, 4, 30, 20, 59), None),
+    ],
+)
+def test_quiet_hours_wrapping_midnight(local: dt.datetime, until_local: dt.datetime | None) -> None:
+    wib = dt.timezone(dt.timedelta(hours=7))
+    moment = local.replace(tzinfo=wib).astimezone(UTC)
+    expected = None if until_local is None else until_local.replace(tzinfo=wib).astimezone(UTC)
+    result = quiet_until(moment, JAKARTA, *NIGHT)
+    assert result == expected
+    assert result is None or result.tzinfo is UTC
+
+
+def test_quiet_hours_within_one_day_and_empty_window() -> None:
+    lunch = (dt.time(12, 0), dt.time(13, 0))
+    assert quiet_until(_at(2024, 4, 30, 5, 30), JAKARTA, *lunch) == _at(2024, 4, 30, 6)  # 12.30 WIB
+    assert quiet_until(_at(2024, 4, 30, 6), JAKARTA, *lunch) is None
+    assert quiet_until(_at(2024, 4, 30, 15), JAKARTA, dt.time(9), dt.time(9)) is None
+
+
+def test_jakarta_has_no_daylight_saving() -> None:
+    # 06.00 WIB is 23.00 UTC the day before, all year round.
+    for month in range(1, 13):
+        moment = _at(2024, month, 15, 16)  # 23.00 WIB
+        assert quiet_until(moment, JAKARTA, *NIGHT) == _at(2024, month, 15, 23)
+
+
+def test_quiet_hours_need_an_aware_moment() -> None:
+    with pytest.raises(ValueError):
+        quiet_until(dt.datetime(2024, 4, 30, 2), JAKARTA, *NIGHT)
+
+
+# ---------------------------------------------------------------- retries
+
+BASE = dt.timedelta(seconds=2)
+CAP = dt.timedelta(minutes=5)
+
+
+def test_retry_delay_stays_within_the_growing_ceiling_and_the_cap() -> None:
+    rng = random.Random(7)
+    previous_max = dt.timedelta(0)
+    for attempt in range(1, 16):
+        ceiling = min(CAP, BASE * 2 ** (attempt - 1))
+        delays = [retry_delay(attempt, BASE, CAP, rng) for _ in range(200)]
+        assert all(dt.timedelta(0) <= delay <= ceiling for delay in delays)
+        assert max(delays) > ceiling * 0.9  # full jitter uses the whole range
+        assert max(delays) >= previous_max * 0.9
+        previous_max = max(delays)
+    assert retry_delay(10_000, BASE, CAP, rng) <= CAP
+
+
+def test_retry_delay_is_deterministic_with_a_seeded_rng() -> None:
+    first = [retry_delay(n, BASE, CAP, random.Random(42)) for n in range(1, 10)]
+    second = [retry_delay(n, BASE, CAP, random.Random(42)) for n in range(1, 10)]
+    assert first == second
+
+
+def test_retry_attempts_start_at_one() -> None:
+    with pytest.raises(ValueError):
+        retry_delay(0, BASE, CAP, random.Random(1))
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_idempotency_key_is_stable_and_distinct() -> None:
+    key = idempotency_key("evt-1", "laporan_baru", "bkpsdm@sleman.go.id")
+    assert key == idempotency_key("evt-1", "laporan_baru", "bkpsdm@sleman.go.id")
+    assert len(key) == 32 and int(key, 16) >= 0
+    assert key != idempotency_key("evt-2", "laporan_baru", "bkpsdm@sleman.go.id")
+    assert key != idempotency_key("evt-1", "eskalasi_bkpsdm", "bkpsdm@sleman.go.id")
+    assert key != idempotency_key("evt-1", "laporan_baru", "ppk@sleman.go.id")
+    assert idempotency_key("a.b", "c", "d") != idempotency_key("a", "b.c", "d")
+    # Pinned: a changed derivation would resend everything that is redelivered after a deploy.
+    assert key == "ec4a66fd7ac46792b048fc1536af04f0"
+
+
+# ---------------------------------------------------------------- rate limits
+
+HOURLY_3 = RateLimit(count=3, per=dt.timedelta(hours=1))
+NOW = _at(2024, 4, 29, 10)
+
+
+def test_next_allowed_under_the_limit() -> None:
+    assert next_allowed([], NOW, HOURLY_3) is None
+    assert next_allowed([NOW - dt.timedelta(minutes=5)] * 2, NOW, HOURLY_3) is None
+    old = [NOW - dt.timedelta(hours=2), NOW - dt.timedelta(hours=1)]  # exactly one hour ago has left
+    assert next_allowed([*old, NOW - dt.timedelta(minutes=1)], NOW, HOURLY_3) is None
+
+
+def test_next_allowed_at_the_limit_waits_for_the_oldest_in_the_window() -> None:
+    sent = [NOW - dt.timedelta(minutes=m) for m in (10, 50, 30)]
+    assert next_allowed(sent, NOW, HOURLY_3) == NOW + dt.timedelta(minutes=10)
+    later = NOW + dt.timedelta(minutes=10)
+    assert next_allowed(sent, later, HOURLY_3) is None
+
+
+def test_next_allowed_over_the_limit_waits_until_enough_have_left() -> None:
+    sent = [NOW - dt.timedelta(minutes=m) for m in (55, 40, 20, 5)]
+    assert next_allowed(sent, NOW, HOURLY_3) == NOW + dt.timedelta(minutes=20)
+
+
+def test_rate_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        RateLimit(0, dt.timedelta(hours=1))
+    with pytest.raises(ValueError):
+        RateLimit(1, dt.timedelta(0))
+
+
+# ---------------------------------------------------------------- webhooks
+
+BODY = (
+    b'{"type":"public.report.received.v1","data":{"case_id":"KSS-2024-000123","kota":"Sleman \xc2\xb7 DIY"}}'
+)
+
+
+def test_new_webhook_secret_format() -> None:
+    secret = new_webhook_secret()
+    assert secret.startswith("whsec_") and len(secret) == len("whsec_") + 32
+    assert secret != new_webhook_secret()
+
+
+def test_sign_then_verify_roundtrip() -> None:
+    secret = new_webhook_secret()
+    now = dt.datetime.now(UTC)
+    headers = sign_webhook(secret, "msg_01HX", now, BODY)
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert headers["webhook-id"] == "msg_01HX"
+    assert headers["webhook-timestamp"] == str(int(now.timestamp()))
+    assert headers["webhook-signature"].startswith("v1,")
+    verify_webhook(secret, headers, BODY)
+    verify_webhook(secret, {key.upper(): value for key, value in headers.items()}, BODY)
+
+
+def test_signature_does_not_depend_on_the_timestamps_zone() -> None:
+    secret = new_webhook_secret()
+    now = dt.datetime.now(UTC)
+    wib = now.astimezone(dt.timezone(dt.timedelta(hours=7)))
+    assert sign_webhook(secret, "m", now, BODY) == sign_webhook(secret, "m", wib, BODY)
+    verify_webhook(secret, sign_webhook(secret, "m", wib, BODY), BODY)
+    with pytest.raises(ValueError):
+        sign_webhook(secret, "m", now.replace(tzinfo=None), BODY)
+
+
+def test_tampering_is_detected() -> None:
+    secret = new_webhook_secret()
+    headers = sign_webhook(secret, "msg_01HX", dt.datetime.now(UTC), BODY)
+    for index in (0, len(BODY) // 2, len(BODY) - 1):
+        tampered = bytearray(BODY)
+        tampered[index] ^= 0x01
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(secret, headers, bytes(tampered))
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(new_webhook_secret(), headers, BODY)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(secret, {**headers, "webhook-id": "msg_other"}, BODY)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(secret, {**headers, "webhook-signature": "v1"}, BODY)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(secret, {key: value for key, value in headers.items() if key != "webhook-id"}, BODY)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(secret, headers, b"\xff" + BODY)
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [
+        (dt.timedelta(minutes=-4), True),
+        (dt.timedelta(minutes=4), True),
+        (dt.timedelta(minutes=-6), False),  # the library tolerates 5 minutes either way
+        (dt.timedelta(minutes=6), False),
+    ],
+)
+def test_timestamp_tolerance(offset: dt.timedelta, accepted: bool) -> None:
+    secret = new_webhook_secret()
+    headers = sign_webhook(secret, "msg_01HX", dt.datetime.now(UTC) + offset, BODY)
+    if accepted:
+        verify_webhook(secret, headers, BODY)
+    else:
+        with pytest.raises(WebhookVerificationError, match="too"):
+            verify_webhook(secret, headers, BODY)
