@@ -1,15 +1,19 @@
 """Where messages leave the platform: e-mail over SMTP (aiosmtplib) on a few kept-open
-connections. Webhooks and the SMS gateway adapter plug in beside it (see the issue's notes)."""
+connections, and agencies' webhooks over HTTP (httpx)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 import aiosmtplib
+import httpx
+
+from services.notify.domain import sign_webhook
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class SmtpChannel:
         message["To"] = outgoing.to
         message["Subject"] = outgoing.subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(idstring=outgoing.key, domain="netral.local")
+        message["Message-ID"] = f"<{outgoing.key}@netral.local>"
         message.set_content(outgoing.body)
         return message
 
@@ -93,3 +97,27 @@ class SmtpChannel:
             if client is not None and client.is_connected:
                 with contextlib.suppress(Exception):
                     await client.quit()
+
+
+class WebhookChannel:
+    """Agency webhooks, signed by the Standard Webhooks convention. A retry keeps the
+    `webhook-id` (receivers deduplicate on it) and is signed with a fresh timestamp."""
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def send(self, url: str, secret: str, webhook_id: str, body: bytes) -> None:
+        headers = sign_webhook(secret, webhook_id, dt.datetime.now(dt.UTC), body)
+        headers["content-type"] = "application/json"
+        try:
+            response = await self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"webhook tidak terjangkau: {type(exc).__name__}: {exc}") from None
+        if response.is_success:
+            return
+        # The receiver says the request itself is wrong (and would stay wrong): no retries.
+        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 409, 425, 429)
+        raise DeliveryFailed(f"webhook menjawab {response.status_code}", permanent=permanent)
+
+    async def close(self) -> None:
+        await self._client.aclose()

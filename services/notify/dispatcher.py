@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.kit.clock import Clock
 from services.kit.leases import Wakeup
 from services.kit.mongo import Document
-from services.notify.channels import DeliveryFailed, Outgoing, SmtpChannel
+from services.notify.channels import DeliveryFailed, Outgoing, SmtpChannel, WebhookChannel
 from services.notify.domain import retry_delay
 from services.notify.store import NotifyStore
 
@@ -38,6 +38,7 @@ class Dispatcher:
         self,
         store: NotifyStore,
         email: SmtpChannel,
+        webhooks: WebhookChannel,
         clock: Clock,
         metrics: DispatchMetrics,
         batch_size: int = 500,
@@ -50,6 +51,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.email = email
+        self.webhooks = webhooks
         self.clock = clock
         self.metrics = metrics
         self.batch_size = batch_size
@@ -62,36 +64,54 @@ class Dispatcher:
         self.wakeup = Wakeup()
         self._rng = random.Random()
         self._orphans_checked = 0.0
+        self._inflight: set[asyncio.Task[None]] = set()
 
     async def step(self) -> bool:
+        """Claim as many due deliveries as there are free sending slots and start them. A slow
+        endpoint holds only its own slots: the next claims do not wait for it."""
         now = self.clock.now()
         if time.monotonic() - self._orphans_checked > 30:
             self._orphans_checked = time.monotonic()
             orphans = await self.store.orphaned_claims(now)
             if orphans:
                 log.warning("deliveries left in doubt by a stopped dispatcher", extra={"count": orphans})
-        claimed = await self.store.claim(now, self.batch_size, self.claim_lease)
-        gate = asyncio.Semaphore(self.concurrency)
+        free = self.concurrency - len(self._inflight)
+        if free <= 0:
+            await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        claimed = await self.store.claim(now, min(free, self.batch_size), self.claim_lease)
+        for doc in claimed:
+            task = asyncio.create_task(self._deliver(doc, now))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+        return len(claimed) == free
 
-        async def deliver(doc: Document) -> None:
-            async with gate:
-                outcome = await self._attempt(doc, now)
-            # Recorded at once, not at the end of the batch: a crash leaves as few in doubt as possible.
-            await self.store.finish([outcome])
-            self.metrics.outcomes.labels(doc["channel"], outcome[1]).inc()
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self.wakeup.set()  # a slot is free
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
 
-        await asyncio.gather(*(deliver(doc) for doc in claimed))
-        return len(claimed) == self.batch_size
+    async def _deliver(self, doc: Document, now: dt.datetime) -> None:
+        outcome = await self._attempt(doc, now)
+        # Recorded at once, not at the end of a batch: a crash leaves as few in doubt as possible.
+        await self.store.finish([outcome])
+        self.metrics.outcomes.labels(doc["channel"], outcome[1]).inc()
 
     async def _attempt(
         self, doc: Document, now: dt.datetime
     ) -> tuple[str, str, dt.datetime | None, str | None]:
         key = doc["_id"]
         try:
-            to = self.store.open_recipient(
-                doc["recipient"], await self.store.sealed_contact(doc["recipient"])
-            )
-            await self.email.send(Outgoing(key, to, doc["subject"], doc["body"]))
+            if doc["channel"] == "webhook":
+                secret = await self.store.webhook_secret(doc["subscription_id"])
+                if secret is None:
+                    return key, "cancelled", None, "langganan dihapus"
+                await self.webhooks.send(doc["recipient"], secret, doc["webhook_id"], bytes(doc["body"]))
+            else:
+                sealed = await self.store.sealed_contact(doc["recipient"])
+                to = self.store.open_recipient(doc["recipient"], sealed)
+                await self.email.send(Outgoing(key, to, doc["subject"], doc["body"]))
         except DeliveryFailed as exc:
             if exc.permanent or doc["attempts"] >= self.max_attempts:
                 return key, "dead", None, str(exc)
@@ -108,8 +128,11 @@ class Dispatcher:
                 if not more:
                     await self.wakeup.wait(self.poll_seconds)
             except asyncio.CancelledError:
+                for task in self._inflight:
+                    task.cancel()
                 with contextlib.suppress(Exception):
                     await self.email.close()
+                    await self.webhooks.close()
                 raise
             except Exception:
                 log.exception("dispatch failed; retrying in %.1f s", backoff)

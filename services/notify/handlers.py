@@ -4,7 +4,7 @@ contacts from reports, and every event a rule reacts to (it never calls another 
 from __future__ import annotations
 
 from contracts.envelope import CloudEvent
-from contracts.topics import PLEDGES, REPORT_CASES, REPORTER_CONTACTS
+from contracts.topics import CATALOG, PLEDGES, REPORT_CASES, REPORTER_CONTACTS
 from services.kit.consumer import EventConsumers
 from services.kit.leases import Wakeup
 from services.kit.mongo import Session
@@ -27,3 +27,11 @@ def subscribe(consumers: EventConsumers, store: NotifyStore, dispatch: Wakeup) -
     consumers.subscribe(REPORTER_CONTACTS.name, f"{GROUP}.reporter-contacts", on_contact)
     consumers.subscribe(PLEDGES.name, f"{GROUP}.pledges", on_event)
     consumers.subscribe(REPORT_CASES.name, f"{GROUP}.cases", on_event)
+
+    async def on_public(session: Session, event: CloudEvent) -> None:
+        if await store.plan_public(session, event):
+            dispatch.set()
+
+    for topic in CATALOG:
+        if topic.public:
+            consumers.subscribe(topic.name, f"{GROUP}.agencies.{topic.name}", on_public)

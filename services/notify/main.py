@@ -14,7 +14,7 @@ from services.kit.sealing import Sealer
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.notify import handlers
 from services.notify.api import router
-from services.notify.channels import SmtpChannel
+from services.notify.channels import SmtpChannel, WebhookChannel
 from services.notify.dispatcher import Dispatcher, DispatchMetrics
 from services.notify.domain import Templates
 from services.notify.store import NotifyStore, QuietHours
@@ -43,6 +43,7 @@ class NotifySettings(ServiceSettings):
     max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 5.0
     clock_file: Path | None = None
     """DEV/TEST ONLY: read "now" from this file (an ISO instant)."""
 
@@ -72,6 +73,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     dispatcher = Dispatcher(
         store,
         email,
+        WebhookChannel(settings.webhook_timeout_seconds),
         clock,
         DispatchMetrics(runtime.metrics_registry),
         batch_size=settings.dispatch_batch_size,

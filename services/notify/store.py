@@ -10,6 +10,7 @@ SMTP server or webhook never holds up a consumer.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -19,8 +20,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.envelope import CloudEvent
 from services.kit.app import Runtime
 from services.kit.clock import Clock
+from services.kit.errors import NotFound
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import upsert_if_newer
 from services.kit.sealing import Sealer
@@ -31,6 +34,7 @@ from services.notify.domain import (
     Templates,
     applies,
     idempotency_key,
+    new_webhook_secret,
     quiet_until,
     rules_for,
     scheduled_at,
@@ -46,6 +50,10 @@ CANCELLED_BY = frozenset({"report.sanction_imposed.v1", "report.closed.v1", "rep
 leave the decision open no more (checked against the case state)."""
 
 
+PUBLIC_EVENT_RETENTION = dt.timedelta(days=90)
+"""How far back an agency can ask for a replay."""
+
+
 @dataclass(frozen=True)
 class QuietHours:
     timezone: str
@@ -59,19 +67,21 @@ class NotifyStore:
         runtime: Runtime,
         clock: Clock,
         templates: Templates,
-        contact_sealer: Sealer,
+        sealer: Sealer,
         quiet: QuietHours,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.templates = templates
-        self.contact_sealer = contact_sealer
+        self.sealer = sealer
         self.quiet = quiet
         self.db: AsyncDatabase[Document] = runtime.database
         self.employees = self.db["employees"]
         self.role_contacts = self.db["role_contacts"]
         self.reporter_contacts = self.db["reporter_contacts"]
         self.deliveries = self.db["deliveries"]
+        self.subscriptions = self.db["subscriptions"]
+        self.public_events = self.db["public_events"]
 
     async def ensure_indexes(self) -> None:
         await ensure_index(
@@ -84,6 +94,11 @@ class NotifyStore:
         await ensure_index(self.deliveries, [("case_id", ASCENDING), ("status", ASCENDING)])
         await ensure_index(self.deliveries, "claim", sparse=True)
         await ensure_index(self.reporter_contacts, "case_id")
+        await ensure_index(self.deliveries, [("agency", ASCENDING), ("status", ASCENDING)], sparse=True)
+        await ensure_index(self.public_events, [("type", ASCENDING), ("time", ASCENDING)])
+        await ensure_index(
+            self.public_events, "stored_at", expireAfterSeconds=int(PUBLIC_EVENT_RETENTION.total_seconds())
+        )
 
     # ------------------------------------------------------------ what the service learns from events
 
@@ -228,6 +243,112 @@ class NotifyStore:
             session=session,
         )
 
+    # ------------------------------------------------------------ agencies
+
+    async def subscribe(self, agency: str, event_types: Sequence[str], url: str) -> tuple[Document, str]:
+        """A new subscription and its signing secret, which is shown once and kept sealed."""
+        secret = new_webhook_secret()
+        doc: Document = {
+            "_id": str(uuid.uuid4()),
+            "agency": agency,
+            "event_types": sorted(set(event_types)),
+            "url": url,
+            "sealed_secret": self.sealer.seal({"secret": secret}).decode(),
+            "created_at": self.clock.now(),
+        }
+        await self.subscriptions.insert_one(doc)
+        return doc, secret
+
+    async def list_subscriptions(self) -> list[Document]:
+        return [
+            doc
+            async for doc in self.subscriptions.find({}, {"sealed_secret": 0}).sort("created_at", ASCENDING)
+        ]
+
+    async def unsubscribe(self, subscription_id: str) -> bool:
+        result = await self.subscriptions.delete_one({"_id": subscription_id})
+        if result.deleted_count:
+            await self.deliveries.update_many(
+                {"subscription_id": subscription_id, "status": "pending"},
+                {"$set": {"status": "cancelled", "last_error": "langganan dihapus"}},
+            )
+        return bool(result.deleted_count)
+
+    async def plan_public(self, session: Session, event: CloudEvent) -> int:
+        """Keep the public event for replays, and stage a webhook for each subscription to it."""
+        body = structured_event(event)
+        await self.public_events.update_one(
+            {"_id": event.id},
+            {
+                "$setOnInsert": {
+                    "type": event.type,
+                    "time": event.time,
+                    "body": body,
+                    "stored_at": self.clock.now(),
+                }
+            },
+            upsert=True,
+            session=session,
+        )
+        subscriptions = [
+            doc async for doc in self.subscriptions.find({"event_types": event.type}, session=session)
+        ]
+        staged = [self._webhook(sub, event.id, event.type, body, None) for sub in subscriptions]
+        if staged:
+            await self.deliveries.bulk_write(staged, ordered=False, session=session)
+        return len(staged)
+
+    async def replay(self, subscription_id: str, since: dt.datetime) -> int:
+        """Send a subscription again every public event of its types since `since`. A replayed
+        event keeps its `webhook-id`, so the agency can drop what it already has."""
+        sub = await self.subscriptions.find_one({"_id": subscription_id})
+        if sub is None:
+            raise NotFound(f"langganan {subscription_id} tidak ditemukan")
+        replay_id = uuid.uuid4().hex
+        count = 0
+        batch: list[UpdateOne] = []
+        query = {"type": {"$in": sub["event_types"]}, "time": {"$gte": since}}
+        async for doc in self.public_events.find(query).sort("time", ASCENDING):
+            batch.append(self._webhook(sub, doc["_id"], doc["type"], doc["body"], replay_id))
+            count += 1
+            if len(batch) >= 1000:
+                await self.deliveries.bulk_write(batch, ordered=False)
+                batch = []
+        if batch:
+            await self.deliveries.bulk_write(batch, ordered=False)
+        return count
+
+    def _webhook(
+        self, sub: Document, event_id: str, event_type: str, body: bytes, replay_id: str | None
+    ) -> UpdateOne:
+        rule = f"webhook:{sub['_id']}" + (f":replay:{replay_id}" if replay_id else "")
+        key = idempotency_key(event_id, rule, sub["url"])
+        now = self.clock.now()
+        doc = {
+            "_id": key,
+            "rule": "webhook_agensi",
+            "event_id": event_id,
+            "event_type": event_type,
+            "channel": "webhook",
+            "audience": "agency",
+            "agency": sub["agency"],
+            "subscription_id": sub["_id"],
+            "recipient": sub["url"],
+            "subject": event_type,
+            "body": bytes(body),
+            "webhook_id": event_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "last_error": None,
+        }
+        return UpdateOne({"_id": key}, {"$setOnInsert": doc}, upsert=True)
+
+    async def webhook_secret(self, subscription_id: str) -> str | None:
+        sub = await self.subscriptions.find_one({"_id": subscription_id}, {"sealed_secret": 1})
+        return None if sub is None else str(self.sealer.open(sub["sealed_secret"].encode())["secret"])
+
     # ------------------------------------------------------------ dispatching
 
     async def claim(self, now: dt.datetime, batch: int, lease: dt.timedelta) -> list[Document]:
@@ -282,7 +403,7 @@ class NotifyStore:
     def open_recipient(self, recipient: str, sealed: str | None) -> str:
         if sealed is None:
             return recipient
-        value = self.contact_sealer.open(sealed.encode())
+        value = self.sealer.open(sealed.encode())
         return str(value["contact"])
 
     async def sealed_contact(self, recipient: str) -> str | None:
@@ -292,13 +413,15 @@ class NotifyStore:
         return None if doc is None else str(doc["sealed"])
 
     async def delivery_log(
-        self, status: str | None, audience: str | None, page: int, page_size: int
+        self, status: str | None, audience: str | None, agency: str | None, page: int, page_size: int
     ) -> tuple[list[Document], int]:
         query: Document = {}
         if status:
             query["status"] = status
         if audience:
             query["audience"] = audience
+        if agency:
+            query["agency"] = agency
         total = await self.deliveries.count_documents(query)
         cursor = self.deliveries.find(query, {"body": 0}).sort("created_at", DESCENDING)
         docs = [doc async for doc in cursor.skip((page - 1) * page_size).limit(page_size)]
@@ -306,3 +429,18 @@ class NotifyStore:
             if doc["recipient"].startswith("sealed:"):
                 doc["recipient"] = SEALED_RECIPIENT
         return docs, total
+
+
+def structured_event(event: CloudEvent) -> bytes:
+    """The CloudEvent in structured JSON mode, the body agencies receive."""
+    envelope = {
+        "specversion": "1.0",
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "time": event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": event.data,
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()

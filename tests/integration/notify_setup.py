@@ -4,16 +4,22 @@ broker as another service would have."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
+import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Request, Response
 
 from contracts.envelope import CloudEvent
+from services.notify.domain import verify_webhook
+from tests.kafka_reader import wait_for
 
 
 @dataclass
@@ -59,3 +65,46 @@ async def publish(bootstrap: str, prefix: str, events: Iterable[CloudEvent]) -> 
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
+
+
+@dataclass
+class WebhookReceiver:
+    """An agency's endpoint on loopback: verifies each signature and keeps what it accepted.
+    While `down`, it answers 503 (and records nothing)."""
+
+    secret: str = ""
+    down: bool = False
+    received: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/hook")
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            if self.down:
+                self.refused += 1
+                return Response(status_code=503)
+            verify_webhook(self.secret, dict(request.headers), body)
+            self.received.append({"webhook_id": request.headers["webhook-id"], "event": json.loads(body)})
+            return Response(status_code=204)
+
+        return app
+
+    def ids(self) -> list[str]:
+        return [item["webhook_id"] for item in self.received]
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: server.started, timeout=10, interval=0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

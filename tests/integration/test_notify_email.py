@@ -15,7 +15,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.envelope import new_event
-from contracts.reports import ReporterContactV1, ReportVerifiedV1
+from contracts.reports import PublicReportReceivedV1, ReporterContactV1, ReportVerifiedV1
 from contracts.signing import PledgeReminderDueV1
 from netral.engines import free_port
 from services.kit.sealing import Sealer
@@ -24,7 +24,7 @@ from services.notify.main import build_app as build_notify
 from services.registry.main import RegistrySettings
 from services.registry.main import build_app as build_registry
 from tests.conftest import running_app
-from tests.integration.notify_setup import Mailbox, publish, smtp_server
+from tests.integration.notify_setup import Mailbox, WebhookReceiver, publish, serving, smtp_server
 from tests.integration.pemda import UNITS
 from tests.kafka_reader import wait_for
 
@@ -234,3 +234,98 @@ async def test_a_server_that_was_down_gets_each_mail_once_and_refused_ones_end_d
             assert "ditolak" in dead["last_error"]
         finally:
             controller.stop()
+
+
+def public_received(case_id: str) -> Any:
+    snapshot = {
+        "case_id": case_id,
+        "state": "received",
+        "category": "kampanye_media_sosial",
+        "violation_class": "etika",
+        "channels": ["public"],
+        "report_count": 1,
+        "incident_date": "2029-01-10",
+        "org_unit_code": "32.01.001",
+        "org_unit_path": ["32", "32.01"],
+        "bawaslu_references": [],
+        "deadlines": {"verification": "2029-01-18T17:00:00Z"},
+        "received_at": "2029-01-11T02:00:00Z",
+        "version": 1,
+    }
+    data = PublicReportReceivedV1.model_validate({"case": snapshot, "channel": "public", "linked": False})
+    return new_event(data, "/netral/reports")
+
+
+async def test_agency_webhooks_recover_once_and_a_dead_endpoint_delays_nobody(
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
+) -> None:
+    bawaslu, bkn = WebhookReceiver(), WebhookReceiver()
+    bawaslu_port, bkn_port = free_port(), free_port()
+    headers = {"Authorization": f"Bearer {mint('bkpsdm')}"}
+    async with (
+        registry_and_notify(
+            settings_kwargs,
+            mint("bkpsdm"),
+            free_port(),
+            retry_base_seconds=0.2,
+            retry_cap_seconds=1.0,
+            max_attempts=10,
+        ) as pemda,
+        serving(bawaslu.app(), bawaslu_port),
+    ):
+        client = pemda.notify
+        types = ["public.report.received.v1"]
+        for agency, receiver, port in (("bawaslu", bawaslu, bawaslu_port), ("bkn", bkn, bkn_port)):
+            created = await client.post(
+                "/v1/subscriptions",
+                json={"agency": agency, "event_types": types, "url": f"http://127.0.0.1:{port}/hook"},
+                headers=headers,
+            )
+            assert created.status_code == 201, created.text
+            receiver.secret = created.json()["secret"]
+            assert created.json()["secret"].startswith("whsec_")
+        listed = (await client.get("/v1/subscriptions", headers=headers)).json()
+        assert len(listed["items"]) == 2 and "secret" not in str(listed["items"])
+        internal = await client.post(
+            "/v1/subscriptions",
+            json={"agency": "x1", "event_types": ["report.received.v1"], "url": "http://127.0.0.1:1/h"},
+            headers=headers,
+        )
+        assert internal.status_code == 422 and "publik" in internal.text
+        for role in ("bawaslu", "agency", "employee"):
+            denied = await client.get("/v1/subscriptions", headers={"Authorization": f"Bearer {mint(role)}"})
+            assert denied.status_code == 403
+
+        # Bawaslu's endpoint is down for a while; BKN's never comes up at all.
+        bawaslu.down = True
+        events = [public_received(f"case-{i}") for i in range(3)]
+        await publish(pemda.bootstrap, pemda.settings.kafka_topic_prefix, events)
+        await wait_for(lambda: bawaslu.refused >= 6, timeout=60)
+        bawaslu.down = False
+        await wait_for(lambda: len(bawaslu.received) == 3, timeout=60)
+        store = pemda.app.state.notify_store
+
+        async def bkn_dead() -> bool:
+            return await store.deliveries.count_documents({"agency": "bkn", "status": "dead"}) == 3
+
+        await wait_for(bkn_dead, timeout=60)
+        assert sorted(bawaslu.ids()) == sorted(e.id for e in events)  # each once, none lost
+        assert all(item["event"]["data"]["case"]["case_id"].startswith("case-") for item in bawaslu.received)
+        dead_log = (
+            await client.get("/v1/deliveries", params={"status": "dead", "agency": "bkn"}, headers=headers)
+        ).json()
+        assert dead_log["total"] == 3 and all(
+            "tidak terjangkau" in item["last_error"] for item in dead_log["items"]
+        )
+
+        # A replay sends the same events again, with the same webhook-ids for the agency to drop.
+        bawaslu_id = next(item["id"] for item in listed["items"] if item["agency"] == "bawaslu")
+        replayed = await client.post(
+            f"/v1/subscriptions/{bawaslu_id}/replay",
+            params={"since": "2000-01-01T00:00:00+07:00"},
+            headers=headers,
+        )
+        assert replayed.status_code == 202 and replayed.json()["queued"] == 3
+        await wait_for(lambda: len(bawaslu.received) == 6, timeout=60)
+        assert sorted(bawaslu.ids()) == sorted([e.id for e in events] * 2)
+        assert (await client.delete(f"/v1/subscriptions/{bawaslu_id}", headers=headers)).status_code == 204
