@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,13 @@ import typer
 
 from netral import devstack
 from netral.devissuer import mint_token
+from services.kit.settings import LOCAL_DIR
 
 app = typer.Typer(help="Netralitas ASN: alat pengembang", no_args_is_help=True)
 schemas_app = typer.Typer(help="Skema JSON event (bahasa terbitan)", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 
-DEMO_DIR = devstack.LOCAL_DIR / "demo"
+DEMO_DIR = LOCAL_DIR / "demo"
 
 
 @app.command()
@@ -117,6 +119,15 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     typer.echo("Netralitas ASN berjalan di mesin ini:")
     typer.echo(f"  MongoDB   {endpoints['MONGODB_URI']}")
     typer.echo(f"  Kafka     {endpoints['KAFKA_BOOTSTRAP_SERVERS']}")
+    if "SMTP_HOST" in endpoints:
+        mail = _shown(devstack.MAIL_DIR / "new")
+        typer.echo(
+            f"  SMTP      {endpoints['SMTP_HOST']}:{endpoints['SMTP_PORT']}  (penampung lokal; "
+            f"surel yang dikirim notify ada di {mail})"
+        )
+    else:
+        port = os.environ.get("SMTP_PORT", str(devstack.DEFAULT_SMTP_PORT))
+        typer.echo(f"  SMTP      {os.environ.get('SMTP_HOST')}:{port}  (server luar dari SMTP_HOST)")
     for service in devstack.SERVICES:
         base = endpoints[service.name]
         typer.echo(f"  {service.name:<9} {base}  (docs {base}/docs, metrics {base}/metrics)")
@@ -148,6 +159,14 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     )
     typer.echo(f"  curl {reports}/v1/reports/track/KODE-PELACAKAN")
     typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
+
+
+def _shown(path: Path) -> Path:
+    """PATH relative to the working directory when it lies below it (shorter to read)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 async def _demo_campaign(signing: str, scope: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,11 +34,18 @@ SERVICES = (
     ServiceProcess("registry", "services.registry.main", 8001),
     ServiceProcess("signing", "services.signing.main", 8002),
     ServiceProcess("reports", "services.reports.main", 8003),
+    ServiceProcess("notify", "services.notify.main", 8004),
 )
 
 RUN_DIR = LOCAL_DIR / "run"
 LOG_DIR = LOCAL_DIR / "logs"
 ENGINE_DIR = LOCAL_DIR / "engines"
+MAIL_DIR = LOCAL_DIR / "mail"
+"""Maildir of the local SMTP sink: every message notify sends lands in `new/`."""
+SMTP_SINK = "smtp"
+"""Name of the sink's pid file and log, next to the services'."""
+SMTP_SINK_HOST = "127.0.0.1"
+DEFAULT_SMTP_PORT = 1025
 
 
 def engine_environment() -> dict[str, str]:
@@ -59,12 +67,16 @@ def engine_environment() -> dict[str, str]:
     return {"MONGODB_URI": running.mongodb_uri, "KAFKA_BOOTSTRAP_SERVERS": running.kafka_bootstrap}
 
 
-def _pid_file(service: ServiceProcess) -> Path:
-    return RUN_DIR / f"{service.name}.pid"
+def smtp_port() -> int:
+    return int(os.environ.get("NETRAL_SMTP_PORT", DEFAULT_SMTP_PORT))
 
 
-def _running_pid(service: ServiceProcess) -> int | None:
-    path = _pid_file(service)
+def _pid_file(name: str) -> Path:
+    return RUN_DIR / f"{name}.pid"
+
+
+def _running_pid(name: str) -> int | None:
+    path = _pid_file(name)
     if not path.exists():
         return None
     pid = int(path.read_text())
@@ -88,13 +100,76 @@ def wait_ready(url: str, timeout: float, log: Path | None = None) -> None:
         except httpx.HTTPError as exc:
             last = str(exc)
         time.sleep(0.2)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    tail = _log_tail(log) if log else ""
     raise RuntimeError(f"{url} tidak siap dalam {timeout:.0f} s ({last})\n{tail}")
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+def smtp_environment() -> dict[str, str]:
+    """External SMTP when `SMTP_HOST` is set; otherwise the local sink (aiosmtpd), started now.
+
+    The sink stores every message in the maildir `MAIL_DIR` and delivers nothing.
+    """
+    if os.environ.get("SMTP_HOST"):
+        return {}
+    port = smtp_port()
+    environment = {"SMTP_HOST": SMTP_SINK_HOST, "SMTP_PORT": str(port)}
+    log = LOG_DIR / f"{SMTP_SINK}.log"
+    running = _running_pid(SMTP_SINK)
+    if running is not None:
+        if _accepts_connections(SMTP_SINK_HOST, port):
+            return environment
+        raise RuntimeError(
+            f"penampung SMTP lokal sudah berjalan (PID {running}) tetapi tidak di "
+            f"{SMTP_SINK_HOST}:{port}; jalankan `netral down` dulu, lalu `netral up` lagi "
+            f"(log: {log})"
+        )
+    if _accepts_connections(SMTP_SINK_HOST, port):
+        raise RuntimeError(
+            f"port SMTP {SMTP_SINK_HOST}:{port} sudah dipakai proses lain; pilih port lain dengan "
+            "NETRAL_SMTP_PORT, atau pakai server SMTP itu dengan SMTP_HOST (dan SMTP_PORT)"
+        )
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    for part in ("tmp", "new", "cur"):
+        # Maildir(create=True) makes these only when MAIL_DIR itself is missing.
+        (MAIL_DIR / part).mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{SMTP_SINK_HOST}:{port}"]
+    command += ["-c", "aiosmtpd.handlers.Mailbox", str(MAIL_DIR)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _pid_file(SMTP_SINK).write_text(str(process.pid))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _accepts_connections(SMTP_SINK_HOST, port):
+            return environment
+        if process.poll() is not None:
+            _pid_file(SMTP_SINK).unlink(missing_ok=True)
+            raise RuntimeError(
+                f"penampung SMTP lokal (aiosmtpd) berhenti dengan kode {process.returncode} "
+                f"sebelum mendengarkan di {SMTP_SINK_HOST}:{port}; lihat {log}\n{_log_tail(log)}"
+            )
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"penampung SMTP lokal (aiosmtpd) tidak mendengarkan di {SMTP_SINK_HOST}:{port} dalam "
+        f"15 s; lihat {log}\n{_log_tail(log)}"
+    )
 
 
 def start_service(service: ServiceProcess, environment: Mapping[str, str]) -> str:
     url = f"http://127.0.0.1:{service.port}"
-    if _running_pid(service) is not None:
+    if _running_pid(service.name) is not None:
         return url
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -108,33 +183,40 @@ def start_service(service: ServiceProcess, environment: Mapping[str, str]) -> st
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _pid_file(service).write_text(str(process.pid))
+    _pid_file(service.name).write_text(str(process.pid))
     wait_ready(url, 60, log)
     return url
 
 
 def up() -> dict[str, str]:
+    """Start what is not running yet; the services' URLs by name plus the environment they got."""
     environment = engine_environment()
+    environment |= smtp_environment()
     return {service.name: start_service(service, environment) for service in SERVICES} | environment
 
 
+def _stop(name: str) -> bool:
+    pid = _running_pid(name)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _pid_file(name).unlink(missing_ok=True)
+    return True
+
+
 def down() -> list[str]:
-    stopped = []
-    for service in SERVICES:
-        pid = _running_pid(service)
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
-            else:
-                os.kill(pid, signal.SIGKILL)
-            _pid_file(service).unlink(missing_ok=True)
-            stopped.append(service.name)
+    stopped = [service.name for service in SERVICES if _stop(service.name)]
+    if _stop(SMTP_SINK):
+        stopped.append(SMTP_SINK)
     if engines.stop(ENGINE_DIR):
         stopped.append("engines")
     return stopped
