@@ -44,6 +44,8 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     webhook_timeout_seconds: float = 5.0
+    claim_lease_seconds: float = 300.0
+    """After this, deliveries claimed by a dispatcher that stopped are marked in doubt."""
     clock_file: Path | None = None
     """DEV/TEST ONLY: read "now" from this file (an ISO instant)."""
 
@@ -81,6 +83,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
         max_attempts=settings.max_attempts,
         retry_base=dt.timedelta(seconds=settings.retry_base_seconds),
         retry_cap=dt.timedelta(seconds=settings.retry_cap_seconds),
+        claim_lease=dt.timedelta(seconds=settings.claim_lease_seconds),
     )
     handlers.subscribe(runtime.consumers, store, dispatcher.wakeup)
     runtime.startup_hooks.append(store.ensure_indexes)
