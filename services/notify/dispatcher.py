@@ -70,7 +70,7 @@ class Dispatcher:
         """Claim as many due deliveries as there are free sending slots and start them. A slow
         endpoint holds only its own slots: the next claims do not wait for it."""
         now = self.clock.now()
-        if time.monotonic() - self._orphans_checked > 30:
+        if time.monotonic() - self._orphans_checked > min(30.0, self.claim_lease.total_seconds()):
             self._orphans_checked = time.monotonic()
             orphans = await self.store.orphaned_claims(now)
             if orphans:
