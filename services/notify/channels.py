@@ -121,3 +121,31 @@ class WebhookChannel:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+class HttpSmsGateway:
+    """A pluggable SMS/WhatsApp gateway over HTTP: POST `{to, text, reference}` as JSON with a
+    bearer token. Most Indonesian gateways take this shape; another one needs only its own
+    subclass of `payload`."""
+
+    def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:
+        self.url = url
+        self._headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    def payload(self, to: str, text: str, reference: str) -> dict[str, str]:
+        return {"to": to, "text": text, "reference": reference}
+
+    async def send(self, to: str, text: str, reference: str) -> None:
+        try:
+            response = await self._client.post(
+                self.url, json=self.payload(to, text, reference), headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"gateway SMS tidak terjangkau: {type(exc).__name__}: {exc}") from None
+        if not response.is_success:
+            permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+            raise DeliveryFailed(f"gateway SMS menjawab {response.status_code}", permanent=permanent)
+
+    async def close(self) -> None:
+        await self._client.aclose()

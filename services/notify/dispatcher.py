@@ -5,6 +5,7 @@ its own deliveries, so several can send at once, and no consumer ever waits on a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -16,8 +17,8 @@ from prometheus_client import CollectorRegistry, Counter
 from services.kit.clock import Clock
 from services.kit.leases import Wakeup
 from services.kit.mongo import Document
-from services.notify.channels import DeliveryFailed, Outgoing, SmtpChannel, WebhookChannel
-from services.notify.domain import retry_delay
+from services.notify.channels import DeliveryFailed, HttpSmsGateway, Outgoing, SmtpChannel, WebhookChannel
+from services.notify.domain import RateLimit, next_allowed, retry_delay
 from services.notify.store import NotifyStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Dispatcher:
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
         claim_lease: dt.timedelta = dt.timedelta(minutes=5),
         poll_seconds: float = 0.5,
+        sms: HttpSmsGateway | None = None,
+        per_recipient: RateLimit | None = None,
     ) -> None:
         self.store = store
         self.email = email
@@ -61,6 +64,10 @@ class Dispatcher:
         self.retry_cap = retry_cap
         self.claim_lease = claim_lease
         self.poll_seconds = poll_seconds
+        self.sms = sms
+        self.per_recipient = per_recipient
+        # Sends per recipient in this process: the limit is per replica (see the README).
+        self._recent: dict[str, collections.deque[dt.datetime]] = collections.defaultdict(collections.deque)
         self.wakeup = Wakeup()
         self._rng = random.Random()
         self._orphans_checked = 0.0
@@ -102,12 +109,24 @@ class Dispatcher:
         self, doc: Document, now: dt.datetime
     ) -> tuple[str, str, dt.datetime | None, str | None]:
         key = doc["_id"]
+        if self.per_recipient is not None and doc["channel"] != "webhook":
+            recent = self._recent[doc["recipient"]]
+            while recent and recent[0] <= now - self.per_recipient.per:
+                recent.popleft()
+            later = next_allowed(list(recent), now, self.per_recipient)
+            if later is not None:
+                return key, "deferred", later, "batas kiriman per penerima; ditunda"
+            recent.append(now)
         try:
             if doc["channel"] == "webhook":
                 secret = await self.store.webhook_secret(doc["subscription_id"])
                 if secret is None:
                     return key, "cancelled", None, "langganan dihapus"
                 await self.webhooks.send(doc["recipient"], secret, doc["webhook_id"], bytes(doc["body"]))
+            elif doc["channel"] == "sms":
+                if self.sms is None:
+                    return key, "dead", None, "gateway SMS belum dikonfigurasi (SMS_GATEWAY_URL)"
+                await self.sms.send(doc["recipient"], f"{doc['subject']}\n{doc['body']}", key)
             else:
                 sealed = await self.store.sealed_contact(doc["recipient"])
                 to = self.store.open_recipient(doc["recipient"], sealed)
@@ -133,6 +152,8 @@ class Dispatcher:
                 with contextlib.suppress(Exception):
                     await self.email.close()
                     await self.webhooks.close()
+                    if self.sms is not None:
+                        await self.sms.close()
                 raise
             except Exception:
                 log.exception("dispatch failed; retrying in %.1f s", backoff)

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from fastapi import FastAPI
+from limits import parse
 from pydantic import Field, SecretStr
 
 from services.kit.app import build_runtime, create_app, serve
@@ -14,9 +15,9 @@ from services.kit.sealing import Sealer
 from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.notify import handlers
 from services.notify.api import router
-from services.notify.channels import SmtpChannel, WebhookChannel
+from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel
 from services.notify.dispatcher import Dispatcher, DispatchMetrics
-from services.notify.domain import Templates
+from services.notify.domain import RateLimit, Templates
 from services.notify.store import NotifyStore, QuietHours
 
 
@@ -44,10 +45,24 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     webhook_timeout_seconds: float = 5.0
+    rate_limit_per_recipient: str | None = "10/hour"
+    """At most this many messages to one recipient (e-mail, SMS) per window, e.g. "10/hour";
+    empty for none. Webhooks are not limited."""
+    sms_gateway_url: str | None = None
+    """An HTTP SMS/WhatsApp gateway (POST {to, text, reference}); unset, SMS rules dead-letter."""
+    sms_gateway_token: SecretStr | None = None
     claim_lease_seconds: float = 300.0
     """After this, deliveries claimed by a dispatcher that stopped are marked in doubt."""
     clock_file: Path | None = None
     """DEV/TEST ONLY: read "now" from this file (an ISO instant)."""
+
+
+def parse_rate(text: str | None) -> RateLimit | None:
+    """ "10/hour" → RateLimit(10, 1 h), with the `limits` library's notation."""
+    if not text:
+        return None
+    item = parse(text)
+    return RateLimit(item.amount, dt.timedelta(seconds=item.get_expiry()))
 
 
 def build_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -84,6 +99,13 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
         retry_base=dt.timedelta(seconds=settings.retry_base_seconds),
         retry_cap=dt.timedelta(seconds=settings.retry_cap_seconds),
         claim_lease=dt.timedelta(seconds=settings.claim_lease_seconds),
+        sms=HttpSmsGateway(
+            settings.sms_gateway_url,
+            settings.sms_gateway_token.get_secret_value() if settings.sms_gateway_token else None,
+        )
+        if settings.sms_gateway_url
+        else None,
+        per_recipient=parse_rate(settings.rate_limit_per_recipient),
     )
     handlers.subscribe(runtime.consumers, store, dispatcher.wakeup)
     runtime.startup_hooks.append(store.ensure_indexes)

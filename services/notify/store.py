@@ -379,6 +379,22 @@ class NotifyStore:
         now = self.clock.now()
         updates = []
         for key, status, next_attempt, error in outcomes:
+            if status == "deferred":  # held back by the per-recipient limit: not a failed attempt
+                updates.append(
+                    UpdateOne(
+                        {"_id": key},
+                        {
+                            "$set": {
+                                "status": "pending",
+                                "next_attempt_at": next_attempt,
+                                "last_error": error,
+                            },
+                            "$inc": {"attempts": -1},
+                            "$unset": {"claim": "", "claimed_until": ""},
+                        },
+                    )
+                )
+                continue
             sets: Document = {"status": status, "last_error": error}
             if status == "sent":
                 sets["sent_at"] = now

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+import pytest
+from fastapi import FastAPI, Request, Response
 
 from contracts.envelope import new_event
 from contracts.reports import PublicReportReceivedV1, ReporterContactV1, ReportVerifiedV1
 from contracts.signing import PledgeReminderDueV1
 from netral.engines import free_port
 from services.kit.sealing import Sealer
+from services.notify.channels import DeliveryFailed, HttpSmsGateway
 from services.notify.main import NotifySettings
 from services.notify.main import build_app as build_notify
 from services.registry.main import RegistrySettings
@@ -329,3 +331,73 @@ async def test_agency_webhooks_recover_once_and_a_dead_endpoint_delays_nobody(
         await wait_for(lambda: len(bawaslu.received) == 6, timeout=60)
         assert sorted(bawaslu.ids()) == sorted([e.id for e in events] * 2)
         assert (await client.delete(f"/v1/subscriptions/{bawaslu_id}", headers=headers)).status_code == 204
+
+
+async def test_per_recipient_limit_defers_without_failing(
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
+) -> None:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = smtp_server(port, mailbox)
+    try:
+        async with registry_and_notify(
+            settings_kwargs, mint("bkpsdm"), port, rate_limit_per_recipient="1/hour"
+        ) as pemda:
+            first = reminder(STAFF[0][0])
+            second = new_event(
+                PledgeReminderDueV1(
+                    campaign="pilkada-2029",
+                    employee_id=STAFF[0][0],
+                    nip=STAFF[0][0],
+                    org_unit_code="32.01.001",
+                    deadline=DEADLINE,
+                    hours_before=24,
+                ),
+                "/netral/signing",
+            )
+            await publish(pemda.bootstrap, pemda.settings.kafka_topic_prefix, [first, second])
+            store = pemda.app.state.notify_store
+
+            async def settled() -> bool:
+                docs = [doc async for doc in store.deliveries.find({})]
+                return len(docs) == 2 and sorted(d["status"] for d in docs) == ["pending", "sent"]
+
+            await wait_for(settled, timeout=60)
+            held = await store.deliveries.find_one({"status": "pending"})
+            assert held["attempts"] == 0 and "batas kiriman" in held["last_error"]
+            assert held["next_attempt_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=50)
+            assert len(mailbox.messages) == 1
+    finally:
+        controller.stop()
+
+
+async def test_sms_gateway_adapter_over_real_http() -> None:
+    calls: list[dict[str, Any]] = []
+    answers = [200, 503, 400]
+    app = FastAPI()
+
+    @app.post("/sms")
+    async def sms(request: Request) -> Response:
+        calls.append({"body": await request.json(), "auth": request.headers.get("authorization")})
+        return Response(status_code=answers[len(calls) - 1])
+
+    port = free_port()
+    async with serving(app, port):
+        gateway = HttpSmsGateway(f"http://127.0.0.1:{port}/sms", "rahasia")
+        await gateway.send("+6281234567890", "Pengingat: tanda tangani pakta", "ref-1")
+        assert calls[0] == {
+            "body": {"to": "+6281234567890", "text": "Pengingat: tanda tangani pakta", "reference": "ref-1"},
+            "auth": "Bearer rahasia",
+        }
+        with pytest.raises(DeliveryFailed) as busy:
+            await gateway.send("+6281234567890", "x", "ref-2")
+        assert not busy.value.permanent
+        with pytest.raises(DeliveryFailed) as bad:
+            await gateway.send("bukan-nomor", "x", "ref-3")
+        assert bad.value.permanent
+        await gateway.close()
+    unreachable = HttpSmsGateway(f"http://127.0.0.1:{free_port()}/sms", None)
+    with pytest.raises(DeliveryFailed, match="tidak terjangkau") as down:
+        await unreachable.send("+62812", "x", "ref-4")
+    assert not down.value.permanent
+    await unreachable.close()
