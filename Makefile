@@ -36,6 +36,7 @@ bench: install
 	$(RUN) python -m tests.bench.registry_bench
 	$(RUN) python -m tests.bench.signing_bench
 	$(RUN) python -m tests.bench.reports_bench
+	$(RUN) python -m tests.bench.notify_bench
 
 schemas: install
 	$(RUN) netral schemas export --out schemas
