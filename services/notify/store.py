@@ -93,6 +93,13 @@ class NotifyStore:
         await ensure_index(self.deliveries, [("created_at", DESCENDING)])
         await ensure_index(self.deliveries, [("case_id", ASCENDING), ("status", ASCENDING)])
         await ensure_index(self.deliveries, "claim", sparse=True)
+        # The orphaned-claims check reads only deliveries being sent, not the whole log.
+        await ensure_index(
+            self.deliveries,
+            "claimed_until",
+            name="claims_in_flight",
+            partialFilterExpression={"status": "sending"},
+        )
         await ensure_index(self.reporter_contacts, "case_id")
         await ensure_index(self.deliveries, [("agency", ASCENDING), ("status", ASCENDING)], sparse=True)
         await ensure_index(self.public_events, [("type", ASCENDING), ("time", ASCENDING)])

@@ -51,7 +51,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ from netral.seed import EmployeeRow, OrgUnitRow, generate
 from services.kit.app import build_runtime
 from services.kit.clock import SystemClock
 from services.kit.mongo import Session, in_transaction
+from services.kit.sealing import Sealer
 from services.reports.domain import (
     CATEGORIES,
     DEADLINE_STARTED_BY,
@@ -78,7 +79,7 @@ from services.reports.domain import (
     match_by_nip,
     subject_key,
 )
-from services.reports.main import ReportsSettings, load_vault
+from services.reports.main import ReportsSettings
 from services.reports.store import Intake, PreparedIntake, ReportsStore, _employee_ref
 from tests.bench.registry_bench import (
     BenchFailure,
@@ -92,6 +93,7 @@ from tests.bench.registry_bench import (
 from tests.bench.signing_bench import (
     Connections,
     Load,
+    for_duration,
     percentile,
     poll,
     skip_sniffio_search,
@@ -333,6 +335,7 @@ def reports_settings(uri: str, bootstrap: str, database: str, prefix: str, keys:
         kafka_bootstrap_servers=bootstrap,
         kafka_topic_prefix=prefix,
         reporter_key_file=keys / "reports-reporter.fernet",
+        notify_contact_key_file=keys / "notify-contact.fernet",
         auth_public_key_file=keys / "jwt-public.pem",
     )
 
@@ -341,7 +344,10 @@ def open_store(settings: ReportsSettings) -> ReportsStore:
     """A ReportsStore in this process, assembled as services.reports.main.build_app does."""
     return ReportsStore(
         build_runtime(settings),
-        load_vault(settings),
+        Sealer.from_settings(settings.reporter_keys, settings.reporter_key_file, "identitas pelapor"),
+        Sealer.from_settings(
+            settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
+        ),
         SystemClock(),
         WorkingCalendar(settings.timezone),
         link_window_days=settings.link_window_days,
@@ -702,26 +708,6 @@ async def sample_shape(uri: str, database: str) -> IntakeShape:
     return IntakeShape(case, report, identity, [{**doc, "pending": True} for doc in fresh])
 
 
-async def for_duration(
-    concurrency: int, seconds: float, one: Callable[[], Awaitable[None]]
-) -> tuple[int, float]:
-    """`one` run again and again by `concurrency` tasks for `seconds`: (runs completed, elapsed)."""
-    done = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def worker() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            await one()
-            done += 1
-
-    async with asyncio.TaskGroup() as group:
-        for _ in range(concurrency):
-            group.create_task(worker())
-    return done, time.perf_counter() - started
-
-
 @dataclass
 class RawRun:
     count: int = 0
@@ -858,6 +844,7 @@ class CaseFactory:
             tracking_code="",
             received_at=at,
             sealed_identity=None,
+            sealed_contact=None,
         )
         case = store._new_case(str(uuid.uuid4()), prepared)
         return case
@@ -1350,6 +1337,7 @@ def main(argv: list[str] | None = None) -> int:
             "HTTP_PORT": str(engines.free_port()),
             "AUTH_PUBLIC_KEY_FILE": str(settings.auth_public_key_file),
             "REPORTER_KEY_FILE": str(settings.reporter_key_file),
+            "NOTIFY_CONTACT_KEY_FILE": str(settings.notify_contact_key_file),
             "RATE_LIMIT_INTAKE": RATE_LIMIT_INTAKE,
             "LOG_LEVEL": "WARNING",
         }

@@ -201,6 +201,26 @@ def padded(prefix: Document, size: int) -> Document:
     return {**prefix, "pad": "x" * max(0, size - length - 10)}
 
 
+async def for_duration(
+    concurrency: int, seconds: float, one: Callable[[], Awaitable[None]]
+) -> tuple[int, float]:
+    """`one` run again and again by `concurrency` tasks for `seconds`: (runs completed, elapsed)."""
+    done = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await one()
+            done += 1
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(worker())
+    return done, time.perf_counter() - started
+
+
 async def raw_transactions(uri: str, database: str, concurrency: int, seconds: float) -> tuple[int, float]:
     """Transactions committed by `concurrency` tasks in about `seconds`; returns (count, elapsed)."""
     client: AsyncMongoClient[Document] = AsyncMongoClient(uri)
@@ -240,20 +260,7 @@ async def raw_transactions(uri: str, database: str, concurrency: int, seconds: f
                 await session.with_transaction(work)
 
         await one()  # warm-up: connection, collections
-        done = 0
-        started = time.perf_counter()
-        deadline = started + seconds
-
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                await one()
-                done += 1
-
-        async with asyncio.TaskGroup() as group:
-            for _ in range(concurrency):
-                group.create_task(worker())
-        return done, time.perf_counter() - started
+        return await for_duration(concurrency, seconds, one)
     finally:
         await client.close()
 
