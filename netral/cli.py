@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import typer
 
 from netral import devstack
 from netral.devissuer import mint_token
+from netral.engines import EngineError
 from services.kit.settings import LOCAL_DIR
 
 app = typer.Typer(help="Netralitas ASN: alat pengembang", no_args_is_help=True)
@@ -107,7 +109,13 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     from netral.seed import generate, write_csv
     from netral.seed import load as load_seed
 
-    endpoints = devstack.up()
+    began = time.monotonic()
+    typer.echo("Menjalankan mesin lokal dan empat layanan (bersamaan)...")
+    try:
+        endpoints = devstack.up(typer.echo)
+    except (devstack.NotReady, EngineError, RuntimeError) as exc:
+        typer.echo(f"GAGAL: {exc}", err=True)
+        raise typer.Exit(1) from None
     units, people = generate(demo_employees, seed=2024)
     write_csv(DEMO_DIR, units, people)
     registry = endpoints["registry"]
@@ -159,6 +167,7 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     )
     typer.echo(f"  curl {reports}/v1/reports/track/KODE-PELACAKAN")
     typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
+    typer.echo(f"Siap dalam {time.monotonic() - began:.1f} s. Hentikan dengan: make down")
 
 
 def _shown(path: Path) -> Path:

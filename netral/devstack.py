@@ -1,7 +1,9 @@
-"""`make up` / `make down`: local engines plus every service as a background process."""
+"""`make up` / `make down`: local engines plus every service as a background process, the
+services started in parallel."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -9,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,8 @@ SMTP_SINK = "smtp"
 """Name of the sink's pid file and log, next to the services'."""
 SMTP_SINK_HOST = "127.0.0.1"
 DEFAULT_SMTP_PORT = 1025
+DEFAULT_UP_TIMEOUT = 90.0
+"""Seconds `up` waits for all four services together (NETRAL_UP_TIMEOUT)."""
 
 
 def engine_environment() -> dict[str, str]:
@@ -167,13 +171,25 @@ def smtp_environment() -> dict[str, str]:
     )
 
 
-def start_service(service: ServiceProcess, environment: Mapping[str, str]) -> str:
+@dataclass(frozen=True)
+class Started:
+    """A service process `up` launched or found running, and where to look when it fails."""
+
+    service: ServiceProcess
+    url: str
+    log: Path
+    pid: int
+
+
+def launch_service(service: ServiceProcess, environment: Mapping[str, str]) -> Started:
+    """Start the service's process (unless it runs already) without waiting for it."""
     url = f"http://127.0.0.1:{service.port}"
-    if _running_pid(service.name) is not None:
-        return url
+    log = LOG_DIR / f"{service.name}.log"
+    running = _running_pid(service.name)
+    if running is not None:
+        return Started(service, url, log, running)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / f"{service.name}.log"
     env = {**os.environ, **environment, "HTTP_PORT": str(service.port)}
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -184,15 +200,65 @@ def start_service(service: ServiceProcess, environment: Mapping[str, str]) -> st
             start_new_session=True,
         )
     _pid_file(service.name).write_text(str(process.pid))
-    wait_ready(url, 60, log)
-    return url
+    return Started(service, url, log, process.pid)
 
 
-def up() -> dict[str, str]:
-    """Start what is not running yet; the services' URLs by name plus the environment they got."""
+class NotReady(RuntimeError):
+    """A service did not become ready: the message names it and ends with its log tail."""
+
+
+async def wait_all_ready(
+    started: Sequence[Started], timeout: float, report: Callable[[str], None] = lambda _: None
+) -> None:
+    """Wait for every service's `/readyz` under one deadline, reporting each as it becomes
+    ready. Fails at once when a process exits, and at the deadline naming what is pending."""
+    began = time.monotonic()
+    deadline = began + timeout
+    last: dict[str, str] = {item.service.name: "belum menjawab" for item in started}
+
+    async def one(client: httpx.AsyncClient, item: Started) -> None:
+        name = item.service.name
+        while time.monotonic() < deadline:
+            if not engines.alive(item.pid):
+                raise NotReady(
+                    f"layanan {name} berhenti sebelum siap; lihat {item.log}\n{_log_tail(item.log)}"
+                )
+            try:
+                response = await client.get(f"{item.url}/readyz", timeout=2)
+                if response.status_code == 200:
+                    report(f"  siap  {name:<9} {item.url}  ({time.monotonic() - began:.1f} s)")
+                    return
+                last[name] = response.text
+            except httpx.HTTPError as exc:
+                last[name] = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(0.1)
+        raise NotReady(
+            f"layanan {name} tidak siap dalam {timeout:.0f} s ({last[name]}); lihat {item.log}\n"
+            f"{_log_tail(item.log)}"
+        )
+
+    async with httpx.AsyncClient() as client:
+        tasks = [asyncio.create_task(one(client, item)) for item in started]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def up(report: Callable[[str], None] = lambda _: None) -> dict[str, str]:
+    """Start what is not running yet, the four services in parallel, and wait for all of
+    them; the services' URLs by name plus the environment they got."""
     environment = engine_environment()
     environment |= smtp_environment()
-    return {service.name: start_service(service, environment) for service in SERVICES} | environment
+    started = [launch_service(service, environment) for service in SERVICES]
+    asyncio.run(wait_all_ready(started, up_timeout(), report))
+    return {item.service.name: item.url for item in started} | environment
+
+
+def up_timeout() -> float:
+    return float(os.environ.get("NETRAL_UP_TIMEOUT", DEFAULT_UP_TIMEOUT))
 
 
 def _stop(name: str) -> bool:

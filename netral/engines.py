@@ -70,7 +70,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -101,7 +101,7 @@ def _wait(predicate: object, what: str, timeout: float, log: Path) -> None:
     raise EngineError(f"{what} tidak siap dalam {timeout:.0f} s. Log terakhir:\n{tail}")
 
 
-def _start_mongod(root: Path, port: int) -> int:
+def start_mongod(root: Path, port: int) -> int:
     data = root / "mongo"
     data.mkdir(parents=True, exist_ok=True)
     log = root / "mongod.log"
@@ -161,7 +161,7 @@ def _start_mongod(root: Path, port: int) -> int:
     return proc.pid
 
 
-def _start_tansu(root: Path, port: int) -> int:
+def start_tansu(root: Path, port: int) -> int:
     log = root / "tansu.log"
     url = f"tcp://127.0.0.1:{port}"
     with log.open("ab") as out:
@@ -195,7 +195,7 @@ def read_state(root: Path) -> RunningEngines | None:
     if not path.exists():
         return None
     state = RunningEngines(**json.loads(path.read_text()))
-    if _alive(state.mongo_pid) and _alive(state.kafka_pid):
+    if alive(state.mongo_pid) and alive(state.kafka_pid):
         return state
     return None
 
@@ -212,24 +212,24 @@ def start(root: Path, mongo_port: int | None = None, kafka_port: int | None = No
     for port in (mongo_port, kafka_port):
         if _port_open(port):
             raise EngineError(f"port 127.0.0.1:{port} sudah dipakai proses lain")
-    mongo_pid = _start_mongod(root, mongo_port)
+    mongo_pid = start_mongod(root, mongo_port)
     try:
-        kafka_pid = _start_tansu(root, kafka_port)
+        kafka_pid = start_tansu(root, kafka_port)
     except Exception:
-        _terminate(mongo_pid)
+        terminate(mongo_pid)
         raise
     state = RunningEngines(mongo_port, kafka_port, mongo_pid, kafka_pid)
     (root / STATE_FILE).write_text(json.dumps(asdict(state)))
     return state
 
 
-def _terminate(pid: int, timeout: float = 15.0) -> None:
-    if not _alive(pid):
+def terminate(pid: int, timeout: float = 15.0) -> None:
+    if not alive(pid):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
@@ -241,8 +241,8 @@ def stop(root: Path) -> bool:
     if not path.exists():
         return False
     state = RunningEngines(**json.loads(path.read_text()))
-    was_running = _alive(state.mongo_pid) or _alive(state.kafka_pid)
-    _terminate(state.kafka_pid)
-    _terminate(state.mongo_pid)
+    was_running = alive(state.mongo_pid) or alive(state.kafka_pid)
+    terminate(state.kafka_pid)
+    terminate(state.mongo_pid)
     path.unlink()
     return was_running

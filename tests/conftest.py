@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -81,12 +83,27 @@ def mint(key_dir: Path) -> Callable[..., str]:
     return issue
 
 
+async def wait_until_ready(client: httpx.AsyncClient, timeout: float = 60.0) -> None:
+    """Poll `/readyz` as Kubernetes would, until 200; fail with what was still pending."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        response = await client.get("/readyz")
+        if response.status_code == 200:
+            return
+        last = response.text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not ready within {timeout} s: {last}")
+
+
 @asynccontextmanager
 async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan (engines, broker, relay, workers) and talk to it in-process."""
+    """Run the app's lifespan as uvicorn would and talk to it in-process once `/readyz` says
+    its engines, consumer group and workers are up."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://registry.test", timeout=60
         ) as client:
+            await wait_until_ready(client)
             yield client

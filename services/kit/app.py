@@ -2,7 +2,8 @@
 sharing one lifespan, one MongoDB client, one outbox relay and one metrics registry.
 
 FastStream's own `faststream.kafka.fastapi.KafkaRouter` is deprecated in 0.7 (moved out of
-the package), so the broker is started and stopped by the FastAPI lifespan instead.
+the package), so the broker is started and stopped by the FastAPI lifespan instead: behind
+it, in a supervised task (`start_behind`), so that HTTP answers before any engine does.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from contracts.envelope import EventData
 from contracts.topics import CATALOG
@@ -40,6 +40,7 @@ from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, connect, in_transaction, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.settings import ServiceSettings
+from services.kit.startup import OK, Readiness, StartingGate, run_step
 from services.kit.validation import InvalidInput, field_errors
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,50 @@ async def ensure_topics(settings: ServiceSettings, names: Sequence[str]) -> None
         await admin.close()
 
 
+async def start_behind(
+    runtime: Runtime, readiness: Readiness, relay: OutboxRelay, tasks: list[asyncio.Task[None]]
+) -> None:
+    """Start everything that needs an engine, each step retried until it succeeds. Background
+    tasks are appended to `tasks` as they start, so that shutdown stops exactly those."""
+    settings = runtime.settings
+
+    async def prepare_storage() -> None:
+        await ping(runtime.database)
+        await runtime.outbox.ensure_indexes()
+        await runtime.consumers.ensure_indexes()
+        for hook in runtime.startup_hooks:
+            await hook()
+
+    await run_step(readiness, "mongodb", "connecting, creating indexes", prepare_storage)
+    readiness.done("mongodb")
+    readiness.storage_ready.set()
+    # These need only MongoDB: with Kafka down, writes still land in the outbox.
+    tasks += [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.background_tasks]
+
+    topics = [settings.topic(topic.name) for topic in CATALOG] + runtime.consumers.dead_letter_topics
+    await run_step(readiness, "kafka", "creating topics", lambda: ensure_topics(settings, topics))
+    await run_step(readiness, "kafka", "connecting the outbox relay", relay.start)
+    tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+
+    async def start_broker() -> None:
+        try:
+            await runtime.broker.start()
+        except Exception:
+            # Never left half-started: the next attempt begins from a stopped broker.
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
+            raise
+
+    joining = "joining consumer group" if runtime.consumers.has_subscriber else "connecting"
+    await run_step(readiness, "kafka", joining, start_broker)
+    readiness.done("kafka")
+    readiness.started.set()
+    log.info(
+        "service ready",
+        extra={"instance": runtime.instance_id, "port": settings.http_port, "seconds": readiness.took},
+    )
+
+
 def create_app(
     runtime: Runtime,
     title: str,
@@ -139,34 +184,23 @@ def create_app(
         # Documentation only: the relay publishes; these make the AsyncAPI document complete.
         runtime.broker.publisher(settings.topic(model.topic), title=f"{model.event_type}", schema=model)
 
+    readiness = Readiness()
+    relay = OutboxRelay(runtime.outbox, settings, runtime.leases, runtime.metrics)
+    runtime.consumers.attach()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
-        async for attempt in AsyncRetrying(
-            stop=stop_after_delay(60), wait=wait_exponential(multiplier=0.2, max=3), reraise=True
-        ):
-            with attempt:
-                await ping(runtime.database)
-                await ensure_topics(
-                    settings,
-                    [settings.topic(topic.name) for topic in CATALOG] + runtime.consumers.dead_letter_topics,
-                )
-        await runtime.outbox.ensure_indexes()
-        await runtime.consumers.ensure_indexes()
-        for hook in runtime.startup_hooks:
-            await hook()
-        await runtime.broker.start()
-        relay = OutboxRelay(runtime.outbox, settings, runtime.leases, runtime.metrics)
-        await relay.start()
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        tasks += [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.background_tasks]
-        log.info("service started", extra={"instance": runtime.instance_id, "port": settings.http_port})
+        tasks: list[asyncio.Task[None]] = []
+        # Nothing here waits on an engine: uvicorn binds as soon as this yields.
+        starting = asyncio.create_task(start_behind(runtime, readiness, relay, tasks), name="startup")
         try:
             yield
         finally:
+            starting.cancel()
             for task in tasks:
                 task.cancel()
-            _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            _, stuck = await asyncio.wait([starting, *tasks], timeout=SHUTDOWN_SECONDS)
             if stuck:
                 log.error("tasks did not stop", extra={"tasks": [task.get_name() for task in stuck]})
             # Shutdown must not hang: a replica that cannot stop blocks a rollout.
@@ -178,6 +212,8 @@ def create_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.readiness = readiness
+    app.add_middleware(StartingGate, readiness=readiness)
     app.state.token_verifier = TokenVerifier(settings)
 
     @app.exception_handler(RequestValidationError)
@@ -197,14 +233,16 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(ping(runtime.database), 2)
-            checks["mongodb"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["mongodb"] = f"error: {type(exc).__name__}"
-        checks["kafka"] = "ok" if await runtime.broker.ping(timeout=2) else "error: no answer"
-        ready = all(value == "ok" for value in checks.values())
+        """503 with what is still pending until the start is complete, then live checks."""
+        checks = dict(readiness.states)
+        if checks["mongodb"] == OK:
+            try:
+                await asyncio.wait_for(ping(runtime.database), 2)
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                checks["mongodb"] = f"error: {type(exc).__name__}"
+        if checks["kafka"] == OK and not await runtime.broker.ping(timeout=2):
+            checks["kafka"] = "error: no answer"
+        ready = readiness.started.is_set() and all(value == OK for value in checks.values())
         return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, **checks})
 
     @app.get("/metrics", include_in_schema=False)

@@ -8,6 +8,7 @@ is unreachable the event is retried, then left uncommitted for redelivery: never
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import traceback
@@ -15,7 +16,8 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
-from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
+from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -45,13 +47,47 @@ class DeadLetter(Exception):
     reason: str
 
 
+@dataclass(frozen=True)
+class Routed:
+    record: ConsumerRecord[bytes, bytes]
+    event: CloudEvent
+    handler: EventHandler
+
+
 async def _undecoded(message: KafkaMessage) -> bytes:
     """Keep FastStream from parsing the value: a poison value must reach our handler, which
     dead-letters it, instead of failing in the framework and being redelivered forever."""
     return message.body
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where the records of one topic go: a handler, and the event types it takes."""
+
+    topic: str
+    handler: EventHandler
+    event_types: Collection[str] | None
+
+
+class GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Whether the service's consumer has joined its group: the first assignment (empty too:
+    with more replicas than partitions a member may get none) means it takes part."""
+
+    def __init__(self) -> None:
+        self.joined = asyncio.Event()
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.joined.set()
+
+
 class EventConsumers:
+    """A service's one consumer group: one subscriber over all the topics it reads, routing
+    each record by topic and event type. Every extra group would cost a join at every start
+    and a rebalance at every rollout; parallelism comes from partitions and replicas."""
+
     def __init__(
         self,
         broker: KafkaBroker,
@@ -59,74 +95,112 @@ class EventConsumers:
         database: AsyncDatabase[Document],
         settings: ServiceSettings,
         metrics: RuntimeMetrics,
+        group: str | None = None,
     ) -> None:
         self.broker = broker
         self.client = client
         self.processed = database["processed_events"]
         self.settings = settings
         self.metrics = metrics
-        self.dead_letter_topics: list[str] = []
+        self.group = group or settings.service_name
+        """The logical group name; Kafka sees it with the topic prefix (`settings.group`)."""
+        self.membership = GroupMembership()
+        self._routes: dict[str, Route] = {}
+        self._attached = False
+
+    @property
+    def kafka_group(self) -> str:
+        return self.settings.group(self.group)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.settings.topic(dead_letter_topic(self.group))
+
+    @property
+    def dead_letter_topics(self) -> list[str]:
+        """The topics to create for this group: its dead-letter topic, if it consumes at all."""
+        return [self.dead_letter_topic] if self._routes else []
+
+    @property
+    def topics(self) -> list[str]:
+        """The topics this service consumes, by their catalog names."""
+        return [route.topic for route in self._routes.values()]
 
     async def ensure_indexes(self) -> None:
         await ensure_index(self.processed, "processed_at", expireAfterSeconds=90 * 24 * 3600)
 
-    def subscribe(
-        self,
-        topic: str,
-        group: str,
-        handler: EventHandler,
-        event_types: Collection[str] | None = None,
-    ) -> None:
-        """Handle `topic` in consumer group `group`; events of other types are skipped."""
+    def route(self, topic: str, handler: EventHandler, event_types: Collection[str] | None = None) -> None:
+        """Send the records of `topic` to `handler`; events of other types are skipped."""
+        if self._attached:
+            raise RuntimeError("routes must be declared before the consumer is attached")
         kafka_topic = self.settings.topic(topic)
-        kafka_group = self.settings.group(group)
-        dlq = self.settings.topic(dead_letter_topic(group))
-        self.dead_letter_topics.append(dlq)
+        if kafka_topic in self._routes:
+            raise ValueError(f"topic {topic} already has a handler")
+        self._routes[kafka_topic] = Route(topic, handler, event_types)
 
-        async def consume(message: KafkaMessage) -> None:
-            records = message.raw_message
-            batch = list(records) if isinstance(records, tuple) else [records]
-            events: list[tuple[ConsumerRecord[bytes, bytes], CloudEvent]] = []
-            for record in batch:
-                try:
-                    event = decode_record(record.headers, record.key, record.value, topic)
-                except ValueError as exc:
-                    await self._dead_letter(record, dlq, group, exc)
-                    continue
-                if event_types is not None and event.type not in event_types:
-                    self.metrics.consumed.labels(group, "skipped").inc()
-                    continue
-                events.append((record, event))
-            if not events:
-                return
-            try:
-                outcomes = await self._handle_batch(kafka_group, [event for _, event in events], handler)
-            except ENGINE_DOWN:
-                raise  # not acknowledged: Kafka redelivers the batch, and processed ids are skipped
-            except Exception:  # noqa: BLE001 - find the event at fault, one at a time
-                outcomes = await self._handle_one_by_one(kafka_group, group, dlq, events, handler)
-            for outcome in outcomes:
-                self.metrics.consumed.labels(group, outcome).inc()
-
+    def attach(self) -> None:
+        """Create the group's one subscriber over every routed topic (once; none without routes)."""
+        if self._attached or not self._routes:
+            return
+        self._attached = True
         self.broker.subscriber(
-            kafka_topic,
-            group_id=kafka_group,
+            *self._routes,
+            group_id=self.kafka_group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             rebalance_timeout_ms=self.settings.kafka_rebalance_timeout_ms,
-            title=f"{group}:{topic}",
+            title=self.group,
             decoder=_undecoded,
             batch=True,
             max_records=self.settings.consumer_batch_size,
             batch_timeout_ms=100,
-        )(consume)
+            listener=self.membership,
+        )(self._consume)
 
-    async def _handle_batch(self, group: str, events: list[CloudEvent], handler: EventHandler) -> list[str]:
+    @property
+    def has_subscriber(self) -> bool:
+        return self._attached
+
+    async def _consume(self, message: KafkaMessage) -> None:
+        records = message.raw_message
+        batch = list(records) if isinstance(records, tuple) else [records]
+        routed: list[Routed] = []
+        for record in batch:
+            route = self._routes.get(record.topic)
+            if route is None:  # pragma: no cover - the subscriber reads only routed topics
+                await self._dead_letter(record, ValueError(f"no route for topic {record.topic}"))
+                continue
+            try:
+                event = decode_record(record.headers, record.key, record.value, route.topic)
+            except ValueError as exc:
+                await self._dead_letter(record, exc)
+                continue
+            if route.event_types is not None and event.type not in route.event_types:
+                self.metrics.consumed.labels(self.group, "skipped").inc()
+                continue
+            routed.append(Routed(record, event, route.handler))
+        if not routed:
+            return
+        try:
+            outcomes = await self._handle_batch(routed)
+        except ENGINE_DOWN:
+            raise  # not acknowledged: Kafka redelivers the batch, and processed ids are skipped
+        except Exception:  # noqa: BLE001 - find the event at fault, one at a time
+            outcomes = await self._handle_one_by_one(routed)
+        for outcome in outcomes:
+            self.metrics.consumed.labels(self.group, outcome).inc()
+
+    def _marker(self, item: Routed) -> str:
+        # The topic is part of the marker: one group reads several topics, and an id is
+        # unique only together with its source.
+        return f"{self.group}:{item.event.topic}:{item.event.id}"
+
+    async def _handle_batch(self, items: list[Routed]) -> list[str]:
         """All events of a poll in one transaction: a projection of a whole province is
         then bounded by MongoDB's write rate, not by one transaction per event."""
-        markers = [f"{group}:{event.id}" for event in events]
+        markers = [self._marker(item) for item in items]
 
         async def work(session: Session) -> list[str]:
             seen = {
@@ -135,12 +209,12 @@ class EventConsumers:
             }
             outcomes: list[str] = []
             fresh: list[str] = []
-            for marker, event in zip(markers, events, strict=True):
+            for marker, item in zip(markers, items, strict=True):
                 if marker in seen:
                     outcomes.append("duplicate")
                     continue
                 seen.add(marker)
-                await handler(session, event)
+                await item.handler(session, item.event)
                 fresh.append(marker)
                 outcomes.append("processed")
             if fresh:
@@ -152,26 +226,19 @@ class EventConsumers:
 
         return await self._with_engine_retries(work)
 
-    async def _handle_one_by_one(
-        self,
-        kafka_group: str,
-        group: str,
-        dlq: str,
-        events: list[tuple[ConsumerRecord[bytes, bytes], CloudEvent]],
-        handler: EventHandler,
-    ) -> list[str]:
+    async def _handle_one_by_one(self, items: list[Routed]) -> list[str]:
         outcomes: list[str] = []
-        for record, event in events:
+        for item in items:
             try:
-                outcomes.append(await self._handle_once(kafka_group, event, handler))
+                outcomes.append(await self._handle_once(item))
             except ENGINE_DOWN:
                 raise
             except Exception as exc:  # noqa: BLE001 - this event's fault: dead-letter it, go on
-                await self._dead_letter(record, dlq, group, exc)
+                await self._dead_letter(item.record, exc)
         return outcomes
 
-    async def _handle_once(self, group: str, event: CloudEvent, handler: EventHandler) -> str:
-        marker = f"{group}:{event.id}"
+    async def _handle_once(self, item: Routed) -> str:
+        marker = self._marker(item)
 
         async def work(session: Session) -> str:
             # A failed write aborts the whole transaction, so look before inserting; a
@@ -181,7 +248,7 @@ class EventConsumers:
             await self.processed.insert_one(
                 {"_id": marker, "processed_at": dt.datetime.now(dt.UTC)}, session=session
             )
-            await handler(session, event)
+            await item.handler(session, item.event)
             return "processed"
 
         try:
@@ -201,9 +268,8 @@ class EventConsumers:
                     return await session.with_transaction(work)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], dlq: str, group: str, error: BaseException
-    ) -> None:
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        dlq = self.dead_letter_topic
         reason = error.reason if isinstance(error, DeadLetter) else f"{type(error).__name__}: {error}"
         headers = {
             name: raw.decode("utf-8", errors="replace") for name, raw in record.headers if raw is not None
@@ -216,7 +282,7 @@ class EventConsumers:
                 "x-dlq-topic": record.topic,
                 "x-dlq-partition": str(record.partition),
                 "x-dlq-offset": str(record.offset),
-                "x-dlq-group": group,
+                "x-dlq-group": self.group,
                 "x-dlq-at": dt.datetime.now(dt.UTC).isoformat(),
             }
         )
@@ -225,4 +291,4 @@ class EventConsumers:
             "event dead-lettered",
             extra={"dlq": dlq, "error": reason[:500], "topic": record.topic, "offset": record.offset},
         )
-        self.metrics.consumed.labels(group, "dead_lettered").inc()
+        self.metrics.consumed.labels(self.group, "dead_lettered").inc()

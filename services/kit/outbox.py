@@ -21,12 +21,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from contracts.envelope import CloudEvent
 from services.kit.leases import Leases, Wakeup, run_as_leader
@@ -131,14 +129,8 @@ class OutboxRelay:
         )
 
     async def start(self) -> None:
-        async for attempt in AsyncRetrying(
-            wait=wait_exponential(multiplier=0.2, max=5),
-            retry=retry_if_exception_type(KafkaError),
-            stop=stop_after_delay(60),
-            reraise=True,
-        ):
-            with attempt:
-                await self.producer.start()
+        """Connect the producer; the caller retries (see kit.startup)."""
+        await self.producer.start()
 
     async def stop(self) -> None:
         await self.producer.stop()

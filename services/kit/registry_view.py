@@ -39,9 +39,9 @@ async def upsert_if_newer(
 
 
 def subscribe_registry(
-    consumers: EventConsumers, group_prefix: str, on_unit: SnapshotHandler, on_employee: SnapshotHandler
+    consumers: EventConsumers, on_unit: SnapshotHandler, on_employee: SnapshotHandler
 ) -> None:
-    """One consumer group per topic, so that units and employees are applied in parallel."""
+    """Route the registry's two topics into the service's consumer group."""
 
     async def unit_event(session: Session, event: CloudEvent) -> None:
         await on_unit(session, event.data["unit"])
@@ -49,5 +49,5 @@ def subscribe_registry(
     async def employee_event(session: Session, event: CloudEvent) -> None:
         await on_employee(session, event.data["employee"])
 
-    consumers.subscribe(ORG_UNITS.name, f"{group_prefix}.units", unit_event)
-    consumers.subscribe(EMPLOYEES.name, f"{group_prefix}.employees", employee_event)
+    consumers.route(ORG_UNITS.name, unit_event)
+    consumers.route(EMPLOYEES.name, employee_event)

@@ -11,11 +11,11 @@ from services.kit.mongo import Session
 from services.kit.registry_view import subscribe_registry
 from services.notify.store import NotifyStore
 
-GROUP = "notify"
-
 
 def subscribe(consumers: EventConsumers, store: NotifyStore, dispatch: Wakeup) -> None:
-    subscribe_registry(consumers, f"{GROUP}.registry-contacts", store.apply_unit, store.apply_employee)
+    """Every topic notify reads, in its one consumer group. Planning only writes deliveries;
+    sending is the dispatcher's, so a slow channel never holds back the consumer."""
+    subscribe_registry(consumers, store.apply_unit, store.apply_employee)
 
     async def on_contact(session: Session, event: CloudEvent) -> None:
         await store.apply_reporter_contact(session, event.data)
@@ -24,9 +24,9 @@ def subscribe(consumers: EventConsumers, store: NotifyStore, dispatch: Wakeup) -
         if await store.plan(session, event.id, event.type, event.data):
             dispatch.set()
 
-    consumers.subscribe(REPORTER_CONTACTS.name, f"{GROUP}.reporter-contacts", on_contact)
-    consumers.subscribe(PLEDGES.name, f"{GROUP}.pledges", on_event)
-    consumers.subscribe(REPORT_CASES.name, f"{GROUP}.cases", on_event)
+    consumers.route(REPORTER_CONTACTS.name, on_contact)
+    consumers.route(PLEDGES.name, on_event)
+    consumers.route(REPORT_CASES.name, on_event)
 
     async def on_public(session: Session, event: CloudEvent) -> None:
         if await store.plan_public(session, event):
@@ -34,4 +34,4 @@ def subscribe(consumers: EventConsumers, store: NotifyStore, dispatch: Wakeup) -
 
     for topic in CATALOG:
         if topic.public:
-            consumers.subscribe(topic.name, f"{GROUP}.agencies.{topic.name}", on_public)
+            consumers.route(topic.name, on_public)

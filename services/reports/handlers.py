@@ -7,8 +7,6 @@ from services.kit.consumer import EventConsumers
 from services.kit.registry_view import subscribe_registry
 from services.reports.store import ReportsStore
 
-PROJECTION_GROUP = "reports.registry-projection"
-
 
 def subscribe(consumers: EventConsumers, store: ReportsStore) -> None:
-    subscribe_registry(consumers, PROJECTION_GROUP, store.apply_unit, store.apply_employee)
+    subscribe_registry(consumers, store.apply_unit, store.apply_employee)

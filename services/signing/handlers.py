@@ -7,8 +7,6 @@ from services.kit.consumer import EventConsumers
 from services.kit.registry_view import subscribe_registry
 from services.signing.store import SigningStore
 
-PROJECTION_GROUP = "signing.registry-projection"
-
 
 def subscribe(consumers: EventConsumers, store: SigningStore) -> None:
-    subscribe_registry(consumers, PROJECTION_GROUP, store.apply_unit, store.apply_employee)
+    subscribe_registry(consumers, store.apply_unit, store.apply_employee)

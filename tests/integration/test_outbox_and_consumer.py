@@ -128,7 +128,7 @@ async def test_outbox_write_is_atomic_with_the_state_change(settings: ServiceSet
 
 
 async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceSettings) -> None:
-    group = "kit-test-projection"
+    group = settings.service_name  # the service's one consumer group
     async with started(settings) as runtime:
         totals = runtime.database["totals"]
 
@@ -139,7 +139,8 @@ async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceS
                 {"_id": event.key}, {"$inc": {"sum": event.data["amount"]}}, upsert=True, session=session
             )
 
-        runtime.consumers.subscribe(TOPIC, group, project, {"test.counter.bumped.v1"})
+        runtime.consumers.route(TOPIC, project, {"test.counter.bumped.v1"})
+        runtime.consumers.attach()
         await ensure_topics(settings, runtime.consumers.dead_letter_topics)
         await runtime.consumers.ensure_indexes()
         await runtime.broker.start()
