@@ -33,6 +33,7 @@ lint: install
 	$(RUN) mypy --strict services contracts
 
 bench: install
+	$(RUN) python -m tests.bench.startup_bench
 	$(RUN) python -m tests.bench.registry_bench
 	$(RUN) python -m tests.bench.signing_bench
 	$(RUN) python -m tests.bench.reports_bench

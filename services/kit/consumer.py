@@ -1,4 +1,4 @@
-"""Idempotent event consumers with a dead-letter topic.
+"""Idempotent event consumers with a dead-letter topic: one consumer group per service.
 
 Each event is handled in one MongoDB transaction that also records its id, so a
 redelivered event changes nothing. An event that cannot be handled goes to the group's
@@ -8,7 +8,6 @@ is unreachable the event is retried, then left uncommitted for redelivery: never
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import traceback
@@ -16,8 +15,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
-from aiokafka import ConsumerRebalanceListener  # type: ignore[import-untyped]
-from aiokafka.structs import ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -69,20 +67,6 @@ class Route:
     event_types: Collection[str] | None
 
 
-class GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Whether the service's consumer has joined its group: the first assignment (empty too:
-    with more replicas than partitions a member may get none) means it takes part."""
-
-    def __init__(self) -> None:
-        self.joined = asyncio.Event()
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.joined.set()
-
-
 class EventConsumers:
     """A service's one consumer group: one subscriber over all the topics it reads, routing
     each record by topic and event type. Every extra group would cost a join at every start
@@ -95,16 +79,14 @@ class EventConsumers:
         database: AsyncDatabase[Document],
         settings: ServiceSettings,
         metrics: RuntimeMetrics,
-        group: str | None = None,
     ) -> None:
         self.broker = broker
         self.client = client
         self.processed = database["processed_events"]
         self.settings = settings
         self.metrics = metrics
-        self.group = group or settings.service_name
-        """The logical group name; Kafka sees it with the topic prefix (`settings.group`)."""
-        self.membership = GroupMembership()
+        self.group = settings.service_name
+        """The group is named after the service; Kafka sees it with the topic prefix."""
         self._routes: dict[str, Route] = {}
         self._attached = False
 
@@ -156,11 +138,12 @@ class EventConsumers:
             batch=True,
             max_records=self.settings.consumer_batch_size,
             batch_timeout_ms=100,
-            listener=self.membership,
         )(self._consume)
 
     @property
     def has_subscriber(self) -> bool:
+        """Whether starting the broker joins a consumer group: aiokafka's start returns only
+        once the group has given this member its assignment."""
         return self._attached
 
     async def _consume(self, message: KafkaMessage) -> None:

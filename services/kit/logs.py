@@ -31,7 +31,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    # FastStream gives its "faststream" logger a coloured text handler of its own; the
+    # services' broker loggers sit below it, so their lines would not be JSON.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True

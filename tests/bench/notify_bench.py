@@ -13,8 +13,8 @@ Steps, one after the other on the same engines:
      connections (one sender per connection); then the service's own `SmtpChannel.send`, in this
      process, 16 at a time over 4 connections as the dispatcher uses it by default;
   3. the notify service as a real process (own database and topic prefix, quiet hours off, the
-     other settings as the environment has them; started before step 2, as its consumers take
-     ~5 s each to join their groups, idle); its contact projection loaded the way it is
+     other settings as the environment has them; started before step 2, as its one consumer
+     group takes ~5 s to join, idle); its contact projection loaded the way it is
      in production: N `employee.registered.v1` events (a synthetic pemda, `netral.seed.generate`)
      published onto `<prefix>registry.employees`, timed until notify's `employees` collection
      holds all N ("projection");
@@ -988,8 +988,8 @@ def bench_steps(
         settings = NotifySettings(**overrides)
         results.settings = settings_line(settings)
         print(f"1/5 SMTP sink pid {pids['smtp-sink']} on 127.0.0.1:{smtp_port}", flush=True)
-        # The service starts meanwhile: its consumers join their groups one after another (~5 s
-        # each on Tansu), which takes it no CPU to speak of.
+        # The service starts meanwhile: its consumer group joins (~5 s on Tansu), which takes it
+        # no CPU to speak of.
         url = f"http://127.0.0.1:{env['HTTP_PORT']}"
         processes["notify"] = start_service("services.notify.main", env, work / "notify.log")
         pids["notify"] = processes["notify"].pid
