@@ -33,10 +33,10 @@ class ServiceProcess:
 
 
 SERVICES = (
-    ServiceProcess("registry", "services.registry.main", 8001),
-    ServiceProcess("signing", "services.signing.main", 8002),
-    ServiceProcess("reports", "services.reports.main", 8003),
-    ServiceProcess("notify", "services.notify.main", 8004),
+    ServiceProcess("registry", "services.registry", 8001),
+    ServiceProcess("signing", "services.signing", 8002),
+    ServiceProcess("reports", "services.reports", 8003),
+    ServiceProcess("notify", "services.notify", 8004),
 )
 
 RUN_DIR = LOCAL_DIR / "run"

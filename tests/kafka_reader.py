@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from contracts.envelope import CloudEvent, decode_record
 
@@ -19,24 +18,26 @@ async def read_topic(
     until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout: float = 60.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Consume `topic` from the beginning until `until(records)` holds or the timeout passes."""
+    """Consume `topic` from the beginning until `until(records)` holds or the timeout passes.
+    Every partition is assigned by hand: no consumer group, so no join to wait for."""
     consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=10_000,
-        heartbeat_interval_ms=1_000,
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout
     try:
-        while not until(records) and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
-            for partition_records in batch.values():
-                records.extend(partition_records)
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions and time.monotonic() < deadline:  # not created yet
+            await asyncio.sleep(0.2)
+            await consumer.topics()  # refreshes the metadata
+            partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            consumer.assign([TopicPartition(topic, partition) for partition in sorted(partitions)])
+            while not until(records) and time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for partition_records in batch.values():
+                    records.extend(partition_records)
     finally:
         await consumer.stop()
     return records

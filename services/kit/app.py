@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -257,18 +256,3 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-def serve(factory: str, settings: ServiceSettings, workers: int = 1) -> None:
-    """Run a service: `factory` is the import path of its `build_app`. With several workers,
-    each process is a full replica of the service."""
-    uvicorn.run(
-        factory,
-        factory=True,
-        workers=workers,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        loop="uvloop",
-        http="httptools",
-    )

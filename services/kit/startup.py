@@ -15,9 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
+
+from services.kit.launch import answer, starting_body
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,6 @@ class StartingGate:
             and not self.readiness.storage_ready.is_set()
             and scope["path"] not in OPEN_PATHS
         ):
-            response = JSONResponse(
-                status_code=503,
-                content={
-                    "detail": "layanan sedang dimulai; coba lagi sebentar lagi",
-                    "ready": False,
-                    **self.readiness.states,
-                },
-                headers={"Retry-After": "1"},
-            )
-            await response(scope, receive, send)
+            await answer(send, 503, starting_body(self.readiness.states), retry_after=True)
             return
         await self.app(scope, receive, send)

@@ -1,60 +1,22 @@
-"""The notify service process: `python -m services.notify.main`."""
+"""Assembly of the notify service: `build_app`, which `python -m services.notify` serves."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from fastapi import FastAPI
 from limits import parse
-from pydantic import Field, SecretStr
 
-from services.kit.app import build_runtime, create_app, serve
+from services.kit.app import build_runtime, create_app
 from services.kit.clock import Clock, FileClock, SystemClock
 from services.kit.sealing import Sealer
-from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.notify import handlers
 from services.notify.api import router
 from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel
 from services.notify.dispatcher import Dispatcher, DispatchMetrics
 from services.notify.domain import RateLimit, Templates
+from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore, QuietHours
-
-
-class NotifySettings(ServiceSettings):
-    service_name: str = "notify"
-    http_port: int = 8004
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    """Locally `make up` runs an SMTP sink there (aiosmtpd)."""
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_start_tls: bool | None = None
-    smtp_connections: int = Field(default=4, ge=1, le=64)
-    mail_from: str = "Netralitas ASN <no-reply@netral.local>"
-    notify_contact_keys: SecretStr | None = None
-    """Production: the Fernet key(s) reports seals reporters' contacts with. Unset: DEV-ONLY file."""
-    notify_contact_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.fernet"
-    timezone: str = "Asia/Jakarta"
-    quiet_start: dt.time = dt.time(21, 0)
-    quiet_end: dt.time = dt.time(6, 0)
-    """Reminders are not sent between these local times; case notices are."""
-    dispatch_batch_size: int = Field(default=500, ge=1)
-    dispatch_concurrency: int = Field(default=16, ge=1)
-    max_attempts: int = Field(default=6, ge=1)
-    retry_base_seconds: float = 30.0
-    retry_cap_seconds: float = 3600.0
-    webhook_timeout_seconds: float = 5.0
-    rate_limit_per_recipient: str | None = "10/hour"
-    """At most this many messages to one recipient (e-mail, SMS) per window, e.g. "10/hour";
-    empty for none. Webhooks are not limited."""
-    sms_gateway_url: str | None = None
-    """An HTTP SMS/WhatsApp gateway (POST {to, text, reference}); unset, SMS rules dead-letter."""
-    sms_gateway_token: SecretStr | None = None
-    claim_lease_seconds: float = 300.0
-    """After this, deliveries claimed by a dispatcher that stopped are marked in doubt."""
-    clock_file: Path | None = None
-    """DEV/TEST ONLY: read "now" from this file (an ISO instant)."""
 
 
 def parse_rate(text: str | None) -> RateLimit | None:
@@ -114,11 +76,3 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     app.state.notify_store = store
     app.state.dispatcher = dispatcher
     return app
-
-
-def main() -> None:
-    serve("services.notify.main:build_app", NotifySettings())
-
-
-if __name__ == "__main__":
-    main()

@@ -1,11 +1,8 @@
-"""The registry service process: `python -m services.registry.main`."""
+"""Assembly of the registry service: `build_app`, which `python -m services.registry` serves."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from contracts.registry import (
     EmployeeDeactivatedV1,
@@ -15,23 +12,11 @@ from contracts.registry import (
     OrgUnitCreatedV1,
     OrgUnitUpdatedV1,
 )
-from services.kit.app import build_runtime, create_app, serve
-from services.kit.settings import LOCAL_DIR, ServiceSettings
+from services.kit.app import build_runtime, create_app
 from services.registry.api import router
 from services.registry.importer import ImportSettings, ImportWorker
+from services.registry.settings import RegistrySettings
 from services.registry.store import NikVault, RegistryStore
-
-
-class RegistrySettings(ServiceSettings):
-    service_name: str = "registry"
-    http_port: int = 8001
-    nik_secret: SecretStr | None = None
-    """Production: from a secret store. Unset: a DEV-ONLY key generated under .local/dev-keys."""
-    nik_key_file: Path = LOCAL_DIR / "dev-keys" / "registry-nik.key"
-    import_chunk_size: int = 2000
-    import_lease_seconds: float = 15.0
-    import_parallel_chunks: int = 3
-    max_import_bytes: int = 200_000_000
 
 
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -72,12 +57,3 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.import_worker = worker
     app.state.max_import_bytes = settings.max_import_bytes
     return app
-
-
-def main() -> None:
-    settings = RegistrySettings()
-    serve("services.registry.main:build_app", settings)
-
-
-if __name__ == "__main__":
-    main()

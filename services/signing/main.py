@@ -1,11 +1,8 @@
-"""The signing service process: `python -m services.signing.main`."""
+"""Assembly of the signing service: `build_app`, which `python -m services.signing` serves."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from contracts.signing import (
     CampaignClosedV1,
@@ -16,25 +13,14 @@ from contracts.signing import (
     PledgeReminderDueV1,
     PledgeSignedV1,
 )
-from services.kit.app import build_runtime, create_app, serve
+from services.kit.app import build_runtime, create_app
 from services.kit.devkeys import read_or_create
-from services.kit.settings import LOCAL_DIR, ServiceSettings
 from services.signing import handlers
 from services.signing.api import SigningMetrics, router
 from services.signing.domain import ReceiptKey
 from services.signing.sequencer import ChainSequencer
+from services.signing.settings import SigningSettings
 from services.signing.store import SigningStore
-
-
-class SigningSettings(ServiceSettings):
-    service_name: str = "signing"
-    http_port: int = 8002
-    receipt_key_pem: SecretStr | None = None
-    """Production: the Ed25519 receipt key from a secret store. Unset: DEV-ONLY key file."""
-    receipt_key_file: Path = LOCAL_DIR / "dev-keys" / "signing-receipt-ed25519.pem"
-    http_workers: int = 1
-    chain_batch_size: int = 2000
-    checkpoint_seconds: float = 60.0
 
 
 def load_key(settings: SigningSettings) -> ReceiptKey:
@@ -78,12 +64,3 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
     app.state.signing_metrics = SigningMetrics(runtime.metrics_registry)
     app.state.sequencer = sequencer
     return app
-
-
-def main() -> None:
-    settings = SigningSettings()
-    serve("services.signing.main:build_app", settings, workers=settings.http_workers)
-
-
-if __name__ == "__main__":
-    main()

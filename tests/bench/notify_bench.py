@@ -991,7 +991,7 @@ def bench_steps(
         # The service starts meanwhile: its consumer group joins (~5 s on Tansu), which takes it
         # no CPU to speak of.
         url = f"http://127.0.0.1:{env['HTTP_PORT']}"
-        processes["notify"] = start_service("services.notify.main", env, work / "notify.log")
+        processes["notify"] = start_service("services.notify", env, work / "notify.log")
         pids["notify"] = processes["notify"].pid
         started = time.perf_counter()
         workload = make_workload(results.employees)

@@ -189,7 +189,7 @@ async def raw_produce(bootstrap: str, topic: str, count: int) -> float:
 def start_registry(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.registry.main"],
+            [sys.executable, "-m", "services.registry"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1267,7 +1267,7 @@ def run_intake(
     """Steps 1 to 5; returns the projected employees."""
     url = f"http://127.0.0.1:{env['HTTP_PORT']}"
     print("1/6 starting the reports service ...", flush=True)
-    process = start_service("services.reports.main", env, log_path)
+    process = start_service("services.reports", env, log_path)
     pids["reports"] = process.pid
     try:
         wait_ready(url, 60, log_path)

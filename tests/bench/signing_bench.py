@@ -888,8 +888,8 @@ def main(argv: list[str] | None = None) -> int:
         urls: dict[str, str] = {}
         try:
             for name, module in (
-                ("registry", "services.registry.main"),
-                ("signing", "services.signing.main"),
+                ("registry", "services.registry"),
+                ("signing", "services.signing"),
             ):
                 port = engines.free_port()
                 env = {**base_env, "MONGODB_DATABASE": f"{unique}_{name}", "HTTP_PORT": str(port)}

@@ -31,10 +31,10 @@ from netral.devissuer import ensure_dev_keys
 from tests.processes import spawn_service, stop_service
 
 SERVICES = (
-    ("registry", "services.registry.main"),
-    ("signing", "services.signing.main"),
-    ("reports", "services.reports.main"),
-    ("notify", "services.notify.main"),
+    ("registry", "services.registry"),
+    ("signing", "services.signing"),
+    ("reports", "services.reports"),
+    ("notify", "services.notify"),
 )
 HEALTHZ_GOAL = 1.0
 READYZ_GOAL = 10.0
@@ -86,7 +86,7 @@ async def one_start(module: str, env: dict[str, str], log: Path) -> Run:
 
 def import_seconds(module: str) -> float:
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    subprocess.run([sys.executable, "-c", f"import {module}.main"], check=True)
     return time.perf_counter() - began
 
 

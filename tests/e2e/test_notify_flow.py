@@ -210,11 +210,11 @@ async def test_reminders_status_updates_and_agency_webhooks(
     try:
         async with serving(receiver.app(), hook_port), httpx.AsyncClient(timeout=30) as http:
             registry, signing, reports, notify = await asyncio.gather(
-                processes.start("services.registry.main", dbs["registry"]),
-                processes.start("services.signing.main", dbs["signing"]),
-                processes.start("services.reports.main", dbs["reports"]),
+                processes.start("services.registry", dbs["registry"]),
+                processes.start("services.signing", dbs["signing"]),
+                processes.start("services.reports", dbs["reports"]),
                 processes.start(
-                    "services.notify.main", dbs["notify"], SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port)
+                    "services.notify", dbs["notify"], SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port)
                 ),
             )
 
@@ -437,7 +437,7 @@ async def test_killing_notify_mid_batch_sends_no_email_twice(
     deliveries = mongo[database]["deliveries"]
     try:
         notify = await processes.start(
-            "services.notify.main",
+            "services.notify",
             database,
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(smtp_port),

@@ -26,7 +26,7 @@ EMPLOYEES = 100_000
 def start_registry(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.registry.main"],
+            [sys.executable, "-m", "services.registry"],
             env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,

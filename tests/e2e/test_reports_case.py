@@ -170,9 +170,9 @@ def pemda(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Pemda]:
     base = service_env["MONGODB_DATABASE"]
     processes = Processes(env, tmp_path)
     try:
-        registry, registry_log = processes.launch("services.registry.main", f"{base}_registry")
-        first, first_log = processes.launch("services.reports.main", f"{base}_reports")
-        second, second_log = processes.launch("services.reports.main", f"{base}_reports")
+        registry, registry_log = processes.launch("services.registry", f"{base}_registry")
+        first, first_log = processes.launch("services.reports", f"{base}_reports")
+        second, second_log = processes.launch("services.reports", f"{base}_reports")
         for url, log in ((registry, registry_log), (first, first_log), (second, second_log)):
             wait_ready(url, 60, log)
         yield Pemda(

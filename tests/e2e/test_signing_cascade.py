@@ -108,8 +108,8 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
 ) -> None:
     prefix = service_env["KAFKA_TOPIC_PREFIX"]
     signing_db = f"{service_env['MONGODB_DATABASE']}_signing"
-    registry = services.start("services.registry.main", f"{service_env['MONGODB_DATABASE']}_registry")
-    signing = services.start("services.signing.main", signing_db)
+    registry = services.start("services.registry", f"{service_env['MONGODB_DATABASE']}_registry")
+    signing = services.start("services.signing", signing_db)
     admin = bearer(mint("bkpsdm"))
     async with httpx.AsyncClient(timeout=60) as http:
         for unit in UNITS:
@@ -224,7 +224,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
         )
 
         # Two signing processes take the crowd's signatures at once, each person twice.
-        second = services.start("services.signing.main", signing_db)
+        second = services.start("services.signing", signing_db)
         targets = [signing, second]
         responses = await asyncio.gather(
             *[

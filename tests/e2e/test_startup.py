@@ -70,7 +70,7 @@ async def test_healthz_answers_while_the_consumer_group_joins(
 ) -> None:
     port = engines.free_port()
     env = {**service_env, "HTTP_PORT": str(port), "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem")}
-    process = spawn_service("services.signing.main", env, tmp_path / "signing.log")
+    process = spawn_service("services.signing", env, tmp_path / "signing.log")
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(timeout=5) as client:
@@ -104,7 +104,7 @@ async def test_mongodb_down_at_start_then_ready_by_itself(
         "MONGODB_TIMEOUT_MS": "500",
     }
     log = tmp_path / "signing.log"
-    process = spawn_service("services.signing.main", env, log)
+    process = spawn_service("services.signing", env, log)
     base = f"http://127.0.0.1:{port}"
     admin = bearer(mint("bkpsdm"))
     mongod: int | None = None
@@ -138,7 +138,7 @@ async def test_kafka_down_at_start_keeps_writes_and_publishes_them_later(
     bootstrap = f"127.0.0.1:{kafka_port}"
     port = engines.free_port()
     env = {**service_env, "HTTP_PORT": str(port), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    process = spawn_service("services.registry.main", env, tmp_path / "registry.log")
+    process = spawn_service("services.registry", env, tmp_path / "registry.log")
     base = f"http://127.0.0.1:{port}"
     tansu: int | None = None
     try:

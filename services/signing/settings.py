@@ -1,0 +1,21 @@
+"""Settings of the signing service, from environment variables with local defaults. Light to
+import: the process entry (`python -m services.signing`) reads them before anything heavy loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from services.kit.settings import LOCAL_DIR, ServiceSettings
+
+
+class SigningSettings(ServiceSettings):
+    service_name: str = "signing"
+    http_port: int = 8002
+    receipt_key_pem: SecretStr | None = None
+    """Production: the Ed25519 receipt key from a secret store. Unset: DEV-ONLY key file."""
+    receipt_key_file: Path = LOCAL_DIR / "dev-keys" / "signing-receipt-ed25519.pem"
+    http_workers: int = 1
+    chain_batch_size: int = 2000
+    checkpoint_seconds: float = 60.0
