@@ -14,7 +14,7 @@ $(UV):
 	$(BOOT)/bin/pip install --quiet uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	touch $@
 
 install: .venv/.synced
