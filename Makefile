@@ -7,7 +7,7 @@ BOOT := .local/bootstrap
 UV := $(BOOT)/bin/uv
 RUN := $(UV) run --frozen --all-extras
 
-.PHONY: install up down test lint bench schemas clean
+.PHONY: install up down test lint bench schemas clean k8s-check promtool
 
 $(UV):
 	python3.11 -m venv $(BOOT)
@@ -25,7 +25,16 @@ up: install
 down:
 	@if [ -x .venv/bin/netral ]; then .venv/bin/netral down; else echo "nothing to stop"; fi
 
-test: install
+# promtool comes with Debian's prometheus package; kubectl (kustomize) is on the machine image.
+promtool:
+	@command -v promtool >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v kubectl >/dev/null || { echo "kubectl is missing (needed for kustomize)"; exit 1; }
+
+k8s-check: install promtool
+	$(RUN) netral k8s-check
+
+test: install k8s-check
 	$(RUN) pytest
 
 lint: install

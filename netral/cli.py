@@ -207,6 +207,14 @@ async def _demo_campaign(signing: str, scope: str) -> str:
     raise typer.BadParameter(f"kampanye demo tidak dapat dibuat: {response.status_code} {response.text}")
 
 
+@app.command("k8s-check")
+def k8s_check() -> None:
+    """Periksa deploy/k8s secara luring: render, skema, promtool, dan kecocokan dengan kode."""
+    from netral.k8scheck import main as check
+
+    raise typer.Exit(check())
+
+
 @app.command()
 def down() -> None:
     """Hentikan layanan dan mesin lokal yang dijalankan `netral up`."""

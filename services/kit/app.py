@@ -26,6 +26,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -33,13 +34,14 @@ from contracts.envelope import EventData
 from contracts.topics import CATALOG
 from services.kit.auth import TokenVerifier
 from services.kit.consumer import EventConsumers
+from services.kit.kafka import kafka_client_options, kafka_security
 from services.kit.leases import Leases
 from services.kit.logs import configure_logging
 from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, connect, in_transaction, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.settings import ServiceSettings
-from services.kit.startup import OK, Readiness, StartingGate, run_step
+from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
 from services.kit.validation import InvalidInput, field_errors
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class Runtime:
     leases: Leases
     consumers: EventConsumers
     instance_id: str
+    topics: list[str] = field(default_factory=list)
+    """The topics this service publishes or consumes, by catalog name (set by create_app)."""
     startup_hooks: list[Hook] = field(default_factory=list)
     background_tasks: list[BackgroundTask] = field(default_factory=list)
 
@@ -79,6 +83,7 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
     registry = CollectorRegistry()
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=settings.service_name,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
@@ -109,11 +114,15 @@ def build_runtime(settings: ServiceSettings) -> Runtime:
 
 
 async def ensure_topics(settings: ServiceSettings, names: Sequence[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    """Create the missing topics, or, where topics are managed elsewhere (KAFKA_CREATE_TOPICS
+    off), fail naming the missing ones: the start step retries and /readyz shows them."""
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [name for name in dict.fromkeys(names) if name not in existing]
+        if missing and not settings.kafka_create_topics:
+            raise RuntimeError(f"topics missing: {', '.join(missing)}")
         if missing:
             response = await admin.create_topics(
                 [
@@ -148,7 +157,9 @@ async def start_behind(
     # These need only MongoDB: with Kafka down, writes still land in the outbox.
     tasks += [asyncio.create_task(task(), name=task.__qualname__) for task in runtime.background_tasks]
 
-    topics = [settings.topic(topic.name) for topic in CATALOG] + runtime.consumers.dead_letter_topics
+    topics = [settings.topic(name) for name in runtime.topics] + runtime.consumers.dead_letter_topics
+    if settings.kafka_create_topics:  # locally: every topic, so that no service waits for another
+        topics = [settings.topic(topic.name) for topic in CATALOG] + topics
     await run_step(readiness, "kafka", "creating topics", lambda: ensure_topics(settings, topics))
     await run_step(readiness, "kafka", "connecting the outbox relay", relay.start)
     tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
@@ -182,6 +193,7 @@ def create_app(
     for model in publishes:
         # Documentation only: the relay publishes; these make the AsyncAPI document complete.
         runtime.broker.publisher(settings.topic(model.topic), title=f"{model.event_type}", schema=model)
+    runtime.topics = sorted({model.topic for model in publishes} | set(runtime.consumers.topics))
 
     readiness = Readiness()
     relay = OutboxRelay(runtime.outbox, settings, runtime.leases, runtime.metrics)
@@ -213,6 +225,9 @@ def create_app(
     app.state.runtime = runtime
     app.state.readiness = readiness
     app.add_middleware(StartingGate, readiness=readiness)
+    # Request counts and latency by route template (never the raw path: it can hold a
+    # tracking or receipt code), into the service's own registry.
+    Instrumentator(registry=runtime.metrics_registry, excluded_handlers=list(OPEN_PATHS)).instrument(app)
     app.state.token_verifier = TokenVerifier(settings)
 
     @app.exception_handler(RequestValidationError)

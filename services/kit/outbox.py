@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from contracts.envelope import CloudEvent
+from services.kit.kafka import kafka_client_options
 from services.kit.leases import Leases, Wakeup, run_as_leader
 from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, ensure_index
@@ -117,23 +118,37 @@ class OutboxRelay:
         self.settings = settings
         self.leases = leases
         self.metrics = metrics
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the outbox relay is not started")
+        return self._producer
+
+    async def start(self) -> None:
+        """Connect the producer; the caller retries (see kit.startup), each time with a new one."""
         # Its own aiokafka producer: the relay sends thousands of records per batch, and the
         # broker's per-message publish path (middlewares, decoding) costs more than the send.
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id=f"{settings.service_name}-outbox-relay",
+        producer = AIOKafkaProducer(
+            **kafka_client_options(self.settings),
+            client_id=f"{self.settings.service_name}-outbox-relay",
             acks="all",
-            enable_idempotence=settings.kafka_enable_idempotence,
+            enable_idempotence=self.settings.kafka_enable_idempotence,
             linger_ms=5,
             max_batch_size=1024 * 1024,
         )
-
-    async def start(self) -> None:
-        """Connect the producer; the caller retries (see kit.startup)."""
-        await self.producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
 
     async def stop(self) -> None:
-        await self.producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def run(self) -> None:
         """Publish until cancelled; `start` first, `stop` after. A failed batch is not marked

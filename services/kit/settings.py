@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where `make up` keeps engines' data and the dev-only keys. Git-ignored.
@@ -32,6 +33,15 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = 1
     kafka_enable_idempotence: bool = False
     """Real Kafka supports it (on in deploy/k8s); the local Tansu broker does not."""
+    kafka_create_topics: bool = True
+    """Create missing topics at start (locally). Off where topics are managed resources
+    (Strimzi KafkaTopics): the service then only checks that its own topics exist."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    """The CA that signed the brokers' certificates (Strimzi's cluster CA)."""
     kafka_session_timeout_ms: int = 6_000
     """The smallest a default Kafka broker accepts (group.min.session.timeout.ms). Tansu makes a
     group's first join wait about half of it, and the second about twice it: 3 s and 11 s here,
@@ -52,6 +62,17 @@ class ServiceSettings(BaseSettings):
     relay_lease_seconds: float = 10.0
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME "
+                "and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
     @property
     def database_name(self) -> str:
