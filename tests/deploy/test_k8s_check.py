@@ -37,15 +37,17 @@ def mutate(tree: Path, matches: Callable[[Doc], bool], change: Callable[[Doc], D
             continue
         docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
         out: list[Doc] = []
+        touched = False
         for doc in docs:
             if isinstance(doc, dict) and matches(doc):
                 changed += 1
+                touched = True
                 new = change(doc)
                 if new is not None:
                     out.append(new)
             else:
                 out.append(doc)
-        if out != docs:
+        if touched:
             path.write_text(yaml.safe_dump_all(out, sort_keys=False))
     return changed
 
@@ -105,13 +107,8 @@ def test_an_acl_the_code_does_not_need_is_named(tree: Path, facts: dict[str, k8s
 def test_a_setting_the_service_does_not_read_is_named(
     tree: Path, facts: dict[str, k8scheck.ServiceFacts]
 ) -> None:
-    def add(doc: Doc) -> Doc:
-        doc.setdefault("data", {})["MONGO_URL"] = "mongodb://elsewhere"
-        return doc
-
-    assert mutate(
-        tree, lambda doc: doc.get("kind") == "ConfigMap" and "registry" in doc["metadata"]["name"], add
-    )
+    settings = tree / "base" / "registry" / "config.env"  # the registry's ConfigMap source
+    settings.write_text(settings.read_text() + "MONGO_URL=mongodb://elsewhere\n")
     found = problems(tree, facts)
     assert any("sets MONGO_URL, which the registry service does not read" in line for line in found), found
 
@@ -136,7 +133,11 @@ def test_a_broken_deployment_fails_the_kubernetes_schema(
         container["readinessProbe"]["httpGet"]["port"] = {"name": "http"}
         return doc
 
-    assert mutate(tree, is_kind("Deployment"), break_probe) >= 1
+    def probed(doc: Doc) -> bool:
+        containers = doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])
+        return doc.get("kind") == "Deployment" and "readinessProbe" in containers[0]
+
+    assert mutate(tree, probed, break_probe) >= 1
     found = problems(tree, facts)
     assert any("Deployment" in line and "readinessProbe" in line for line in found), found
 
