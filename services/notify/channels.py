@@ -108,7 +108,8 @@ class WebhookChannel:
 
     async def send(self, url: str, secret: str, webhook_id: str, body: bytes) -> None:
         headers = sign_webhook(secret, webhook_id, dt.datetime.now(dt.UTC), body)
-        headers["content-type"] = "application/json"
+        # A structured-mode CloudEvent (CloudEvents HTTP binding): its own media type.
+        headers["content-type"] = "application/cloudevents+json"
         try:
             response = await self._client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -373,6 +373,7 @@ async def test_reminders_status_updates_and_agency_webhooks(
             ]
             assert len(set(receiver.ids())) == 2
             assert all(item["event"]["id"] == item["webhook_id"] for item in receiver.received)
+            assert {item["content_type"] for item in receiver.received} == {"application/cloudevents+json"}
             for item in receiver.received:
                 event = item["event"]
                 assert event["data"]["case"]["case_id"] == case_id

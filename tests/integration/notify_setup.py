@@ -87,7 +87,13 @@ class WebhookReceiver:
                 self.refused += 1
                 return Response(status_code=503)
             verify_webhook(self.secret, dict(request.headers), body)
-            self.received.append({"webhook_id": request.headers["webhook-id"], "event": json.loads(body)})
+            self.received.append(
+                {
+                    "webhook_id": request.headers["webhook-id"],
+                    "content_type": request.headers["content-type"],
+                    "event": json.loads(body),
+                }
+            )
             return Response(status_code=204)
 
         return app
