@@ -478,6 +478,17 @@ def check_metrics(
 # ---------------------------------------------------------------- promtool
 
 
+def alerts_fired_in_tests(paths: list[Path]) -> set[str]:
+    """Alert names that some promtool test expects to fire (a non-empty exp_alerts)."""
+    fired: set[str] = set()
+    for path in paths:
+        for test in (yaml.safe_load(path.read_text()) or {}).get("tests", []):
+            for case in test.get("alert_rule_test", []):
+                if case.get("exp_alerts"):
+                    fired.add(str(case["alertname"]))
+    return fired
+
+
 def check_promtool(resources: list[Resource], monitoring: Path, where: str, found: Findings) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
@@ -503,6 +514,12 @@ def check_promtool(resources: list[Resource], monitoring: Path, where: str, foun
             steps.append([promtool, "test", "rules", *tests])
         else:
             found.add(where, "no promtool rule tests (components/monitoring/tests/*.test.yaml)")
+        fired = alerts_fired_in_tests([Path(test) for test in tests])
+        for rule_resource in rules:
+            for group in rule_resource["spec"].get("groups", []):
+                for rule in group.get("rules", []):
+                    if "alert" in rule and rule["alert"] not in fired:
+                        found.add(where, f"alert {rule['alert']} fires in no promtool test")
         queries = [
             {"record": f"netral:dashboard:query{index}", "expr": concrete(expr)}
             for index, (_, expr) in enumerate(dashboard_queries(monitoring))
