@@ -36,6 +36,7 @@ EventHandler = Callable[[Session, CloudEvent], Awaitable[None]]
 T = TypeVar("T")
 
 ENGINE_DOWN = (ConnectionFailure, ServerSelectionTimeoutError)
+OUTCOMES = ("processed", "duplicate", "skipped", "dead_lettered")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class EventConsumers:
         if self._attached or not self._routes:
             return
         self._attached = True
+        for outcome in OUTCOMES:  # every series exists from the start, so a first dead letter is an increase
+            self.metrics.consumed.labels(self.group, outcome)
         self.broker.subscriber(
             *self._routes,
             group_id=self.kafka_group,
