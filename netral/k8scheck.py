@@ -184,8 +184,7 @@ async def _service_facts() -> dict[str, ServiceFacts]:
         runtime = app.state.runtime
         consumes = frozenset(runtime.consumers.topics)
         settings_type = type(runtime.settings)
-        text = generate_latest(runtime.metrics_registry).decode()
-        metrics = frozenset(re.findall(r"^# TYPE (\S+) ", text, re.M))
+        metrics = frozenset(exported_families(generate_latest(runtime.metrics_registry).decode()))
         facts[name] = ServiceFacts(
             name=name,
             publishes=frozenset(runtime.topics) - consumes,
@@ -444,10 +443,15 @@ def prometheus_rules(resources: list[Resource]) -> list[Resource]:
     return by_kind(resources, "PrometheusRule")
 
 
+def exported_families(metrics_text: str) -> set[str]:
+    """The metric families in a /metrics page (their # TYPE lines), without suffixes."""
+    return {family(name) for name in re.findall(r"^# TYPE (\S+) ", metrics_text, re.M)}
+
+
 def check_metrics(
-    resources: list[Resource], facts: dict[str, ServiceFacts], monitoring: Path, where: str, found: Findings
+    resources: list[Resource], exported: set[str], monitoring: Path, where: str, found: Findings
 ) -> None:
-    exported = {family(metric) for item in facts.values() for metric in item.metrics}
+    """Every metric an alert or a panel reads is in `exported` (families) or declared external."""
     external = (
         external_metrics(monitoring / "prometheusrule.yaml")
         if (monitoring / "prometheusrule.yaml").exists()
@@ -566,7 +570,8 @@ def run(
         check_acls(resources, facts, where, found)
         check_settings(resources, facts, where, found)
         if prometheus_rules(resources):
-            check_metrics(resources, facts, monitoring, where, found)
+            exported = {family(metric) for item in facts.values() for metric in item.metrics}
+            check_metrics(resources, exported, monitoring, where, found)
             check_promtool(resources, monitoring, where, found)
     return found
 

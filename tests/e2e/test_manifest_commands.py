@@ -116,6 +116,7 @@ async def test_every_deployment_runs_from_its_manifest_and_its_probes_answer(
     deployments = k8scheck.deployments_by_service(resources)
     assert set(deployments) == set(k8scheck.SERVICES)
     started: list[tuple[str, subprocess.Popen[bytes], str, dict[str, Any]]] = []
+    exported: set[str] = set()
     try:
         for name, deployment in deployments.items():
             started.append(
@@ -128,6 +129,13 @@ async def test_every_deployment_runs_from_its_manifest_and_its_probes_answer(
                 await answers_200(client, f"{base}{live}", 30)
                 await answers_200(client, f"{base}{ready}", 90)
                 assert process.poll() is None, (tmp_path / f"{name}.log").read_text()[-2000:]
+                exported |= k8scheck.exported_families((await client.get(f"{base}/metrics")).text)
     finally:
         for _, process, _, _ in started:
             stop_service(process)
+    # Every metric the alerts and the dashboard read is in what the running services serve.
+    found = k8scheck.Findings()
+    province = k8scheck.render(k8scheck.DEPLOY / "overlays" / "province")
+    k8scheck.check_metrics(province, exported, k8scheck.MONITORING, "province", found)
+    assert found.problems == []
+    assert {"netral_signing_chain_length", "netral_notify_deliveries", "http_requests"} <= exported
