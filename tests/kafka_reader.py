@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from cloudevents.kafka import KafkaMessage
+from cloudevents.kafka import from_binary as cloudevents_from_kafka
 
 from contracts.envelope import CloudEvent, decode_record
 
@@ -44,7 +46,24 @@ async def read_topic(
 
 
 def events_of(records: list[ConsumerRecord[bytes, bytes]]) -> list[CloudEvent]:
-    return [decode_record(record.headers, record.key, record.value, record.topic) for record in records]
+    """Our decoding of each record, checked against what an agency's CNCF CloudEvents SDK reads."""
+    events = [decode_record(record.headers, record.key, record.value, record.topic) for record in records]
+    for record, event in zip(records, events, strict=True):
+        assert_agency_sdk_reads(record, event)
+    return events
+
+
+def assert_agency_sdk_reads(record: ConsumerRecord[bytes, bytes], ours: CloudEvent) -> None:
+    """An agency reading with the CNCF CloudEvents SDK gets the same event as our decoder."""
+    message = KafkaMessage(
+        headers={name: value for name, value in record.headers if value is not None},
+        key=record.key,
+        value=record.value,
+    )
+    sdk = cloudevents_from_kafka(message)
+    assert (sdk["id"], sdk["type"], sdk["source"]) == (ours.id, ours.type, ours.source)
+    assert sdk["specversion"] == "1.0"
+    assert sdk.data == ours.data
 
 
 async def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> None:

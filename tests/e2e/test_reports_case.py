@@ -24,8 +24,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
-from cloudevents.kafka import KafkaMessage
-from cloudevents.kafka import from_binary as cloudevents_from_kafka
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
@@ -46,7 +44,7 @@ from services.reports.domain import (
 )
 from tests.integration.pemda import UNITS
 from tests.integration.reports_pemda import PEOPLE
-from tests.kafka_reader import wait_for
+from tests.kafka_reader import assert_agency_sdk_reads, wait_for
 
 AHMAD = "197502022000031002"  # head of the Dinas Pendidikan (JPT)
 BUDI = "198503152010011005"  # Budi Santoso, S.Kom., staff
@@ -317,24 +315,6 @@ def found(haystack: bytes | str, needles: tuple[str, ...] = NEEDLES + VARIANTS) 
     return [needle for needle in needles if needle.lower() in lowered]
 
 
-def assert_agency_sdk_reads(record: ConsumerRecord[bytes, bytes]) -> None:
-    """An agency reading with the CNCF CloudEvents SDK gets the same event as our decoder."""
-    message = KafkaMessage(
-        headers={name: value for name, value in record.headers if value is not None},
-        key=record.key,
-        value=record.value,
-    )
-    sdk = cloudevents_from_kafka(message)
-    ours = decode_record(record.headers, record.key, record.value)
-    assert (sdk["id"], sdk["type"], sdk["source"], sdk["specversion"]) == (
-        ours.id,
-        ours.type,
-        ours.source,
-        "1.0",
-    )
-    assert sdk.data == ours.data
-
-
 def record_bytes(record: ConsumerRecord[bytes, bytes]) -> bytes:
     parts = [record.key or b"", record.value or b""]
     for name, value in record.headers:
@@ -601,7 +581,7 @@ async def test_anonymous_intake_to_recorded_sanction_leaks_no_reporter(
             by_topic[topic] = await read_all(pemda.bootstrap, topic)
             for record in by_topic[topic]:
                 if not topic.startswith(f"{pemda.prefix}dlq."):
-                    assert_agency_sdk_reads(record)
+                    assert_agency_sdk_reads(record, decode_record(record.headers, record.key, record.value))
                 leaks += [
                     f"{topic}@{record.partition}:{record.offset}: {needle}"
                     for needle in found(record_bytes(record))
