@@ -20,8 +20,9 @@ async def read_topic(
     until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout: float = 60.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Consume `topic` from the beginning until `until(records)` holds or the timeout passes.
-    Every partition is assigned by hand: no consumer group, so no join to wait for."""
+    """Consume `topic` from the beginning until `until(records)` holds; fail at the timeout (a
+    silent return would let `all(...)` over nothing pass). Every partition is assigned by hand:
+    no consumer group, so no join to wait for."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -42,6 +43,8 @@ async def read_topic(
                     records.extend(partition_records)
     finally:
         await consumer.stop()
+    if not until(records):
+        raise AssertionError(f"{topic}: condition not met within {timeout} s ({len(records)} records read)")
     return records
 
 

@@ -27,6 +27,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator import metrics as http_metrics
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SHUTDOWN_SECONDS = 10.0
+HTTP_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 Hook = Callable[[], Awaitable[None]]
 BackgroundTask = Callable[[], Coroutine[Any, Any, None]]
@@ -227,7 +229,15 @@ def create_app(
     app.add_middleware(StartingGate, readiness=readiness)
     # Request counts and latency by route template (never the raw path: it can hold a
     # tracking or receipt code), into the service's own registry.
-    Instrumentator(registry=runtime.metrics_registry, excluded_handlers=list(OPEN_PATHS)).instrument(app)
+    # Two metrics only: the library's default set (sizes, a second histogram) cost signing about
+    # a sixth of its throughput in the benchmark. Buckets include the 250 ms signing goal.
+    instrumentator = Instrumentator(registry=runtime.metrics_registry, excluded_handlers=list(OPEN_PATHS))
+    instrumentator.add(
+        http_metrics.requests(registry=runtime.metrics_registry),
+        http_metrics.latency(
+            buckets=HTTP_LATENCY_BUCKETS, should_include_status=False, registry=runtime.metrics_registry
+        ),
+    ).instrument(app)
     app.state.token_verifier = TokenVerifier(settings)
 
     @app.exception_handler(RequestValidationError)

@@ -12,7 +12,7 @@ from contracts.catalog import EVENT_TYPES
 from contracts.topics import CATALOG
 from services.kit.auth import Principal, Role, require
 from services.kit.errors import NotFound
-from services.kit.pagination import page_response
+from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.notify.store import NotifyStore
 
@@ -63,7 +63,7 @@ async def deliveries(
     status: Literal["pending", "sending", "sent", "failed", "dead", "in_doubt", "cancelled"] | None = None,
     audience: str | None = Query(default=None, max_length=32),
     agency: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
+    page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
     """The delivery log: every message with its attempts and last error. A reporter's contact

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.kit.auth import Principal, Role, require
 from services.kit.errors import Conflict, NotFound
-from services.kit.pagination import page_response
+from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput, field_errors
 from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
 from services.registry.domain import Code, EmployeeInput, Level, Name, OrgUnitKind, RuleViolation
@@ -78,7 +78,6 @@ def _rule_error(exc: RuleViolation) -> InvalidInput:
 
 
 Store = Annotated[RegistryStore, Depends(_store)]
-Page = Annotated[int, Query(ge=1, description="halaman, mulai dari 1")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 router = APIRouter(prefix="/v1")
@@ -331,7 +330,7 @@ async def import_status(
     import_id: str,
     store: Store,
     principal: Annotated[Principal, Depends(require(*IMPORTERS))],
-    errors_page: Annotated[int, Query(ge=1)] = 1,
+    errors_page: Page = 1,
 ) -> dict[str, Any]:
     try:
         job = await store.import_job(import_id)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.kit.auth import Principal, Role, optional, require
 from services.kit.codes import normalise_code
 from services.kit.errors import Conflict, NotFound
-from services.kit.pagination import page_response
+from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.reports.domain import (
     CATEGORIES,
@@ -370,7 +370,7 @@ async def list_reports(
     state: CaseState | None = None,
     overdue: bool | None = None,
     org_unit: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
+    page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
     if org_unit and principal.org_unit is not None:
@@ -499,7 +499,7 @@ async def reporter_access_log(
     store: Store,
     principal: Annotated[Principal, Depends(require(*AUDITORS))],
     case_id: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
+    page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
     docs, total = await store.access_entries(case_id, page, page_size)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.kit.auth import Principal, Role, require
 from services.kit.codes import normalise_code
 from services.kit.errors import Conflict, NotFound
-from services.kit.pagination import page_response
+from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
 from services.signing.store import Refused, SigningStore
@@ -327,7 +327,7 @@ async def campaign_unsigned(
     store: Store,
     principal: Annotated[Principal, Depends(require(*MONITORS))],
     org_unit: Annotated[str, Query(description="kode unit organisasi")],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> dict[str, Any]:
     await _scoped_unit(store, principal, org_unit)

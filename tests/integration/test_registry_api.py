@@ -261,3 +261,20 @@ async def test_health_readiness_metrics_and_asyncapi(api: httpx.AsyncClient) -> 
         "employee.transferred.v1",
         "employee.deactivated.v1",
     }
+
+
+async def test_a_page_beyond_any_list_is_a_readable_422_not_a_server_error(
+    api: httpx.AsyncClient, mint: Callable[..., str]
+) -> None:
+    admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
+    huge = "200000000000000000"
+    for path in (f"/v1/employees?org_unit=32.01&page={huge}", f"/v1/imports/x?errors_page={huge}"):
+        response = await api.get(path, headers=admin)
+        assert response.status_code == 422, (path, response.text)
+        body = response.json()
+        assert body["detail"] == "data tidak valid"
+        assert [error["field"] for error in body["errors"]] == [
+            path.rsplit("?", 1)[1].split("&")[-1].split("=")[0]
+        ]
+    last = await api.get("/v1/employees?org_unit=32.01&page=1000000", headers=admin)
+    assert last.status_code == 200 and last.json()["items"] == []
