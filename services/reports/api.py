@@ -25,6 +25,8 @@ from services.reports.domain import (
     STATE_LABELS,
     Action,
     CaseState,
+    DeadlineKind,
+    EscalationLevel,
     ForbiddenAction,
     IllegalSanction,
     IllegalTransition,
@@ -130,6 +132,11 @@ class ReportsMetrics:
         self.escalations = Counter(
             "netral_reports_escalations", "PPK escalations", ["level"], registry=registry
         )
+        # Every series from the start, so that the first breach is an increase for the alerts.
+        for kind in DeadlineKind:
+            self.breaches.labels(kind.value)
+        for level in EscalationLevel:
+            self.escalations.labels(level.value)
         self.cases = Gauge("netral_reports_cases", "Cases by state", ["state"], registry=registry)
         self.time_to_decision = Histogram(
             "netral_reports_time_to_decision_days",
