@@ -35,6 +35,7 @@ from contracts.envelope import EventData
 from contracts.topics import CATALOG
 from services.kit.auth import TokenVerifier
 from services.kit.consumer import EventConsumers
+from services.kit.errors import Conflict, NotFound
 from services.kit.kafka import kafka_client_options, kafka_security
 from services.kit.leases import Leases
 from services.kit.logs import configure_logging
@@ -246,6 +247,18 @@ def create_app(
             status_code=422,
             content={"detail": "data tidak valid", "errors": field_errors(exc.errors())},
         )
+
+    # The store's errors, answered once here instead of in every endpoint.
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        content: dict[str, Any] = {"detail": exc.message}
+        if exc.allowed:
+            content["allowed_actions"] = exc.allowed
+        return JSONResponse(status_code=409, content=content)
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:

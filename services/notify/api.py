@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.catalog import EVENT_TYPES
 from contracts.topics import CATALOG
 from services.kit.auth import Principal, Role, require
-from services.kit.errors import NotFound
 from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.notify.store import NotifyStore
@@ -166,8 +165,5 @@ async def replay(
     """Send again every public event of the subscription's types since `since`."""
     if since.tzinfo is None:
         raise InvalidInput.one("since", "waktu harus memuat zona waktu, mis. 2029-01-01T00:00:00+07:00")
-    try:
-        count = await store.replay(subscription_id, since)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    count = await store.replay(subscription_id, since)
     return {"subscription_id": subscription_id, "queued": count}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.kit.auth import Principal, Role, require
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import NotFound
 from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput, field_errors
 from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
@@ -103,8 +103,6 @@ async def create_org_unit(
         principal.check_access(parent.code, parent.path)
     try:
         doc = await store.create_unit(body.code, body.name, body.kind, body.parent_code)
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except RuleViolation as exc:
         raise _rule_error(exc) from None
     return unit_snapshot(doc).model_dump(mode="json")
@@ -122,12 +120,9 @@ async def rename_org_unit(
     store: Store,
     principal: Annotated[Principal, Depends(require(*UNIT_WRITERS))],
 ) -> dict[str, Any]:
-    try:
-        unit = await store.unit(code)
-        principal.check_access(unit.code, unit.path)
-        doc = await store.rename_unit(code, body.name)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    unit = await store.unit(code)
+    principal.check_access(unit.code, unit.path)
+    doc = await store.rename_unit(code, body.name)
     return unit_snapshot(doc).model_dump(mode="json")
 
 
@@ -135,10 +130,7 @@ async def rename_org_unit(
 async def get_org_unit(
     code: str, store: Store, principal: Annotated[Principal, Depends(require(*UNIT_READERS))]
 ) -> dict[str, Any]:
-    try:
-        doc = await store.unit_document(code)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    doc = await store.unit_document(code)
     view = unit_snapshot(doc).model_dump(mode="json")
     view["children"] = [unit_snapshot(child).model_dump(mode="json") for child in await store.children(code)]
     return view
@@ -148,10 +140,7 @@ async def get_org_unit(
 
 
 async def _visible_employee(store: RegistryStore, principal: Principal, employee_id: str) -> dict[str, Any]:
-    try:
-        doc = await store.employee(employee_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    doc = await store.employee(employee_id)
     if principal.role is Role.EMPLOYEE and principal.nip != doc.get("nip"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "pegawai hanya boleh melihat datanya sendiri")
     principal.check_access(doc["org_unit_code"], doc["org_unit_path"])
@@ -175,8 +164,6 @@ async def create_employee(
     principal.check_access(unit.code, unit.path)
     try:
         doc = await store.create_employee(employee, principal.subject)
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except RuleViolation as exc:
         raise _rule_error(exc) from None
     return public_employee(doc)
@@ -194,10 +181,7 @@ async def list_employees(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    try:
-        unit = await store.unit(org_unit)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    unit = await store.unit(org_unit)
     principal.check_access(unit.code, unit.path)
     docs, total = await store.list_employees(org_unit, include_descendants, active, page, page_size)
     return page_response([public_employee(doc) for doc in docs], page, page_size, total)
@@ -230,10 +214,6 @@ async def update_employee(
         raise InvalidInput(field_errors(exc.errors())) from None
     except RuleViolation as exc:
         raise _rule_error(exc) from None
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return {**public_employee(doc), "changed": changed}
 
 
@@ -260,12 +240,8 @@ async def transfer_employee(
             may_enter,
             principal.subject,
         )
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except RuleViolation as exc:
         raise _rule_error(exc) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return public_employee(doc)
 
 
@@ -277,14 +253,9 @@ async def deactivate_employee(
     principal: Annotated[Principal, Depends(require(*EMPLOYEE_WRITERS))],
 ) -> dict[str, Any]:
     await _visible_employee(store, principal, employee_id)
-    try:
-        doc = await store.deactivate_employee(
-            employee_id, body.reason, body.note, body.effective_date or dt.date.today(), principal.subject
-        )
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    doc = await store.deactivate_employee(
+        employee_id, body.reason, body.note, body.effective_date or dt.date.today(), principal.subject
+    )
     return public_employee(doc)
 
 
@@ -332,10 +303,7 @@ async def import_status(
     principal: Annotated[Principal, Depends(require(*IMPORTERS))],
     errors_page: Page = 1,
 ) -> dict[str, Any]:
-    try:
-        job = await store.import_job(import_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    job = await store.import_job(import_id)
     if job.get("scope") != principal.org_unit and principal.org_unit is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "impor ini milik unit lain")
     errors = await store.import_errors_page(

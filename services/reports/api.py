@@ -222,10 +222,6 @@ Limits = Annotated[RateLimits, Depends(_limits)]
 router = APIRouter(prefix="/v1")
 
 
-def _not_found(exc: NotFound) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-
-
 def _intake(body: ReportIn, channel: str, reporter: dict[str, Any] | None, store: ReportsStore) -> Intake:
     today = store.calendar.local_date(store.clock.now())
     if body.incident_date > today:
@@ -309,8 +305,6 @@ async def track(code: str, store: Store) -> dict[str, Any]:
         report, case = await store.tracked(normalise_code(code, "kode pelacakan"))
     except ValueError as exc:
         raise InvalidInput.one("code", str(exc)) from None
-    except NotFound as exc:
-        raise _not_found(exc) from None
     state = CaseState(case["state"])
     category = CATEGORY_BY_CODE[report["category"]]
     return {
@@ -362,10 +356,7 @@ def _check_scope(principal: Principal, case: dict[str, Any]) -> None:
 
 
 async def _scoped_case(store: ReportsStore, case_id: str, principal: Principal) -> dict[str, Any]:
-    try:
-        case = await store.case(case_id)
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    case = await store.case(case_id)
     _check_scope(principal, case)
     return case
 
@@ -434,8 +425,6 @@ async def assign_subject(
         case = await store.assign_subject(case_id, body.employee_id, principal)
     except NotFound as exc:
         raise InvalidInput.one("employee_id", str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from None
     return _case_summary(case)
 
 
@@ -466,8 +455,6 @@ async def transition(
         return JSONResponse(
             {"detail": exc.message, "allowed_actions": exc.allowed}, status_code=status.HTTP_409_CONFLICT
         )
-    except NotFound as exc:
-        raise _not_found(exc) from None
     metrics.transitions.labels(body.action.value).inc()
     if body.action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
         recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import Principal, Role, require
 from services.kit.codes import normalise_code
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import NotFound
 from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
@@ -94,10 +94,6 @@ Metrics = Annotated[SigningMetrics, Depends(_metrics)]
 router = APIRouter(prefix="/v1")
 
 
-def _not_found(exc: NotFound) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-
-
 def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": doc["_id"],
@@ -129,20 +125,17 @@ async def create_campaign(
         except NotFound as exc:
             raise InvalidInput.one("scope", str(exc)) from None
         principal.check_access(code, unit["path"])
-    try:
-        doc = await store.create_campaign(
-            body.code,
-            body.title,
-            body.election,
-            body.deadline,
-            body.pact_text,
-            body.scope,
-            body.cascade,
-            principal.subject,
-            sorted(set(body.reminder_hours), reverse=True),
-        )
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    doc = await store.create_campaign(
+        body.code,
+        body.title,
+        body.election,
+        body.deadline,
+        body.pact_text,
+        body.scope,
+        body.cascade,
+        principal.subject,
+        sorted(set(body.reminder_hours), reverse=True),
+    )
     return _campaign_view(doc)
 
 
@@ -150,10 +143,7 @@ async def create_campaign(
 async def get_campaign(
     code: str, store: Store, principal: Annotated[Principal, Depends(require(*Role))]
 ) -> dict[str, Any]:
-    try:
-        return _campaign_view(await store.campaign(code))
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    return _campaign_view(await store.campaign(code))
 
 
 class PactIn(BaseModel):
@@ -165,16 +155,11 @@ class PactIn(BaseModel):
 async def revise_pact(
     code: str, body: PactIn, store: Store, principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))]
 ) -> dict[str, Any]:
-    try:
-        campaign = await store.campaign(code)
-        for unit_code in campaign["scope"]:
-            unit = await store.unit(unit_code)
-            principal.check_access(unit_code, unit["path"])
-        return _campaign_view(await store.revise_pact(code, body.pact_text, principal.subject))
-    except NotFound as exc:
-        raise _not_found(exc) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    campaign = await store.campaign(code)
+    for unit_code in campaign["scope"]:
+        unit = await store.unit(unit_code)
+        principal.check_access(unit_code, unit["path"])
+    return _campaign_view(await store.revise_pact(code, body.pact_text, principal.subject))
 
 
 async def _sign(
@@ -202,8 +187,6 @@ async def _sign(
             client=client,
             recorder_unit=principal.org_unit if recorded else None,
         )
-    except NotFound as exc:
-        raise _not_found(exc) from None
     except Refused as exc:
         metrics.refusals.labels(campaign).inc()
         raise HTTPException(
@@ -250,8 +233,6 @@ async def verify_public_receipt(code: str, request: Request, store: Store) -> di
         receipt = await store.receipt(normalise_code(code, "kode tanda terima"))
     except ValueError as exc:
         raise InvalidInput.one("code", str(exc)) from None
-    except NotFound as exc:
-        raise _not_found(exc) from None
     check = verify_receipt(receipt, store.key.public_pem())
     return {
         "receipt": receipt,
@@ -274,10 +255,7 @@ async def public_keys(store: Store) -> dict[str, Any]:
 async def verify_campaign_chain(
     code: str, store: Store, principal: Annotated[Principal, Depends(require(*CHAIN_AUDITORS))]
 ) -> dict[str, Any]:
-    try:
-        await store.campaign(code)
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    await store.campaign(code)
     links = [link async for link in store.chain_links(code)]
     # Thousands of signature checks: off the event loop, so signing goes on meanwhile.
     check = await asyncio.to_thread(verify_chain, links, store.key.public_pem())
@@ -300,10 +278,7 @@ async def verify_campaign_chain(
 
 
 async def _scoped_unit(store: SigningStore, principal: Principal, org_unit: str) -> None:
-    try:
-        unit = await store.unit(org_unit)
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    unit = await store.unit(org_unit)
     principal.check_access(org_unit, unit["path"])
 
 
@@ -315,10 +290,7 @@ async def campaign_progress(
     org_unit: Annotated[str, Query(description="kode unit organisasi")],
 ) -> dict[str, Any]:
     await _scoped_unit(store, principal, org_unit)
-    try:
-        return await store.progress(code, org_unit)
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    return await store.progress(code, org_unit)
 
 
 @router.get("/campaigns/{code}/unsigned")
@@ -331,10 +303,7 @@ async def campaign_unsigned(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> dict[str, Any]:
     await _scoped_unit(store, principal, org_unit)
-    try:
-        docs, total = await store.unsigned(code, org_unit, page, page_size)
-    except NotFound as exc:
-        raise _not_found(exc) from None
+    docs, total = await store.unsigned(code, org_unit, page, page_size)
     items = [
         {
             "employee_id": doc["_id"],
