@@ -36,7 +36,7 @@ def token(
     hours: Annotated[float, typer.Option(help="masa berlaku (jam)")] = 12,
 ) -> None:
     """Cetak JWT dari penerbit dev lokal (HANYA untuk pengembangan)."""
-    from services.kit.auth import Role
+    from contracts.roles import Role
 
     try:
         Role(role)

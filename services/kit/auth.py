@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -16,20 +15,10 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from contracts.roles import Role
 from services.kit.settings import ServiceSettings
 
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]
-
-
-class Role(StrEnum):
-    EMPLOYEE = "employee"
-    OPD_ADMIN = "opd_admin"
-    BKPSDM = "bkpsdm"
-    PPK = "ppk"
-    INSPEKTORAT = "inspektorat"
-    BAWASLU = "bawaslu"
-    BKN = "bkn"
-    AGENCY = "agency"
 
 
 # Roles whose every action is bound to one org unit subtree; a token without one is refused.

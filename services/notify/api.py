@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.catalog import EVENT_TYPES
+from contracts.roles import Role
 from contracts.topics import CATALOG
-from services.kit.auth import Principal, Role, require
+from services.kit.auth import Principal, require
 from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput
 from services.notify.store import NotifyStore

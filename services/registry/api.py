@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.kit.auth import Principal, Role, require
+from contracts.roles import Role
+from services.kit.auth import Principal, require
 from services.kit.errors import NotFound
 from services.kit.pagination import Page, page_response
 from services.kit.validation import InvalidInput, field_errors

@@ -14,7 +14,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.kit.auth import Principal, Role, optional, require
+from contracts.roles import Role
+from services.kit.auth import Principal, optional, require
 from services.kit.codes import normalise_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.pagination import Page, page_response

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from rapidfuzz import fuzz
 
-from services.kit.auth import Role
+from contracts.roles import Role
 
 # ---------------------------------------------------------------- categories
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.kit.auth import Principal, Role, require
+from contracts.roles import Role
+from services.kit.auth import Principal, require
 from services.kit.codes import normalise_code
 from services.kit.errors import NotFound
 from services.kit.pagination import Page, page_response

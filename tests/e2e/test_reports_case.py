@@ -29,10 +29,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from contracts.envelope import CloudEvent, decode_record
+from contracts.roles import Role
 from contracts.topics import CATALOG, REPORT_CASES, REPORTS_PUBLIC
 from netral.devstack import wait_ready
 from netral.engines import free_port
-from services.kit.auth import Role
 from services.reports.domain import (
     STATE_LABELS,
     CaseState,

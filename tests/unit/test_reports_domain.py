@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from services.kit.auth import Role
+from contracts.roles import Role
 from services.reports.domain import (
     ACTION_LABELS,
     CATEGORIES,
