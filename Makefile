@@ -34,12 +34,13 @@ promtool:
 k8s-check: install promtool
 	$(RUN) netral k8s-check
 
-test: install k8s-check
+# Lint first: a benchmark that stops importing after a refactor fails here, not silently.
+test: install lint k8s-check
 	$(RUN) pytest
 
 lint: install
 	$(RUN) ruff check services contracts netral tests
-	$(RUN) mypy --strict services contracts
+	$(RUN) mypy --strict services contracts netral tests
 
 bench: install
 	$(RUN) python -m tests.bench.startup_bench

@@ -121,7 +121,7 @@ def validate_custom(resource: Resource, schema: dict[str, Any]) -> list[str]:
 
 
 def validate_builtin(resource: Resource) -> list[str]:
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
 
     try:
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)

@@ -6,8 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from aiokafka.structs import ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
 from cloudevents.kafka import KafkaMessage
 from cloudevents.kafka import from_binary as cloudevents_from_kafka
 

@@ -75,7 +75,7 @@ from netral.devstack import wait_ready
 from netral.seed import generate
 from services.notify.channels import Outgoing, SmtpChannel
 from services.notify.domain import RULE_BY_NAME, Templates
-from services.notify.main import NotifySettings
+from services.notify.settings import NotifySettings
 from tests.bench.registry_bench import (
     BenchFailure,
     cpu_seconds,

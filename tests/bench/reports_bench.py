@@ -79,7 +79,7 @@ from services.reports.domain import (
     match_by_nip,
     subject_key,
 )
-from services.reports.main import ReportsSettings
+from services.reports.settings import ReportsSettings
 from services.reports.store import Intake, PreparedIntake, ReportsStore, _employee_ref
 from tests.bench.registry_bench import (
     BenchFailure,

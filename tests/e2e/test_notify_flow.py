@@ -345,13 +345,13 @@ async def test_reminders_status_updates_and_agency_webhooks(
 
             # The reporter: one status update, with the reason, and nothing about the accused.
             (update,) = mailbox.to(REPORTER_EMAIL)
-            body = text_of(update)
+            update_text = text_of(update)
             assert header(update, "Subject") == (
                 "Perkembangan laporan Anda: Laporan diverifikasi satuan tugas netralitas"
             )
-            assert VERIFY_REASON in body
+            assert VERIFY_REASON in update_text
             for secret in (ACCUSED[1], "Budi", "Santoso", ACCUSED[0], case_id, DESCRIPTION[:30]):
-                assert secret not in body and secret not in header(update, "Subject"), secret
+                assert secret not in update_text and secret not in header(update, "Subject"), secret
 
             # The log says the same, and never shows the reporter's address.
             log = await http.get(f"{notify.url}/v1/deliveries", params={"page_size": 200}, headers=admin)

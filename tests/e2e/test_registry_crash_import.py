@@ -69,7 +69,7 @@ async def test_import_survives_sigkill_and_publishes_each_employee_once(
                 return body
 
             async def partway() -> bool:
-                return (await progress())["processed"] >= EMPLOYEES // 3
+                return bool((await progress())["processed"] >= EMPLOYEES // 3)
 
             await wait_for(partway, timeout=120, interval=0.05)
             first.send_signal(signal.SIGKILL)
@@ -80,7 +80,7 @@ async def test_import_survives_sigkill_and_publishes_each_employee_once(
             second = start_registry(env, log)  # resumes by itself: no re-submission
 
             async def completed() -> bool:
-                return (await progress())["status"] == "completed"
+                return bool((await progress())["status"] == "completed")
 
             await wait_for(completed, timeout=300, interval=0.5)
             final = await progress()

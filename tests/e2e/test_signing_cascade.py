@@ -154,7 +154,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
             return body
 
         async def all_projected() -> bool:
-            return (await progress())["expected"] == len(people)
+            return bool((await progress())["expected"] == len(people))
 
         await wait_for(all_projected, timeout=60, interval=0.5)
 
@@ -251,7 +251,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
             return body
 
         async def fully_chained() -> bool:
-            return (await chain())["length"] == expected_length
+            return bool((await chain())["length"] == expected_length)
 
         await wait_for(fully_chained, timeout=30)
         verdict = await chain()

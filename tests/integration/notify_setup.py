@@ -13,7 +13,7 @@ from email.message import Message
 from typing import Any
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
 

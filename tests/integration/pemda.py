@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from services.registry.main import RegistrySettings
 from services.registry.main import build_app as build_registry
-from services.signing.main import SigningSettings
+from services.registry.settings import RegistrySettings
 from services.signing.main import build_app as build_signing
+from services.signing.settings import SigningSettings
 from tests.conftest import running_app
 
 UNITS = (

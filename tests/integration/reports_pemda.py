@@ -12,10 +12,10 @@ import httpx
 from fastapi import FastAPI
 
 from services.kit.clock import FixedClock
-from services.registry.main import RegistrySettings
 from services.registry.main import build_app as build_registry
-from services.reports.main import ReportsSettings
+from services.registry.settings import RegistrySettings
 from services.reports.main import build_app as build_reports
+from services.reports.settings import ReportsSettings
 from tests.conftest import running_app
 from tests.integration.pemda import UNITS
 from tests.kafka_reader import wait_for
@@ -77,7 +77,7 @@ async def registry_and_reports(
         store = reports_app.state.reports_store
 
         async def projected() -> bool:
-            return await store.employees.count_documents({}) == len(people)
+            return bool(await store.employees.count_documents({}) == len(people))
 
         await wait_for(projected, timeout=90, interval=0.3)
         yield ReportsPemda(registry, reports, reports_app, reports_settings, clock)

@@ -21,10 +21,10 @@ from contracts.signing import PledgeReminderDueV1
 from netral.engines import free_port
 from services.kit.sealing import Sealer
 from services.notify.channels import DeliveryFailed, HttpSmsGateway
-from services.notify.main import NotifySettings
 from services.notify.main import build_app as build_notify
-from services.registry.main import RegistrySettings
+from services.notify.settings import NotifySettings
 from services.registry.main import build_app as build_registry
+from services.registry.settings import RegistrySettings
 from tests.conftest import running_app
 from tests.integration.notify_setup import Mailbox, WebhookReceiver, publish, serving, smtp_server
 from tests.integration.pemda import UNITS
@@ -77,7 +77,7 @@ async def registry_and_notify(
         store = notify_app.state.notify_store
 
         async def contacts_known() -> bool:
-            return await store.employees.count_documents({}) == len(STAFF)
+            return bool(await store.employees.count_documents({}) == len(STAFF))
 
         await wait_for(contacts_known, timeout=90, interval=0.3)
         yield NotifyPemda(
@@ -189,7 +189,7 @@ async def test_reporter_hears_of_the_case_without_the_contact_showing(
             store = pemda.app.state.notify_store
 
             async def contact_known() -> bool:
-                return await store.reporter_contacts.count_documents({}) == 1
+                return bool(await store.reporter_contacts.count_documents({}) == 1)
 
             await wait_for(contact_known, timeout=60)
             await publish(pemda.bootstrap, prefix, [new_event(verified, "/netral/reports")])
@@ -220,7 +220,9 @@ async def test_a_server_that_was_down_gets_each_mail_once_and_refused_ones_end_d
         store = pemda.app.state.notify_store
 
         async def retried() -> bool:
-            return await store.deliveries.count_documents({"attempts": {"$gte": 2}, "status": "pending"}) == 2
+            return bool(
+                await store.deliveries.count_documents({"attempts": {"$gte": 2}, "status": "pending"}) == 2
+            )
 
         await wait_for(retried, timeout=60)
         controller = smtp_server(port, mailbox)
@@ -308,7 +310,7 @@ async def test_agency_webhooks_recover_once_and_a_dead_endpoint_delays_nobody(
         store = pemda.app.state.notify_store
 
         async def bkn_dead() -> bool:
-            return await store.deliveries.count_documents({"agency": "bkn", "status": "dead"}) == 3
+            return bool(await store.deliveries.count_documents({"agency": "bkn", "status": "dead"}) == 3)
 
         await wait_for(bkn_dead, timeout=60)
         assert sorted(bawaslu.ids()) == sorted(e.id for e in events)  # each once, none lost

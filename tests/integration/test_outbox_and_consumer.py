@@ -82,7 +82,7 @@ async def test_relay_publishes_every_event_once_in_order_per_key(settings: Servi
             )
 
             async def drained() -> bool:
-                return await runtime.outbox.collection.count_documents({"pending": True}) == 0
+                return bool(await runtime.outbox.collection.count_documents({"pending": True}) == 0)
 
             await wait_for(drained)
     received = events_of(records)

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from services.registry.main import RegistrySettings, build_app
+from services.registry.main import build_app
+from services.registry.settings import RegistrySettings
 from tests.conftest import running_app
 from tests.kafka_reader import events_of, read_topic
 

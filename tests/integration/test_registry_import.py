@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.registry.main import RegistrySettings, build_app
+from services.registry.main import build_app
+from services.registry.settings import RegistrySettings
 from tests.conftest import running_app
 from tests.kafka_reader import wait_for
 

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from netral.devissuer import mint_token
 from services.kit.clock import FixedClock
 from services.kit.settings import ServiceSettings
-from services.reports.main import ReportsSettings
 from services.reports.main import build_app as build_reports
+from services.reports.settings import ReportsSettings
 from tests.conftest import running_app
 from tests.integration.reports_pemda import registry_and_reports
 

@@ -110,7 +110,8 @@ async def test_deadlines_follow_the_holiday_calendar_and_fire_once(
             headers=bearer(mint("ppk")),
         )
         assert decided.status_code == 200, decided.text
-        assert "next_due_at" not in (await store.cases.find_one({"_id": followed}))
+        followed_case = await store.cases.find_one({"_id": followed})
+        assert followed_case is not None and "next_due_at" not in followed_case
 
         bootstrap = str(settings_kwargs["kafka_bootstrap_servers"])
         internal = events_of(

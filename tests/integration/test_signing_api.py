@@ -58,7 +58,7 @@ async def test_roles_pact_versions_and_receipt_codes(
             response = await signing.get(
                 "/v1/campaigns/pemilu-2029/progress", params={"org_unit": "32.01"}, headers=admin
             )
-            return response.json().get("expected") == 2
+            return bool(response.json().get("expected") == 2)
 
         await wait_for(projected, timeout=60, interval=0.3)
 

@@ -49,7 +49,7 @@ async def test_reminders_overdue_and_close_at_deadline(
             response = await signing.get(
                 "/v1/campaigns/pemilu-uji/progress", params={"org_unit": "32.01"}, headers=admin
             )
-            return response.json().get("expected") == 3
+            return bool(response.json().get("expected") == 3)
 
         await wait_for(projected, timeout=60, interval=0.3)
         signed = await signing.post(
@@ -61,7 +61,7 @@ async def test_reminders_overdue_and_close_at_deadline(
 
         async def closed() -> bool:
             response = await signing.get("/v1/campaigns/pemilu-uji", headers=admin)
-            return response.json()["status"] == "closed"
+            return bool(response.json()["status"] == "closed")
 
         await wait_for(closed, timeout=60, interval=0.5)
         late = await signing.post(

@@ -531,7 +531,7 @@ def test_check_unit_parent_requires_parent(kind: OrgUnitKind) -> None:
 
 
 def test_profile_changes_returns_only_changed_fields() -> None:
-    current = {
+    current: dict[str, object] = {
         "name": "Budi Santoso",
         "position": "Analis",
         "level": Level.STAFF,
@@ -541,7 +541,7 @@ def test_profile_changes_returns_only_changed_fields() -> None:
         "phone": None,
         "org_unit_code": "OPD-1",
     }
-    incoming = {
+    incoming: dict[str, object] = {
         **current,
         "position": "Kepala Seksi",
         "level": "SUPERVISOR",
@@ -556,7 +556,7 @@ def test_profile_changes_returns_only_changed_fields() -> None:
 
 
 def test_profile_changes_empty_when_nothing_changed() -> None:
-    current = {"name": "Budi", "level": Level.STAFF, "email": None}
+    current: dict[str, object] = {"name": "Budi", "level": Level.STAFF, "email": None}
     assert profile_changes(current, {"name": "Budi", "level": "STAFF"}) == {}
 
 
