@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 
 def read_or_create(path: Path, generate: Callable[[], bytes]) -> bytes:
     if not path.exists():
@@ -13,3 +15,11 @@ def read_or_create(path: Path, generate: Callable[[], bytes]) -> bytes:
         path.write_bytes(generate())
         path.chmod(0o600)
     return path.read_bytes()
+
+
+def configured_or_dev(secret: SecretStr | None, dev_file: Path, generate: Callable[[], bytes]) -> bytes:
+    """The key from the settings (a secret store in production), else the DEV-ONLY file: the one
+    way every service loads its keys."""
+    if secret is not None:
+        return secret.get_secret_value().encode()
+    return read_or_create(dev_file, generate).strip()

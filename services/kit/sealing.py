@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
-from services.kit.devkeys import read_or_create
+from services.kit.devkeys import configured_or_dev
 
 
 class Sealer:
@@ -27,11 +27,8 @@ class Sealer:
     @classmethod
     def from_settings(cls, keys: SecretStr | None, dev_key_file: Path, what: str) -> Sealer:
         """`keys`: comma-separated Fernet keys from a secret store; unset, the DEV-ONLY file."""
-        if keys is not None:
-            return cls(
-                [key.strip().encode() for key in keys.get_secret_value().split(",") if key.strip()], what
-            )
-        return cls([read_or_create(dev_key_file, Fernet.generate_key).strip()], what)
+        text = configured_or_dev(keys, dev_key_file, Fernet.generate_key)
+        return cls([key.strip() for key in text.split(b",") if key.strip()], what)
 
     def seal(self, value: dict[str, Any]) -> bytes:
         return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode())

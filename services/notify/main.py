@@ -7,8 +7,9 @@ import datetime as dt
 from fastapi import FastAPI
 from limits import parse
 
-from services.kit.app import build_runtime, create_app
+from services.kit.app import create_app
 from services.kit.clock import Clock, FileClock, SystemClock
+from services.kit.runtime import build_runtime
 from services.kit.sealing import Sealer
 from services.notify import handlers
 from services.notify.api import router

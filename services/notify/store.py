@@ -21,11 +21,11 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import CloudEvent
-from services.kit.app import Runtime
 from services.kit.clock import Clock
 from services.kit.errors import NotFound
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import upsert_if_newer
+from services.kit.runtime import Runtime
 from services.kit.sealing import Sealer
 from services.notify.domain import (
     RULES,

@@ -12,7 +12,9 @@ from contracts.registry import (
     OrgUnitCreatedV1,
     OrgUnitUpdatedV1,
 )
-from services.kit.app import build_runtime, create_app
+from services.kit.app import create_app
+from services.kit.devkeys import configured_or_dev
+from services.kit.runtime import build_runtime
 from services.registry.api import router
 from services.registry.importer import ImportSettings, ImportWorker
 from services.registry.settings import RegistrySettings
@@ -22,11 +24,7 @@ from services.registry.store import NikVault, RegistryStore
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
     runtime = build_runtime(settings)
-    vault = (
-        NikVault(settings.nik_secret.get_secret_value().encode())
-        if settings.nik_secret is not None
-        else NikVault.from_file(settings.nik_key_file)
-    )
+    vault = NikVault(configured_or_dev(settings.nik_secret, settings.nik_key_file, NikVault.generate))
     store = RegistryStore(runtime, vault)
     worker = ImportWorker(
         store,

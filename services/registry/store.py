@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -30,10 +29,9 @@ from contracts.registry import (
     OrgUnitSnapshot,
     OrgUnitUpdatedV1,
 )
-from services.kit.app import Runtime
-from services.kit.devkeys import read_or_create
 from services.kit.errors import Conflict, NotFound
 from services.kit.mongo import Document, Session, ensure_index
+from services.kit.runtime import Runtime
 from services.registry.csvimport import RowError
 from services.registry.domain import (
     EmployeeInput,
@@ -73,10 +71,10 @@ class NikVault:
         self._fernet = Fernet(base64.urlsafe_b64encode(derive(b"netral-nik-encryption")))
         self._hash_key = derive(b"netral-nik-fingerprint")
 
-    @classmethod
-    def from_file(cls, path: Path) -> NikVault:
-        """DEV ONLY: a key generated on this machine when none is configured."""
-        return cls(read_or_create(path, lambda: base64.b64encode(Fernet.generate_key())).strip())
+    @staticmethod
+    def generate() -> bytes:
+        """A new secret, for the DEV-ONLY key file of a machine with none configured."""
+        return base64.b64encode(Fernet.generate_key())
 
     def fingerprint(self, nik: str) -> str:
         return nik_fingerprint(nik, self._hash_key)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from contracts.reports import INTERNAL_EVENTS, PUBLIC_EVENTS
-from services.kit.app import build_runtime, create_app
+from services.kit.app import create_app
 from services.kit.clock import Clock, FileClock, SystemClock
+from services.kit.runtime import build_runtime
 from services.kit.sealing import Sealer
 from services.reports import handlers
 from services.reports.api import RateLimits, ReportsMetrics, router

@@ -46,7 +46,6 @@ from contracts.reports import (
     ReportStatusChangedV1,
     ReportVerifiedV1,
 )
-from services.kit.app import Runtime
 from services.kit.auth import Principal
 from services.kit.clock import Clock
 from services.kit.codes import new_code
@@ -54,6 +53,7 @@ from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import upsert_if_newer
+from services.kit.runtime import Runtime
 from services.kit.sealing import Sealer
 from services.reports.domain import (
     CATEGORY_BY_CODE,

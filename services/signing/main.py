@@ -13,8 +13,9 @@ from contracts.signing import (
     PledgeReminderDueV1,
     PledgeSignedV1,
 )
-from services.kit.app import build_runtime, create_app
-from services.kit.devkeys import read_or_create
+from services.kit.app import create_app
+from services.kit.devkeys import configured_or_dev
+from services.kit.runtime import build_runtime
 from services.signing import handlers
 from services.signing.api import SigningMetrics, router
 from services.signing.domain import ReceiptKey
@@ -24,11 +25,10 @@ from services.signing.store import SigningStore
 
 
 def load_key(settings: SigningSettings) -> ReceiptKey:
-    if settings.receipt_key_pem is not None:
-        return ReceiptKey.from_pem(settings.receipt_key_pem.get_secret_value().encode())
-    return ReceiptKey.from_pem(
-        read_or_create(settings.receipt_key_file, lambda: ReceiptKey.generate().to_pem())
+    pem = configured_or_dev(
+        settings.receipt_key_pem, settings.receipt_key_file, lambda: ReceiptKey.generate().to_pem()
     )
+    return ReceiptKey.from_pem(pem)
 
 
 def build_app(settings: SigningSettings | None = None) -> FastAPI:

@@ -26,12 +26,12 @@ from contracts.signing import (
     PledgeReminderDueV1,
     PledgeSignedV1,
 )
-from services.kit.app import Runtime
 from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import upsert_if_newer
+from services.kit.runtime import Runtime
 from services.signing.domain import (
     GENESIS,
     CascadePolicy,

@@ -65,9 +65,9 @@ from netral import engines
 from netral.devissuer import ensure_dev_keys
 from netral.devstack import wait_ready
 from netral.seed import EmployeeRow, OrgUnitRow, generate
-from services.kit.app import build_runtime
 from services.kit.clock import SystemClock
 from services.kit.mongo import Session, in_transaction
+from services.kit.runtime import build_runtime
 from services.kit.sealing import Sealer
 from services.reports.domain import (
     CATEGORIES,

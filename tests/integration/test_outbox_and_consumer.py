@@ -11,10 +11,10 @@ from faststream.kafka import KafkaBroker
 
 from contracts.envelope import CloudEvent, EventData, new_event
 from contracts.topics import dead_letter_topic
-from services.kit.app import Runtime, build_runtime, ensure_topics
 from services.kit.consumer import DeadLetter
 from services.kit.mongo import Session, in_transaction
 from services.kit.outbox import OutboxRelay
+from services.kit.runtime import Runtime, build_runtime, ensure_topics
 from services.kit.settings import ServiceSettings
 from tests.kafka_reader import events_of, read_topic, wait_for
 
