@@ -6,7 +6,8 @@ carry a version, so a late or redelivered older snapshot never overwrites a newe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -15,8 +16,6 @@ from contracts.envelope import CloudEvent
 from contracts.topics import EMPLOYEES, ORG_UNITS
 from services.kit.consumer import EventConsumers
 from services.kit.mongo import Document, Session
-
-SnapshotHandler = Callable[[Session, dict[str, Any]], Awaitable[None]]
 
 
 async def upsert_if_newer(
@@ -38,16 +37,46 @@ async def upsert_if_newer(
     return True
 
 
-def subscribe_registry(
-    consumers: EventConsumers, on_unit: SnapshotHandler, on_employee: SnapshotHandler
-) -> None:
+@dataclass(frozen=True)
+class RegistryProjection:
+    """One service's copy of the registry: which snapshot fields it keeps, per service."""
+
+    employees: AsyncCollection[Document]
+    employee_fields: tuple[str, ...]
+    units: AsyncCollection[Document] | None = None
+    """None: the service keeps no units (it finds what it needs by the employee's unit path)."""
+    unit_fields: tuple[str, ...] = ("name", "kind", "parent_code", "path")
+    with_lineage: bool = False
+    """Also keep `lineage`, the unit path with the unit itself: one index finds everyone below a unit."""
+    derived: Callable[[dict[str, Any]], Document] | None = None
+    """More fields computed from the employee snapshot (say, search tokens of the name)."""
+    on_insert: Document | None = None
+
+    async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
+        if self.units is None:
+            return
+        fields = {key: unit[key] for key in self.unit_fields}
+        await upsert_if_newer(self.units, session, unit["code"], unit["version"], fields)
+
+    async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
+        fields: Document = {key: employee[key] for key in self.employee_fields}
+        if self.with_lineage:
+            fields["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
+        if self.derived is not None:
+            fields |= self.derived(employee)
+        await upsert_if_newer(
+            self.employees, session, employee["employee_id"], employee["version"], fields, self.on_insert
+        )
+
+
+def subscribe_registry(consumers: EventConsumers, projection: RegistryProjection) -> None:
     """Route the registry's two topics into the service's consumer group."""
 
     async def unit_event(session: Session, event: CloudEvent) -> None:
-        await on_unit(session, event.data["unit"])
+        await projection.apply_unit(session, event.data["unit"])
 
     async def employee_event(session: Session, event: CloudEvent) -> None:
-        await on_employee(session, event.data["employee"])
+        await projection.apply_employee(session, event.data["employee"])
 
     consumers.route(ORG_UNITS.name, unit_event)
     consumers.route(EMPLOYEES.name, employee_event)

@@ -15,7 +15,7 @@ from services.notify.store import NotifyStore
 def subscribe(consumers: EventConsumers, store: NotifyStore, dispatch: Wakeup) -> None:
     """Every topic notify reads, in its one consumer group. Planning only writes deliveries;
     sending is the dispatcher's, so a slow channel never holds back the consumer."""
-    subscribe_registry(consumers, store.apply_unit, store.apply_employee)
+    subscribe_registry(consumers, store.projection)
 
     async def on_contact(session: Session, event: CloudEvent) -> None:
         await store.apply_reporter_contact(session, event.data)

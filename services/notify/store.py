@@ -24,7 +24,7 @@ from contracts.envelope import CloudEvent
 from services.kit.clock import Clock
 from services.kit.errors import NotFound
 from services.kit.mongo import Document, Session, ensure_index
-from services.kit.registry_view import upsert_if_newer
+from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
 from services.kit.sealing import Sealer
 from services.notify.domain import (
@@ -77,6 +77,11 @@ class NotifyStore:
         self.quiet = quiet
         self.db: AsyncDatabase[Document] = runtime.database
         self.employees = self.db["employees"]
+        # Units are not needed for contacts: an OPD's admin is found by the unit path.
+        self.projection = RegistryProjection(
+            employees=self.employees,
+            employee_fields=("nip", "name", "email", "phone", "org_unit_code", "org_unit_path", "active"),
+        )
         self.role_contacts = self.db["role_contacts"]
         self.reporter_contacts = self.db["reporter_contacts"]
         self.deliveries = self.db["deliveries"]
@@ -108,16 +113,6 @@ class NotifyStore:
         )
 
     # ------------------------------------------------------------ what the service learns from events
-
-    async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
-        """Units are not needed for contacts: an OPD's admin is found by the unit path."""
-
-    async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
-        fields = {
-            key: employee[key]
-            for key in ("nip", "name", "email", "phone", "org_unit_code", "org_unit_path", "active")
-        }
-        await upsert_if_newer(self.employees, session, employee["employee_id"], employee["version"], fields)
 
     async def apply_reporter_contact(self, session: Session, data: Mapping[str, Any]) -> None:
         """Kept sealed: opened only at the moment a message is sent."""

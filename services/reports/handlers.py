@@ -9,4 +9,4 @@ from services.reports.store import ReportsStore
 
 
 def subscribe(consumers: EventConsumers, store: ReportsStore) -> None:
-    subscribe_registry(consumers, store.apply_unit, store.apply_employee)
+    subscribe_registry(consumers, store.projection)

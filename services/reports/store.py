@@ -52,7 +52,7 @@ from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
-from services.kit.registry_view import upsert_if_newer
+from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
 from services.kit.sealing import Sealer
 from services.reports.domain import (
@@ -204,6 +204,22 @@ class ReportsStore:
         self.db: AsyncDatabase[Document] = runtime.database
         self.units = self.db["org_units"]
         self.employees = self.db["employees"]
+        self.projection = RegistryProjection(
+            employees=self.employees,
+            employee_fields=(
+                "nip",
+                "name",
+                "employment_type",
+                "position",
+                "level",
+                "org_unit_code",
+                "org_unit_path",
+                "active",
+            ),
+            units=self.units,
+            with_lineage=True,
+            derived=lambda employee: {"name_tokens": _name_tokens(employee["name"])},
+        )
         self.cases = self.db["cases"]
         self.reports = self.db["reports"]
         self.subjects = self.db["case_subjects"]
@@ -229,28 +245,6 @@ class ReportsStore:
         await ensure_index(self.access_log, [("at", DESCENDING)])
 
     # ------------------------------------------------------------ projection of the registry
-
-    async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
-        fields = {key: unit[key] for key in ("name", "kind", "parent_code", "path")}
-        await upsert_if_newer(self.units, session, unit["code"], unit["version"], fields)
-
-    async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
-        fields = {
-            key: employee[key]
-            for key in (
-                "nip",
-                "name",
-                "employment_type",
-                "position",
-                "level",
-                "org_unit_code",
-                "org_unit_path",
-            )
-        }
-        fields["active"] = employee["active"]
-        fields["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
-        fields["name_tokens"] = _name_tokens(employee["name"])
-        await upsert_if_newer(self.employees, session, employee["employee_id"], employee["version"], fields)
 
     async def unit(self, code: str) -> Document | None:
         return await self.units.find_one({"_id": code})

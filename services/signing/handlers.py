@@ -9,4 +9,4 @@ from services.signing.store import SigningStore
 
 
 def subscribe(consumers: EventConsumers, store: SigningStore) -> None:
-    subscribe_registry(consumers, store.apply_unit, store.apply_employee)
+    subscribe_registry(consumers, store.projection)

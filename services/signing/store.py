@@ -30,7 +30,7 @@ from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index
-from services.kit.registry_view import upsert_if_newer
+from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
 from services.signing.domain import (
     GENESIS,
@@ -105,6 +105,21 @@ class SigningStore:
         self.db: AsyncDatabase[Document] = runtime.database
         self.employees = self.db["employees"]
         self.units = self.db["org_units"]
+        self.projection = RegistryProjection(
+            employees=self.employees,
+            employee_fields=(
+                "nip",
+                "name",
+                "level",
+                "employment_type",
+                "org_unit_code",
+                "org_unit_path",
+                "active",
+            ),
+            units=self.units,
+            with_lineage=True,
+            on_insert={"signed_campaigns": []},
+        )
         self.campaigns = self.db["campaigns"]
         self.signatures = self.db["signatures"]
 
@@ -125,25 +140,6 @@ class SigningStore:
         )
 
     # ------------------------------------------------------------ projection of the registry
-
-    async def apply_unit(self, session: Session, unit: dict[str, Any]) -> None:
-        fields = {key: unit[key] for key in ("name", "kind", "parent_code", "path")}
-        await upsert_if_newer(self.units, session, unit["code"], unit["version"], fields)
-
-    async def apply_employee(self, session: Session, employee: dict[str, Any]) -> None:
-        fields = {
-            key: employee[key]
-            for key in ("nip", "name", "level", "employment_type", "org_unit_code", "org_unit_path", "active")
-        }
-        fields["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
-        await upsert_if_newer(
-            self.employees,
-            session,
-            employee["employee_id"],
-            employee["version"],
-            fields,
-            on_insert={"signed_campaigns": []},
-        )
 
     async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:
         """A unit's kind never changes, so kinds are kept in memory once read."""

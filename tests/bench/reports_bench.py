@@ -5,9 +5,8 @@
 
 Steps, one after the other on the same engines:
   1. the reports service as a real process (own database and topic prefix, intake rate limit
-     raised); its registry projection preloaded in-process through `ReportsStore.apply_unit` and
-     `ReportsStore.apply_employee`, in transactions of 500 like the projection consumer, from a
-     synthetic pemda (`netral.seed.generate`);
+     raised); its registry projection preloaded in-process through `ReportsStore.projection`,
+     in transactions of 500 like the projection consumer, from a synthetic pemda (`netral.seed.generate`);
   2. sustained intake: closed loops of 16 and 64 concurrent clients on POST /v1/reports with
      varied bodies: anonymous or with a reporter; the accused by NIP, by name and unit (names of
      the population with titles dropped, honorifics added, typos), by name alone, unknown people,
@@ -361,7 +360,7 @@ async def preload(store: ReportsStore, units: list[Document], employees: list[Do
 
     async def apply_units(session: Session) -> None:
         for unit in units:
-            await store.apply_unit(session, unit)
+            await store.projection.apply_unit(session, unit)
 
     await in_transaction(store.runtime.client, apply_units)
     chunks = iter(range(0, len(employees), PROJECTION_BATCH))
@@ -372,7 +371,7 @@ async def preload(store: ReportsStore, units: list[Document], employees: list[Do
 
             async def apply(session: Session, chunk: list[Document] = chunk) -> None:
                 for employee in chunk:
-                    await store.apply_employee(session, employee)
+                    await store.projection.apply_employee(session, employee)
 
             await in_transaction(store.runtime.client, apply)
 
@@ -1065,7 +1064,7 @@ def goal_rows(results: Results) -> list[Goal]:
 def print_intake_details(results: Results, cores: int) -> None:
     print(
         f"projection: {results.org_units:,} org units and {results.employees:,} employees written through "
-        f"ReportsStore.apply_unit/apply_employee, {PROJECTION_BATCH} per transaction, "
+        f"ReportsStore.projection, {PROJECTION_BATCH} per transaction, "
         f"{PROJECTION_CONCURRENCY} at a time, in {results.preload_s:.1f} s"
     )
     print(
