@@ -86,6 +86,12 @@ async def start_behind(
     )
 
 
+def _log_crash(task: asyncio.Task[None]) -> None:
+    """Every step retries engine failures; what ends the start otherwise is a bug: say so."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("startup stopped: the service will not become ready", exc_info=task.exception())
+
+
 def create_app(
     runtime: Runtime,
     title: str,
@@ -108,6 +114,7 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         # Nothing here waits on an engine: uvicorn binds as soon as this yields.
         starting = asyncio.create_task(start_behind(runtime, readiness, relay, tasks), name="startup")
+        starting.add_done_callback(_log_crash)
         try:
             yield
         finally:
