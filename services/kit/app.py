@@ -25,13 +25,13 @@ from prometheus_fastapi_instrumentator import metrics as http_metrics
 from contracts.envelope import EventData
 from contracts.topics import CATALOG
 from services.kit.auth import TokenVerifier
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.logs import configure_logging
 from services.kit.mongo import ping
 from services.kit.outbox import OutboxRelay
 from services.kit.runtime import Runtime, ensure_topics
 from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
-from services.kit.validation import InvalidInput, field_errors
+from services.kit.validation import field_errors
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -155,10 +155,14 @@ def create_app(
             content={"detail": "data tidak valid", "errors": field_errors(exc.errors())},
         )
 
-    # The store's errors, answered once here instead of in every endpoint.
+    # The rules' and use cases' errors, answered once here instead of in every endpoint.
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": exc.message})
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> JSONResponse:

@@ -6,8 +6,7 @@ public key (`netral token` mints those).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.roles import Role
+from services.kit.identity import Principal
 from services.kit.settings import ServiceSettings
 
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]
@@ -23,25 +23,6 @@ ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 
 # Roles whose every action is bound to one org unit subtree; a token without one is refused.
 UNIT_BOUND_ROLES = frozenset({Role.OPD_ADMIN})
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    role: Role
-    org_unit: str | None
-    """Root of the subtree this principal may act on; None means the whole platform."""
-    nip: str | None
-
-    def may_access(self, unit_code: str, unit_path: Sequence[str]) -> bool:
-        return self.org_unit is None or self.org_unit == unit_code or self.org_unit in unit_path
-
-    def check_access(self, unit_code: str, unit_path: Sequence[str]) -> None:
-        if not self.may_access(unit_code, unit_path):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"unit {unit_code} berada di luar wewenang Anda (unit {self.org_unit})",
-            )
 
 
 class TokenVerifier:

@@ -1,12 +1,25 @@
-"""The errors every service's store raises and its API answers: 404 and 409."""
+"""The errors of the rules and the use cases, answered once by every service's app
+(`services.kit.app`): 403, 404, 409 and 422, with their messages in Bahasa Indonesia.
+
+Pure: domains and stores raise these without importing any web framework.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class NotFound(LookupError):
-    """Answered 404 with the message (Bahasa Indonesia)."""
+    """Answered 404 with the message."""
+
+
+class Forbidden(PermissionError):
+    """The caller may not do this (role, scope or ownership): answered 403 with the message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class Conflict(RuntimeError):
@@ -17,3 +30,15 @@ class Conflict(RuntimeError):
         super().__init__(message)
         self.message = message
         self.allowed = list(allowed)
+
+
+class InvalidInput(ValueError):
+    """Answered as 422 `{detail, errors: [{field, message}]}`."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(str(error.get("message")) for error in errors))
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field: str | None, message: str) -> InvalidInput:
+        return cls([{"field": field, "message": message}])

@@ -28,9 +28,10 @@ from pymongo.errors import PyMongoError
 
 from contracts.envelope import CloudEvent
 from services.kit.kafka import kafka_client_options
-from services.kit.leases import Leases, Wakeup, run_as_leader
+from services.kit.leases import Leases
 from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, ensure_index
+from services.kit.polling import Lease, Wakeup, poll_forever
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -157,13 +158,12 @@ class OutboxRelay:
         async def step() -> bool:
             return await self.publish_batch() >= self.settings.relay_batch_size
 
-        await run_as_leader(
-            self.leases,
-            self.LEASE,
-            self.settings.relay_lease_seconds,
+        await poll_forever(
+            "outbox relay",
             step,
             self.outbox.wakeup,
             self.settings.relay_poll_seconds,
+            Lease(self.leases, self.LEASE, self.settings.relay_lease_seconds),
         )
 
     async def publish_batch(self) -> int:

@@ -50,15 +50,3 @@ def field_errors(errors: list[Mapping[str, Any]] | Any) -> list[dict[str, Any]]:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         readable.append({"field": ".".join(location) or None, "message": readable_message(error)})
     return readable
-
-
-class InvalidInput(Exception):
-    """Answered as 422 `{detail, errors: [{field, message}]}` by every service's app."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("; ".join(str(error.get("message")) for error in errors))
-        self.errors = errors
-
-    @classmethod
-    def one(cls, field: str | None, message: str) -> InvalidInput:
-        return cls([{"field": field, "message": message}])

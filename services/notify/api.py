@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.catalog import EVENT_TYPES
 from contracts.roles import Role
 from contracts.topics import CATALOG
-from services.kit.auth import Principal, require
+from services.kit.auth import require
+from services.kit.errors import InvalidInput
+from services.kit.identity import Principal
 from services.kit.pagination import Page, page_response
-from services.kit.validation import InvalidInput
 from services.notify.store import NotifyStore
 
 LOG_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT)

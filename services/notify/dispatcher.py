@@ -15,8 +15,8 @@ import time
 from prometheus_client import CollectorRegistry, Counter
 
 from services.kit.clock import Clock
-from services.kit.leases import Wakeup
 from services.kit.mongo import Document
+from services.kit.polling import Wakeup, poll_forever
 from services.notify.channels import DeliveryFailed, HttpSmsGateway, Outgoing, SmtpChannel, WebhookChannel
 from services.notify.domain import RateLimit, next_allowed, retry_delay
 from services.notify.store import NotifyStore
@@ -139,23 +139,13 @@ class Dispatcher:
         return key, "sent", None, None
 
     async def run(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                more = await self.step()
-                backoff = 0.1
-                if not more:
-                    await self.wakeup.wait(self.poll_seconds)
-            except asyncio.CancelledError:
-                for task in self._inflight:
-                    task.cancel()
-                with contextlib.suppress(Exception):
-                    await self.email.close()
-                    await self.webhooks.close()
-                    if self.sms is not None:
-                        await self.sms.close()
-                raise
-            except Exception:
-                log.exception("dispatch failed; retrying in %.1f s", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        try:
+            await poll_forever("dispatch", self.step, self.wakeup, self.poll_seconds)
+        finally:
+            for task in self._inflight:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await self.email.close()
+                await self.webhooks.close()
+                if self.sms is not None:
+                    await self.sms.close()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from contracts.envelope import CloudEvent
 from contracts.topics import CATALOG, PLEDGES, REPORT_CASES, REPORTER_CONTACTS
 from services.kit.consumer import EventConsumers
-from services.kit.leases import Wakeup
 from services.kit.mongo import Session
+from services.kit.polling import Wakeup
 from services.kit.registry_view import subscribe_registry
 from services.notify.store import NotifyStore
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.roles import Role
-from services.kit.auth import Principal, require
-from services.kit.errors import NotFound
+from services.kit.auth import require
+from services.kit.errors import InvalidInput, NotFound
+from services.kit.identity import Principal
 from services.kit.pagination import Page, page_response
-from services.kit.validation import InvalidInput, field_errors
+from services.kit.validation import field_errors
 from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
 from services.registry.domain import Code, EmployeeInput, Level, Name, OrgUnitKind, RuleViolation
 from services.registry.importer import ImportWorker

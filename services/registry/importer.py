@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
 
+from services.kit.polling import Wakeup, poll_forever
 from services.registry.csvimport import ParsedRow, RowError, decode, mask_nik, parse_rows, read_layout
 from services.registry.domain import EmployeeInput, RuleViolation, level_fits_unit
 from services.registry.store import ImportRow, LeaseLost, RegistryStore, UnitRef
@@ -68,7 +68,7 @@ class ImportWorker:
         self.store = store
         self.owner = owner
         self.settings = settings
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self.rows_total = Counter(
             "netral_registry_import_rows",
             "CSV rows processed by bulk imports, by outcome",
@@ -80,20 +80,15 @@ class ImportWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                job = await self.store.claim_import(self.owner, self.settings.lease_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cannot claim an import; retrying")
-                job = None
-            if job is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.idle_poll_seconds)
-                self._wake.clear()
-                continue
-            await self.process(job)
+        await poll_forever("import", self.step, self._wake, self.settings.idle_poll_seconds)
+
+    async def step(self) -> bool:
+        """Import the next waiting file, if any; True when there may be another."""
+        job = await self.store.claim_import(self.owner, self.settings.lease_seconds)
+        if job is None:
+            return False
+        await self.process(job)
+        return True
 
     async def process(self, job: dict[str, object]) -> None:
         import_id = str(job["_id"])

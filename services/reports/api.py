@@ -15,11 +15,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.roles import Role
-from services.kit.auth import Principal, optional, require
+from services.kit.auth import optional, require
 from services.kit.codes import normalise_code
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, InvalidInput, NotFound
+from services.kit.identity import Principal
 from services.kit.pagination import Page, page_response
-from services.kit.validation import InvalidInput
 from services.reports.domain import (
     CATEGORIES,
     CATEGORY_BY_CODE,

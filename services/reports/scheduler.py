@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 from services.kit.clock import Clock
-from services.kit.leases import Leases, Wakeup, run_as_leader
+from services.kit.leases import Leases
+from services.kit.polling import Lease, Wakeup, poll_forever
 from services.reports.api import ReportsMetrics
 from services.reports.store import ReportsStore
 
@@ -52,4 +53,10 @@ class DeadlineScanner:
         return more
 
     async def run(self) -> None:
-        await run_as_leader(self.leases, LEASE, self.lease_seconds, self.step, self.wakeup, self.scan_seconds)
+        await poll_forever(
+            "deadline scheduler",
+            self.step,
+            self.wakeup,
+            self.scan_seconds,
+            Lease(self.leases, LEASE, self.lease_seconds),
+        )

@@ -46,11 +46,11 @@ from contracts.reports import (
     ReportStatusChangedV1,
     ReportVerifiedV1,
 )
-from services.kit.auth import Principal
 from services.kit.clock import Clock
 from services.kit.codes import new_code
 from services.kit.errors import Conflict, NotFound
 from services.kit.groupcommit import GroupCommit
+from services.kit.identity import Principal
 from services.kit.mongo import Document, Session, ensure_index, in_transaction
 from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime

@@ -11,11 +11,11 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.roles import Role
-from services.kit.auth import Principal, require
+from services.kit.auth import require
 from services.kit.codes import normalise_code
-from services.kit.errors import NotFound
+from services.kit.errors import InvalidInput, NotFound
+from services.kit.identity import Principal
 from services.kit.pagination import Page, page_response
-from services.kit.validation import InvalidInput
 from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
 from services.signing.store import Refused, SigningStore
 

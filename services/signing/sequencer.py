@@ -12,7 +12,8 @@ import time
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.kit.leases import Leases, Wakeup, run_as_leader
+from services.kit.leases import Leases
+from services.kit.polling import Lease, Wakeup, poll_forever
 from services.signing.store import SigningStore
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ class ChainSequencer:
         self._wakeup.set()
 
     async def run(self) -> None:
-        await run_as_leader(self.leases, LEASE, self.lease_seconds, self.step, self._wakeup, 0.2)
+        await poll_forever(
+            "chain sequencer", self.step, self._wakeup, 0.2, Lease(self.leases, LEASE, self.lease_seconds)
+        )
 
     async def step(self) -> bool:
         chained = await self.store.sequence_pending(self.batch_size)
