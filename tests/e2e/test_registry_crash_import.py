@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from netral.devstack import wait_ready
 from netral.engines import free_port
-from netral.seed import _create_units, _unit_levels, generate, write_csv
+from netral.seed import create_units, generate, unit_levels, write_csv
 from tests.kafka_reader import read_topic, wait_for
 
 EMPLOYEES = 100_000
@@ -55,8 +55,8 @@ async def test_import_survives_sigkill_and_publishes_each_employee_once(
     second: subprocess.Popen[bytes] | None = None
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
-            for level in _unit_levels(tmp_path / "org_units.csv"):
-                await _create_units(client, base, level)
+            for level in unit_levels(tmp_path / "org_units.csv"):
+                await create_units(client, base, level)
             with (tmp_path / "employees.csv").open("rb") as handle:
                 started = await client.post(
                     "/v1/imports", files={"file": ("employees.csv", handle, "text/csv")}
