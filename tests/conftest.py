@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from netral import engines
 from netral.devissuer import ensure_dev_keys, mint_token
 from services.kit.settings import ServiceSettings
+from tests.processes import ServiceRunner
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +69,17 @@ def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[
         "NOTIFY_CONTACT_KEY_FILE": str(key_dir / "notify-contact.fernet"),
         "KAFKA_PARTITIONS": "3",
     }
+
+
+@pytest.fixture
+def service_runner(tmp_path: Path, service_env: dict[str, str], key_dir: Path) -> Iterator[ServiceRunner]:
+    """Real service processes for an e2e test, on this test's database and topics; each log is
+    in the test's tmp_path. Stopped (SIGTERM, then SIGKILL) when the test ends."""
+    runner = ServiceRunner({**service_env, "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem")}, tmp_path)
+    try:
+        yield runner
+    finally:
+        runner.stop_all()
 
 
 @pytest.fixture
