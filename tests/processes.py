@@ -85,9 +85,8 @@ class ServiceRunner:
             await asyncio.to_thread(wait_ready, service.url, READY_SECONDS, service.log)
 
     def restart(self, service: RunningService) -> None:
-        """Start again, on a fresh port, with the same database and environment."""
+        """Start again, on a fresh port, with the same database and environment; `ready` waits."""
         self._launch(service)
-        wait_ready(service.url, READY_SECONDS, service.log)
 
     def kill(self, service: RunningService) -> None:
         """SIGKILL, as a crash would."""

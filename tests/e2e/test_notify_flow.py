@@ -14,15 +14,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,11 +28,11 @@ from pymongo import AsyncMongoClient
 from contracts.envelope import new_event
 from contracts.registry import EmployeeRegisteredV1, EmployeeSnapshot
 from contracts.signing import PledgeReminderDueV1
-from netral.devstack import wait_ready
 from netral.engines import free_port
 from services.notify.domain import WebhookVerificationError, new_webhook_secret, verify_webhook
 from tests.integration.notify_setup import Mailbox, WebhookReceiver, publish, serving, smtp_server
 from tests.kafka_reader import wait_for
+from tests.processes import RunningService, ServiceRunner
 
 UNITS = [
     {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
@@ -80,79 +75,20 @@ CONCURRENCY = 16
 # ---------------------------------------------------------------- processes
 
 
-@dataclass
-class Service:
-    module: str
-    database: str
-    env: dict[str, str]
-    log: Path
-    url: str = ""
-    process: subprocess.Popen[bytes] | None = None
+FLOW_ENV = {
+    "LOG_LEVEL": "INFO",
+    # notify: no quiet hours (the test may run at night in WIB), quick retries.
+    "QUIET_START": "00:00",
+    "QUIET_END": "00:00",
+    "RETRY_BASE_SECONDS": "0.5",
+    "RETRY_CAP_SECONDS": "2",
+}
 
 
-@dataclass
-class Processes:
-    env: dict[str, str]
-    logs: Path
-    services: list[Service] = field(default_factory=list)
-
-    async def start(self, module: str, database: str, **extra: str) -> Service:
-        service = Service(module, database, {**self.env, **extra}, self.logs / f"{module}.log")
-        self.services.append(service)
-        await self.restart(service)
-        return service
-
-    async def restart(self, service: Service) -> None:
-        """Start (again) on a fresh port, with the same database and environment."""
-        self.spawn(service)
-        # In a thread: the webhook receiver and the broker clients share this event loop.
-        await asyncio.to_thread(wait_ready, service.url, 60, service.log)
-
-    @staticmethod
-    def spawn(service: Service) -> None:
-        port = free_port()
-        env = {**os.environ, **service.env, "HTTP_PORT": str(port), "MONGODB_DATABASE": service.database}
-        with service.log.open("ab") as out:
-            service.process = subprocess.Popen(
-                [sys.executable, "-m", service.module], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        service.url = f"http://127.0.0.1:{port}"
-
-    @staticmethod
-    def kill(service: Service) -> None:
-        assert service.process is not None
-        service.process.send_signal(signal.SIGKILL)
-        service.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        running = [s.process for s in self.services if s.process is not None and s.process.poll() is None]
-        for process in running:
-            process.terminate()
-        for process in running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-@pytest.fixture
-def processes(tmp_path: Path, service_env: dict[str, str], key_dir: Path) -> Iterator[Processes]:
-    env = {
-        **service_env,
-        "LOG_LEVEL": "INFO",
-        "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem"),
-        # notify: no quiet hours (the test may run at night in WIB), quick retries.
-        "QUIET_START": "00:00",
-        "QUIET_END": "00:00",
-        "RETRY_BASE_SECONDS": "0.5",
-        "RETRY_CAP_SECONDS": "2",
-    }
-    running = Processes(env, tmp_path)
-    try:
-        yield running
-    finally:
-        running.stop()
+async def start(runner: ServiceRunner, module: str, database: str, **extra: str) -> RunningService:
+    service = runner.spawn(module, database, **FLOW_ENV, **extra)
+    await runner.ready(service)
+    return service
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -196,7 +132,7 @@ class RecordingReceiver(WebhookReceiver):
 
 
 async def test_reminders_status_updates_and_agency_webhooks(
-    processes: Processes, service_env: dict[str, str], mint: Callable[..., str]
+    service_runner: ServiceRunner, service_env: dict[str, str], mint: Callable[..., str]
 ) -> None:
     base = service_env["MONGODB_DATABASE"]
     dbs = {name: f"{base}_{name}" for name in ("registry", "signing", "reports", "notify")}
@@ -210,11 +146,15 @@ async def test_reminders_status_updates_and_agency_webhooks(
     try:
         async with serving(receiver.app(), hook_port), httpx.AsyncClient(timeout=30) as http:
             registry, signing, reports, notify = await asyncio.gather(
-                processes.start("services.registry", dbs["registry"]),
-                processes.start("services.signing", dbs["signing"]),
-                processes.start("services.reports", dbs["reports"]),
-                processes.start(
-                    "services.notify", dbs["notify"], SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port)
+                start(service_runner, "services.registry", dbs["registry"]),
+                start(service_runner, "services.signing", dbs["signing"]),
+                start(service_runner, "services.reports", dbs["reports"]),
+                start(
+                    service_runner,
+                    "services.notify",
+                    dbs["notify"],
+                    SMTP_HOST="127.0.0.1",
+                    SMTP_PORT=str(smtp_port),
                 ),
             )
 
@@ -426,7 +366,7 @@ def crowd_member(index: int) -> tuple[str, str]:
 
 
 async def test_killing_notify_mid_batch_sends_no_email_twice(
-    processes: Processes, service_env: dict[str, str]
+    service_runner: ServiceRunner, service_env: dict[str, str]
 ) -> None:
     prefix = service_env["KAFKA_TOPIC_PREFIX"]
     bootstrap = service_env["KAFKA_BOOTSTRAP_SERVERS"]
@@ -437,7 +377,8 @@ async def test_killing_notify_mid_batch_sends_no_email_twice(
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(service_env["MONGODB_URI"], tz_aware=True)
     deliveries = mongo[database]["deliveries"]
     try:
-        notify = await processes.start(
+        notify = await start(
+            service_runner,
             "services.notify",
             database,
             SMTP_HOST="127.0.0.1",
@@ -509,7 +450,7 @@ async def test_killing_notify_mid_batch_sends_no_email_twice(
             return len(mailbox.messages) >= 300 and await deliveries.count_documents({}) == CROWD
 
         await wait_for(planned_and_sending, timeout=60, interval=0.01)
-        Processes.kill(notify)
+        service_runner.kill(notify)
         arrived_before_kill = len(mailbox.messages)
         in_flight = await deliveries.count_documents({"status": "sending"})
         waiting = await deliveries.count_documents({"status": "pending"})
@@ -523,7 +464,8 @@ async def test_killing_notify_mid_batch_sends_no_email_twice(
             return not await deliveries.count_documents({"status": "sending", "claimed_until": {"$gte": now}})
 
         await wait_for(claims_expired, timeout=10, interval=0.1)
-        await processes.restart(notify)
+        service_runner.restart(notify)
+        await service_runner.ready(notify)
 
         async def settled() -> bool:
             total = await deliveries.count_documents({})

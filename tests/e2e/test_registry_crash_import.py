@@ -3,10 +3,6 @@ SIGKILL half-way, restarted, and checked on Kafka: every employee's event, once 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -15,109 +11,79 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from netral.devstack import wait_ready
-from netral.engines import free_port
 from netral.seed import create_units, generate, unit_levels, write_csv
 from tests.kafka_reader import read_topic, wait_for
+from tests.processes import ServiceRunner
 
 EMPLOYEES = 100_000
 
 
-def start_registry(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.registry"],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_ready(f"http://127.0.0.1:{env['HTTP_PORT']}", 60, log)
-    return process
-
-
 async def test_import_survives_sigkill_and_publishes_each_employee_once(
-    tmp_path: Path, service_env: dict[str, str], mint: Callable[..., str]
+    tmp_path: Path, service_runner: ServiceRunner, mint: Callable[..., str]
 ) -> None:
     units, people = generate(EMPLOYEES, seed=7)
     write_csv(tmp_path, units, people)
-    port = free_port()
-    env = {
-        **service_env,
-        "HTTP_PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "IMPORT_LEASE_SECONDS": "3",
-        "RELAY_LEASE_SECONDS": "3",
-    }
-    log = tmp_path / "registry.log"
-    base = f"http://127.0.0.1:{port}"
+    registry = service_runner.start(
+        "services.registry", LOG_LEVEL="WARNING", IMPORT_LEASE_SECONDS="3", RELAY_LEASE_SECONDS="3"
+    )
+    env = registry.env
     headers = {"Authorization": f"Bearer {mint('bkpsdm')}"}
-    first = start_registry(env, log)
-    second: subprocess.Popen[bytes] | None = None
-    try:
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
-            for level in unit_levels(tmp_path / "org_units.csv"):
-                await create_units(client, base, level)
-            with (tmp_path / "employees.csv").open("rb") as handle:
-                started = await client.post(
-                    "/v1/imports", files={"file": ("employees.csv", handle, "text/csv")}
-                )
-            assert started.status_code == 202, started.text
-            status_url = started.json()["status_url"]
+    async with httpx.AsyncClient(base_url=registry.url, headers=headers, timeout=120) as client:
+        for level in unit_levels(tmp_path / "org_units.csv"):
+            await create_units(client, registry.url, level)
+        with (tmp_path / "employees.csv").open("rb") as handle:
+            started = await client.post("/v1/imports", files={"file": ("employees.csv", handle, "text/csv")})
+        assert started.status_code == 202, started.text
+        status_path = started.json()["status_url"]
 
-            async def progress() -> dict[str, Any]:
-                body: dict[str, Any] = (await client.get(status_url)).json()
-                return body
+        async def partway() -> bool:
+            body = (await client.get(status_path)).json()
+            return bool(body["processed"] >= EMPLOYEES // 3)
 
-            async def partway() -> bool:
-                return bool((await progress())["processed"] >= EMPLOYEES // 3)
+        await wait_for(partway, timeout=120, interval=0.05)
+    service_runner.kill(registry)
+    at_kill = await _employee_count(env)
+    assert 0 < at_kill < EMPLOYEES, "the kill must land mid-import"
 
-            await wait_for(partway, timeout=120, interval=0.05)
-            first.send_signal(signal.SIGKILL)
-            first.wait()
-            at_kill = await _employee_count(env)
-            assert 0 < at_kill < EMPLOYEES, "the kill must land mid-import"
+    service_runner.restart(registry)  # resumes by itself: no re-submission
+    await service_runner.ready(registry)
+    async with httpx.AsyncClient(base_url=registry.url, headers=headers, timeout=120) as client:
 
-            second = start_registry(env, log)  # resumes by itself: no re-submission
+        async def progress() -> dict[str, Any]:
+            body: dict[str, Any] = (await client.get(status_path)).json()
+            return body
 
-            async def completed() -> bool:
-                return bool((await progress())["status"] == "completed")
+        async def completed() -> bool:
+            return bool((await progress())["status"] == "completed")
 
-            await wait_for(completed, timeout=300, interval=0.5)
-            final = await progress()
-        assert (final["total"], final["imported"], final["failed"]) == (EMPLOYEES, EMPLOYEES, 0), final
-        assert await _employee_count(env) == EMPLOYEES
+        await wait_for(completed, timeout=300, interval=0.5)
+        final = await progress()
+    assert (final["total"], final["imported"], final["failed"]) == (EMPLOYEES, EMPLOYEES, 0), final
+    assert await _employee_count(env) == EMPLOYEES
 
-        ids_by_key: dict[bytes, set[str]] = defaultdict(set)
-        counted = 0
+    ids_by_key: dict[bytes, set[str]] = defaultdict(set)
+    counted = 0
 
-        def every_employee_seen(records: list[Any]) -> bool:
-            nonlocal counted
-            for record in records[counted:]:
-                ids_by_key[record.key].add(dict(record.headers)["ce_id"].decode())
-            counted = len(records)
-            return len(ids_by_key) >= EMPLOYEES
+    def every_employee_seen(records: list[Any]) -> bool:
+        nonlocal counted
+        for record in records[counted:]:
+            ids_by_key[record.key].add(dict(record.headers)["ce_id"].decode())
+        counted = len(records)
+        return len(ids_by_key) >= EMPLOYEES
 
-        records = await read_topic(
-            env["KAFKA_BOOTSTRAP_SERVERS"],
-            f"{env['KAFKA_TOPIC_PREFIX']}registry.employees",
-            every_employee_seen,
-            timeout=180,
-        )
-        every_employee_seen(records)
-        assert len(ids_by_key) == EMPLOYEES, "an employee event is missing"
-        # A redelivery after the crash reuses its event id: one id per employee, however often sent.
-        assert all(len(ids) == 1 for ids in ids_by_key.values())
-        distinct_ids = {next(iter(ids)) for ids in ids_by_key.values()}
-        assert len(distinct_ids) == EMPLOYEES
-        assert len(records) >= EMPLOYEES
-    finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    records = await read_topic(
+        env["KAFKA_BOOTSTRAP_SERVERS"],
+        f"{env['KAFKA_TOPIC_PREFIX']}registry.employees",
+        every_employee_seen,
+        timeout=180,
+    )
+    every_employee_seen(records)
+    assert len(ids_by_key) == EMPLOYEES, "an employee event is missing"
+    # A redelivery after the crash reuses its event id: one id per employee, however often sent.
+    assert all(len(ids) == 1 for ids in ids_by_key.values())
+    distinct_ids = {next(iter(ids)) for ids in ids_by_key.values()}
+    assert len(distinct_ids) == EMPLOYEES
+    assert len(records) >= EMPLOYEES
 
 
 async def _employee_count(env: dict[str, str]) -> int:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +30,6 @@ from contracts.envelope import CloudEvent, decode_record
 from contracts.roles import Role
 from contracts.topics import CATALOG, REPORT_CASES, REPORTS_PUBLIC
 from netral.devstack import wait_ready
-from netral.engines import free_port
 from services.reports.domain import (
     STATE_LABELS,
     CaseState,
@@ -45,6 +42,7 @@ from services.reports.domain import (
 from tests.integration.pemda import UNITS
 from tests.integration.reports_pemda import PEOPLE
 from tests.kafka_reader import assert_agency_sdk_reads, wait_for
+from tests.processes import ServiceRunner
 
 AHMAD = "197502022000031002"  # head of the Dinas Pendidikan (JPT)
 BUDI = "198503152010011005"  # Budi Santoso, S.Kom., staff
@@ -121,37 +119,8 @@ class Pemda:
     logs: list[Path] = field(default_factory=list)
 
 
-class Processes:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    def launch(self, module: str, database: str) -> tuple[str, Path]:
-        port = free_port()
-        env = {**os.environ, **self.env, "HTTP_PORT": str(port), "MONGODB_DATABASE": database}
-        log = self.logs / f"{module}-{port}.log"
-        with log.open("ab") as out:
-            self.running.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", module], env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
-        return f"http://127.0.0.1:{port}", log
-
-    def stop(self) -> None:
-        for process in self.running:
-            process.terminate()
-        for process in self.running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
 @pytest.fixture
-def pemda(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Pemda]:
+def pemda(tmp_path: Path, service_env: dict[str, str], service_runner: ServiceRunner) -> Pemda:
     """The registry and two reports processes (same database, same topics, different ports),
     started at once. The reporter key is written first so that both processes share it."""
     reporter_key = tmp_path / "reporter.fernet"
@@ -159,7 +128,6 @@ def pemda(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Pemda]:
     reporter_key.chmod(0o600)
     clock = ClockFile(tmp_path / "clock.txt")
     env = {
-        **service_env,
         "LOG_LEVEL": "INFO",
         "REPORTER_KEY_FILE": str(reporter_key),
         "CLOCK_FILE": str(clock.path),
@@ -168,26 +136,22 @@ def pemda(tmp_path: Path, service_env: dict[str, str]) -> Iterator[Pemda]:
         "RATE_LIMIT_TRACKING": "5000/minute",
     }
     base = service_env["MONGODB_DATABASE"]
-    processes = Processes(env, tmp_path)
-    try:
-        registry, registry_log = processes.launch("services.registry", f"{base}_registry")
-        first, first_log = processes.launch("services.reports", f"{base}_reports")
-        second, second_log = processes.launch("services.reports", f"{base}_reports")
-        for url, log in ((registry, registry_log), (first, first_log), (second, second_log)):
-            wait_ready(url, 60, log)
-        yield Pemda(
-            registry=registry,
-            reports=[first, second],
-            registry_db=f"{base}_registry",
-            reports_db=f"{base}_reports",
-            prefix=service_env["KAFKA_TOPIC_PREFIX"],
-            bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"],
-            mongodb_uri=service_env["MONGODB_URI"],
-            clock=clock,
-            logs=[registry_log, first_log, second_log],
-        )
-    finally:
-        processes.stop()
+    registry = service_runner.spawn("services.registry", f"{base}_registry", **env)
+    first = service_runner.spawn("services.reports", f"{base}_reports", **env)
+    second = service_runner.spawn("services.reports", f"{base}_reports", **env)
+    for service in (registry, first, second):
+        wait_ready(service.url, 60, service.log)
+    return Pemda(
+        registry=registry.url,
+        reports=[first.url, second.url],
+        registry_db=registry.database,
+        reports_db=first.database,
+        prefix=service_env["KAFKA_TOPIC_PREFIX"],
+        bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"],
+        mongodb_uri=service_env["MONGODB_URI"],
+        clock=clock,
+        logs=[registry.log, first.log, second.log],
+    )
 
 
 def bearer(token: str) -> dict[str, str]:

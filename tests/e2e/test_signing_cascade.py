@@ -7,20 +7,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from pymongo import AsyncMongoClient
 
-from netral.devstack import wait_ready
-from netral.engines import free_port
 from tests.kafka_reader import events_of, read_topic, wait_for
+from tests.processes import ServiceRunner
 
 SEKDA = "197001011995031001"
 HEAD_1 = "197502022000031002"
@@ -53,50 +50,8 @@ PACT = (
 )
 
 
-class Services:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self, module: str, database: str) -> str:
-        port = free_port()
-        env = {
-            **os.environ,
-            **self.env,
-            "HTTP_PORT": str(port),
-            "MONGODB_DATABASE": database,
-            "LOG_LEVEL": "WARNING",
-        }
-        log = self.logs / f"{module}-{port}.log"
-        with log.open("ab") as out:
-            self.processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", module], env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url, 60, log)
-        return url
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-@pytest.fixture
-def services(tmp_path: Path, service_env: dict[str, str], key_dir: Path) -> Iterator[Services]:
-    env = {**service_env, "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem"), "CHECKPOINT_SECONDS": "1"}
-    running = Services(env, tmp_path)
-    try:
-        yield running
-    finally:
-        running.stop()
+def start(runner: ServiceRunner, module: str, database: str) -> str:
+    return runner.start(module, database, LOG_LEVEL="WARNING", CHECKPOINT_SECONDS="1").url
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -104,12 +59,16 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_strict_cascade_receipts_chain_and_two_replicas(
-    services: Services, mint: Callable[..., str], service_env: dict[str, str], tmp_path: Path, key_dir: Path
+    service_runner: ServiceRunner,
+    mint: Callable[..., str],
+    service_env: dict[str, str],
+    tmp_path: Path,
+    key_dir: Path,
 ) -> None:
     prefix = service_env["KAFKA_TOPIC_PREFIX"]
     signing_db = f"{service_env['MONGODB_DATABASE']}_signing"
-    registry = services.start("services.registry", f"{service_env['MONGODB_DATABASE']}_registry")
-    signing = services.start("services.signing", signing_db)
+    registry = start(service_runner, "services.registry", f"{service_env['MONGODB_DATABASE']}_registry")
+    signing = start(service_runner, "services.signing", signing_db)
     admin = bearer(mint("bkpsdm"))
     async with httpx.AsyncClient(timeout=60) as http:
         for unit in UNITS:
@@ -224,7 +183,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
         )
 
         # Two signing processes take the crowd's signatures at once, each person twice.
-        second = services.start("services.signing", signing_db)
+        second = start(service_runner, "services.signing", signing_db)
         targets = [signing, second]
         responses = await asyncio.gather(
             *[
