@@ -28,6 +28,7 @@ from services.kit.auth import TokenVerifier
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.logs import configure_logging
 from services.kit.mongo import ping
+from services.kit.openapi import document_error_answers
 from services.kit.outbox import OutboxRelay
 from services.kit.runtime import Runtime, ensure_topics
 from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
@@ -132,6 +133,8 @@ def create_app(
                     log.exception("shutdown step failed")
 
     app = FastAPI(title=title, lifespan=lifespan)
+    # The OpenAPI document: every error answer as sent, with the statuses from around the routes.
+    document_error_answers(app)
     app.state.runtime = runtime
     app.state.readiness = readiness
     app.add_middleware(StartingGate, readiness=readiness)
@@ -167,7 +170,7 @@ def create_app(
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> JSONResponse:
         content: dict[str, Any] = {"detail": exc.message}
-        if exc.allowed:
+        if exc.allowed is not None:
             content["allowed_actions"] = exc.allowed
         return JSONResponse(status_code=409, content=content)
 

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.roles import Role
@@ -82,12 +82,14 @@ def _verified(request: Request, credentials: HTTPAuthorizationCredentials) -> Pr
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    """A FastAPI dependency: the caller must hold one of `roles`."""
-    allowed = frozenset(roles)
+    """A FastAPI dependency: the caller must hold one of `roles`. The roles are the security
+    requirement's scopes in the OpenAPI document, so that a client (or a fuzzer) knows them."""
+    names = sorted(role.value for role in roles)
 
     async def dependency(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        # A default, not Annotated: the scopes are this call's, and annotations are strings here.
+        credentials: HTTPAuthorizationCredentials | None = Security(_bearer, scopes=names),  # noqa: B008
     ) -> Principal:
         if credentials is None:
             raise HTTPException(
@@ -96,12 +98,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         principal = _verified(request, credentials)
-        if principal.role not in allowed:
-            names = ", ".join(sorted(role.value for role in allowed))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"peran {principal.role.value} tidak boleh melakukan ini; peran yang boleh: {names}",
-            )
+        principal.check_role(*roles)
         return principal
 
     return dependency

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from services.kit.errors import InvalidInput
+
 # Crockford base32: no I, L, O or U, so a code read aloud or copied by hand survives.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 60 bits: not guessable, yet short enough to write down
@@ -21,10 +23,12 @@ def new_code() -> str:
     return _group("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
 
 
-def normalise_code(text: str, what: str = "kode") -> str:
+def normalise_code(text: str, what: str = "kode", field: str = "code") -> str:
     """The canonical form of a code as typed by a person: any case, dashes or spaces optional,
-    and the letters people confuse with digits (O, I, L) read as the digits."""
+    and the letters people confuse with digits (O, I, L) read as the digits. Anything else is
+    invalid input in `field` (a 422)."""
     raw = text.strip().upper().translate(_CODE_FIXES)
     if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
-        raise ValueError(f"{what} harus 12 karakter huruf/angka dengan format XXXX-XXXX-XXXX (tanpa huruf U)")
+        message = f"{what} harus 12 karakter huruf/angka dengan format XXXX-XXXX-XXXX (tanpa huruf U)"
+        raise InvalidInput.one(field, message)
     return _group(raw)

@@ -24,12 +24,13 @@ class Forbidden(PermissionError):
 
 class Conflict(RuntimeError):
     """The thing is not in a state for this: answered 409 with the message and, where it helps,
-    what is allowed instead."""
+    what is allowed instead (`allowed_actions`, present whenever `allowed` is given, even empty:
+    "nothing more is allowed" is an answer too)."""
 
-    def __init__(self, message: str, allowed: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, allowed: Sequence[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.allowed = list(allowed)
+        self.allowed = None if allowed is None else list(allowed)
 
 
 class InvalidInput(ValueError):

@@ -17,6 +17,10 @@ from pydantic import SecretStr
 from services.kit.devkeys import configured_or_dev
 
 
+class Unsealable(RuntimeError):
+    """A sealed value that the configured keys cannot open (a wrong or rotated-out key)."""
+
+
 class Sealer:
     def __init__(self, keys: Sequence[bytes], what: str) -> None:
         if not keys:
@@ -37,5 +41,5 @@ class Sealer:
         try:
             value: dict[str, Any] = json.loads(self._fernet.decrypt(token))
         except InvalidToken:
-            raise RuntimeError(f"{self.what} tidak dapat dibuka dengan kunci yang dikonfigurasi") from None
+            raise Unsealable(f"{self.what} tidak dapat dibuka dengan kunci yang dikonfigurasi") from None
         return value

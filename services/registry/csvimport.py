@@ -8,6 +8,7 @@ not UTF-8 are kept as surrogate escapes so that the row that holds them can be r
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -173,11 +174,13 @@ def count_rows(text: str, layout: CsvLayout) -> int:
     try:
         return sum(1 for cells in reader if any(cell.strip() for cell in cells))
     except csv.Error:
-        return sum(1 for _ in parse_rows(text, layout))
+        # Every data row yields one ParsedRow, valid or not: no date to check NIPs against.
+        return sum(1 for _ in parse_rows(text, layout, None))
 
 
-def parse_rows(text: str, layout: CsvLayout) -> Iterator[ParsedRow]:
-    """Yield every data row with its starting line number, valid or not."""
+def parse_rows(text: str, layout: CsvLayout, today: dt.date | None) -> Iterator[ParsedRow]:
+    """Yield every data row with its starting line number, valid or not. NIPs must not lie
+    after `today` (see EmployeeInput)."""
     reader = csv.reader(io.StringIO(text, newline=""), layout.dialect)
     next(reader, None)  # the header
     width = len(layout.columns)
@@ -192,10 +195,12 @@ def parse_rows(text: str, layout: CsvLayout) -> Iterator[ParsedRow]:
             continue
         if not cells or all(not cell.strip() for cell in cells):
             continue
-        yield parse_row(line, cells, layout.columns, width)
+        yield parse_row(line, cells, layout.columns, width, today)
 
 
-def parse_row(line: int, cells: list[str], columns: list[str | None], width: int) -> ParsedRow:
+def parse_row(
+    line: int, cells: list[str], columns: list[str | None], width: int, today: dt.date | None
+) -> ParsedRow:
     if len(cells) != width:
         return ParsedRow(
             line,
@@ -225,7 +230,7 @@ def parse_row(line: int, cells: list[str], columns: list[str | None], width: int
     if errors:
         return ParsedRow(line, None, errors, identity)
     try:
-        employee = EmployeeInput.model_validate(values)
+        employee = EmployeeInput.model_validate(values, context={"today": today})
     except ValidationError as exc:
         for error in exc.errors():
             column = str(error["loc"][0]) if error["loc"] else None

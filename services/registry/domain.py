@@ -1,4 +1,6 @@
-"""Registry rules: NIP, employment types, position levels, org-unit tree. Pure, no I/O.
+"""Registry rules: NIP, employment types, position levels, org-unit tree, and the employee's
+changes with their history entries and events. Pure: no I/O and no clock; "now" and "today"
+come in as arguments.
 
 Messages are in Bahasa Indonesia because the people who fix the data read them.
 """
@@ -10,19 +12,33 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from contracts.envelope import EventData
+from contracts.registry import (
+    EmployeeDeactivatedV1,
+    EmployeeRegisteredV1,
+    EmployeeSnapshot,
+    EmployeeTransferredV1,
+    EmployeeUpdatedV1,
+    OrgUnitCreatedV1,
+    OrgUnitSnapshot,
+    OrgUnitUpdatedV1,
+)
+from services.kit.errors import Conflict, InvalidInput
 
 
 class EmploymentType(StrEnum):
@@ -71,13 +87,17 @@ KIND_LABEL = {
 T = TypeVar("T")
 
 
-class RuleViolation(ValueError):
-    """A registry rule was broken. `field` names the input that must change."""
+class RuleViolation(InvalidInput):
+    """A registry rule was broken. `field` names the input that must change; answered 422."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__([{"field": field, "message": message}])
         self.field = field
         self.message = message
+
+
+class EmployeeInactive(Conflict):
+    """A deactivated employee stays as they were: answered 409."""
 
 
 # ---------------------------------------------------------------- NIP
@@ -96,8 +116,9 @@ class Nip:
     sequence: int
 
 
-def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
-    """Parse an 18-digit NIP, or raise RuleViolation saying which digits are wrong."""
+def parse_nip(raw: str, today: dt.date | None) -> Nip:
+    """Parse an 18-digit NIP, or raise RuleViolation saying which digits are wrong. Without
+    `today` the dates are checked for sense and age but not against the calendar."""
     value = raw.strip().replace(" ", "")
     if not value.isdigit() or not value.isascii():
         raise RuleViolation("nip", "NIP hanya boleh berisi angka")
@@ -114,10 +135,9 @@ def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
         raise RuleViolation(
             "nip", f"digit 13–14 ({value[12:14]}) bukan bulan pengangkatan yang valid (01–12)"
         )
-    today = today or dt.date.today()
-    if birth >= today:
+    if today is not None and birth >= today:
         raise RuleViolation("nip", f"digit 1–8: tanggal lahir {birth.isoformat()} ada di masa depan")
-    if (year, month) > (today.year, today.month):
+    if today is not None and (year, month) > (today.year, today.month):
         raise RuleViolation(
             "nip", f"digit 9–14: tahun-bulan pengangkatan {year:04d}-{month:02d} ada di masa depan"
         )
@@ -143,8 +163,14 @@ def parse_nip(raw: str, today: dt.date | None = None) -> Nip:
     return Nip(value, birth, (year, month), gender, sequence)
 
 
+def local_date(moment: dt.datetime) -> dt.date:
+    """The calendar date of `moment` in the service's time zone: for the clock's "now", the
+    `today` that NIPs are checked against."""
+    return moment.astimezone().date()
+
+
 @functools.lru_cache(maxsize=65_536)
-def _checked_nip(raw: str, today: dt.date) -> str:
+def _checked_nip(raw: str, today: dt.date | None) -> str:
     """parse_nip for input validation, cached: a bulk import repeats each supervisor's NIP
     on every row of their staff. `today` is part of the key so the cache never goes stale."""
     return parse_nip(raw, today).value
@@ -216,7 +242,12 @@ def level_fits_unit(level: Level, unit_kind: OrgUnitKind) -> None:
 
 
 class EmployeeInput(BaseModel):
-    """One employee as submitted by the API or a CSV row, before it is matched to the store."""
+    """One employee as submitted by the API or a CSV row, before it is matched to the store.
+
+    Validate with `EmployeeInput.model_validate(data, context={"today": today})`: NIPs must not
+    lie in the future. Built without that context (test data), the NIP's dates are checked for
+    sense and age only.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -240,8 +271,9 @@ class EmployeeInput(BaseModel):
 
     @field_validator("nip", "supervisor_nip")
     @classmethod
-    def _nip(cls, value: str | None) -> str | None:
-        return None if value is None else _as_value_error(lambda: _checked_nip(value, dt.date.today()))
+    def _nip(cls, value: str | None, info: ValidationInfo) -> str | None:
+        today = (info.context or {}).get("today")
+        return None if value is None else _as_value_error(lambda: _checked_nip(value, today))
 
     @field_validator("nik")
     @classmethod
@@ -274,17 +306,6 @@ def _as_value_error(produce: Callable[[], T]) -> T:
         raise ValueError(exc.message) from None
 
 
-# Fields of the employee that describe the person and their post; a change to any of
-# them is an `employee.updated` event. Org unit changes go through transfer instead.
-PROFILE_FIELDS = ("name", "position", "level", "employment_type", "supervisor_nip", "email", "phone")
-
-
-def profile_changes(current: dict[str, object], incoming: dict[str, object]) -> dict[str, object]:
-    return {
-        field: incoming.get(field) for field in PROFILE_FIELDS if current.get(field) != incoming.get(field)
-    }
-
-
 def check_unit_parent(kind: OrgUnitKind, parent_kind: OrgUnitKind | None) -> None:
     if parent_kind not in ALLOWED_PARENTS[kind]:
         if parent_kind is None:
@@ -295,3 +316,311 @@ def check_unit_parent(kind: OrgUnitKind, parent_kind: OrgUnitKind | None) -> Non
             f"unit {KIND_LABEL[kind]} tidak boleh berada di bawah {KIND_LABEL[parent_kind]}; "
             f"induk yang sah: {allowed}",
         )
+
+
+# ---------------------------------------------------------------- org units and employees as stored
+
+Record = dict[str, Any]
+"""An org unit or employee as the store keeps it (its MongoDB document)."""
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    code: str
+    kind: OrgUnitKind
+    path: list[str]
+
+    @property
+    def lineage(self) -> list[str]:
+        return [*self.path, self.code]
+
+
+class DeactivationReason(StrEnum):
+    RETIRED = "RETIRED"
+    DECEASED = "DECEASED"
+    RESIGNED = "RESIGNED"
+    DISMISSED = "DISMISSED"
+    TRANSFERRED_OUT = "TRANSFERRED_OUT"
+    CONTRACT_ENDED = "CONTRACT_ENDED"
+
+
+def unit_ref(unit: Record) -> UnitRef:
+    return UnitRef(unit["_id"], OrgUnitKind(unit["kind"]), unit["path"])
+
+
+def unit_snapshot(unit: Record) -> OrgUnitSnapshot:
+    return OrgUnitSnapshot(
+        code=unit["_id"],
+        name=unit["name"],
+        kind=unit["kind"],
+        parent_code=unit.get("parent_code"),
+        path=unit["path"],
+        version=unit["version"],
+    )
+
+
+def employee_snapshot(employee: Record) -> EmployeeSnapshot:
+    # Records are written only from validated input, so the snapshot skips validation:
+    # a bulk import builds one per row.
+    return EmployeeSnapshot.model_construct(
+        employee_id=employee["_id"],
+        nip=employee.get("nip"),
+        name=employee["name"],
+        employment_type=employee["employment_type"],
+        position=employee["position"],
+        level=employee["level"],
+        org_unit_code=employee["org_unit_code"],
+        org_unit_path=employee["org_unit_path"],
+        supervisor_nip=employee.get("supervisor_nip"),
+        email=employee.get("email"),
+        phone=employee.get("phone"),
+        active=employee["active"],
+        version=employee["version"],
+    )
+
+
+def new_unit(
+    code: str, name: str, kind: OrgUnitKind, parent: UnitRef | None, now: dt.datetime
+) -> tuple[Record, OrgUnitCreatedV1]:
+    check_unit_parent(kind, None if parent is None else parent.kind)
+    unit: Record = {
+        "_id": code,
+        "name": name,
+        "kind": kind.value,
+        "parent_code": None if parent is None else parent.code,
+        "path": [] if parent is None else parent.lineage,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return unit, OrgUnitCreatedV1(unit=unit_snapshot(unit))
+
+
+def unit_rename(current: Record, name: str, now: dt.datetime) -> tuple[Record, OrgUnitUpdatedV1] | None:
+    """The fields to set and the event, or None when the name is already this one."""
+    if current["name"] == name:
+        return None
+    update: Record = {"name": name, "updated_at": now, "version": current["version"] + 1}
+    return update, OrgUnitUpdatedV1(unit=unit_snapshot({**current, **update}), changed=["name"])
+
+
+def new_employee(
+    employee: EmployeeInput,
+    employee_id: str,
+    unit: UnitRef,
+    sealed_nik: Mapping[str, str] | None,
+    created_by: str,
+    now: dt.datetime,
+) -> tuple[Record, EmployeeRegisteredV1]:
+    """A new employee record and its event. `sealed_nik` holds the NIK's hash and ciphertext,
+    never the NIK itself."""
+    record: Record = {
+        "_id": employee_id,
+        "nip": employee.nip,
+        "name": employee.name,
+        "employment_type": employee.employment_type.value,
+        "position": employee.position,
+        "level": employee.level.value,
+        "org_unit_code": unit.code,
+        "org_unit_path": unit.path,
+        "supervisor_nip": employee.supervisor_nip,
+        "email": str(employee.email) if employee.email else None,
+        "phone": employee.phone,
+        "active": True,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        **(sealed_nik or {}),
+        "created_by": created_by,
+    }
+    return record, EmployeeRegisteredV1(employee=employee_snapshot(record))
+
+
+# Fields of the employee that describe the person and their post; a change to any of
+# them is an `employee.updated` event. Org unit changes go through transfer instead.
+PROFILE_FIELDS = ("name", "position", "level", "employment_type", "supervisor_nip", "email", "phone")
+
+
+def profile(employee: EmployeeInput) -> dict[str, object]:
+    return {
+        "name": employee.name,
+        "position": employee.position,
+        "level": employee.level.value,
+        "employment_type": employee.employment_type.value,
+        "supervisor_nip": employee.supervisor_nip,
+        "email": str(employee.email) if employee.email else None,
+        "phone": employee.phone,
+    }
+
+
+def profile_changes(current: Mapping[str, object], incoming: Mapping[str, object]) -> dict[str, object]:
+    return {
+        field: incoming.get(field) for field in PROFILE_FIELDS if current.get(field) != incoming.get(field)
+    }
+
+
+def revised_input(current: Record, nik: str | None, patch: Mapping[str, object]) -> dict[str, object]:
+    """The employee as input again, with `patch` applied: validated as a whole, so that a
+    change cannot break a rule that involves the fields left alone."""
+    return {
+        "nip": current.get("nip"),
+        "org_unit_code": current["org_unit_code"],
+        "nik": nik,
+        **{field: current.get(field) for field in PROFILE_FIELDS},
+        **patch,
+    }
+
+
+@dataclass(frozen=True)
+class EmployeeChange:
+    """One change to an employee as it is recorded: the fields to set on the version it was
+    decided from, the history entry and the event. The API and the import record changes
+    through the same functions below."""
+
+    employee_id: str
+    version: int
+    """The version the change was decided from: the write must fail if it moved on."""
+    update: Record
+    history: Record
+    event: EventData
+    changed: list[str]
+    """The profile fields that change, sorted."""
+
+
+def _updated(current: Record, changes: Mapping[str, object], actor: str, now: dt.datetime) -> EmployeeChange:
+    update: Record = {**changes, "updated_at": now, "version": current["version"] + 1}
+    history: Record = {
+        "employee_id": current["_id"],
+        "at": now,
+        "action": "update",
+        "changes": {key: [current.get(key), value] for key, value in changes.items()},
+        "by": actor,
+    }
+    changed = sorted(changes)
+    event = EmployeeUpdatedV1(employee=employee_snapshot({**current, **update}), changed=changed)
+    return EmployeeChange(current["_id"], current["version"], update, history, event, changed)
+
+
+def _transferred(
+    current: Record,
+    unit: UnitRef,
+    changes: Mapping[str, object],
+    reason: str,
+    effective_date: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+) -> EmployeeChange:
+    """A move to `unit`, with the profile `changes` that come with it. Without an effective
+    date (a re-import) the history has none and the event says the day of the change."""
+    update: Record = {
+        **changes,
+        "updated_at": now,
+        "version": current["version"] + 1,
+        "org_unit_code": unit.code,
+        "org_unit_path": unit.path,
+    }
+    history: Record = {
+        "employee_id": current["_id"],
+        "at": now,
+        "action": "transfer",
+        "from_org_unit_code": current["org_unit_code"],
+        "to_org_unit_code": unit.code,
+        "reason": reason,
+    }
+    if effective_date is not None:
+        history["effective_date"] = effective_date.isoformat()
+    history["by"] = actor
+    event = EmployeeTransferredV1(
+        employee=employee_snapshot({**current, **update}),
+        from_org_unit_code=current["org_unit_code"],
+        to_org_unit_code=unit.code,
+        reason=reason,
+        effective_date=effective_date or now.date(),
+    )
+    return EmployeeChange(current["_id"], current["version"], update, history, event, sorted(changes))
+
+
+def check_changeable(current: Record) -> None:
+    if not current["active"]:
+        raise EmployeeInactive(f"pegawai {current['_id']} sudah nonaktif dan tidak bisa diubah")
+
+
+def employee_update(
+    current: Record, revised: EmployeeInput, unit_kind: OrgUnitKind, actor: str, now: dt.datetime
+) -> EmployeeChange | None:
+    """The change from `current` to `revised`, or None when nothing differs."""
+    check_changeable(current)
+    level_fits_unit(revised.level, unit_kind)
+    changes = profile_changes(current, profile(revised))
+    return _updated(current, changes, actor, now) if changes else None
+
+
+def check_transferable(current: Record, to_unit_code: str) -> None:
+    if not current["active"]:
+        raise EmployeeInactive(f"pegawai {current['_id']} sudah nonaktif dan tidak bisa dipindahkan")
+    if current["org_unit_code"] == to_unit_code:
+        raise RuleViolation("to_org_unit_code", f"pegawai sudah berada di unit {to_unit_code}")
+
+
+def employee_transfer(
+    current: Record,
+    unit: UnitRef,
+    reason: str,
+    effective_date: dt.date,
+    position: str | None,
+    level: Level | None,
+    actor: str,
+    now: dt.datetime,
+) -> EmployeeChange:
+    """A move ordered by someone (mutasi), optionally to a new post; `check_transferable` first."""
+    new_level = level or Level(current["level"])
+    level_fits_unit(new_level, unit.kind)
+    changes: dict[str, object] = {}
+    if position is not None and position != current["position"]:
+        changes["position"] = position
+    if new_level.value != current["level"]:
+        changes["level"] = new_level.value
+    return _transferred(current, unit, changes, reason, effective_date, actor, now)
+
+
+def employee_reimport(
+    current: Record, incoming: EmployeeInput, unit: UnitRef, reason: str, actor: str, now: dt.datetime
+) -> EmployeeChange | None:
+    """What a bulk import row changes on an active employee already on file: a row in another
+    unit is a transfer, one with other details an update, an identical one nothing."""
+    changes = profile_changes(current, profile(incoming))
+    if current["org_unit_code"] != unit.code:
+        return _transferred(current, unit, changes, reason, None, actor, now)
+    return _updated(current, changes, actor, now) if changes else None
+
+
+def employee_deactivation(
+    current: Record,
+    reason: DeactivationReason,
+    note: str | None,
+    effective_date: dt.date,
+    actor: str,
+    now: dt.datetime,
+) -> EmployeeChange:
+    if not current["active"]:
+        raise EmployeeInactive(f"pegawai {current['_id']} sudah nonaktif")
+    deactivation: Record = {
+        "reason": reason.value,
+        "note": note,
+        "effective_date": effective_date.isoformat(),
+        "by": actor,
+        "at": now,
+    }
+    update: Record = {
+        "active": False,
+        "deactivation": deactivation,
+        "updated_at": now,
+        "version": current["version"] + 1,
+    }
+    event = EmployeeDeactivatedV1(
+        employee=employee_snapshot({**current, **update}),
+        reason=reason.value if note is None else f"{reason.value}: {note}",
+        effective_date=effective_date,
+    )
+    history: Record = {"employee_id": current["_id"], "action": "deactivate", **deactivation}
+    return EmployeeChange(current["_id"], current["version"], update, history, event, [])

@@ -16,10 +16,20 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
 
+from services.kit.clock import Clock
 from services.kit.polling import Wakeup, poll_forever
 from services.registry.csvimport import ParsedRow, RowError, decode, mask_nik, parse_rows, read_layout
-from services.registry.domain import EmployeeInput, RuleViolation, level_fits_unit
-from services.registry.store import ImportRow, LeaseLost, RegistryStore, UnitRef
+from services.registry.domain import (
+    EmployeeInput,
+    RuleViolation,
+    UnitRef,
+    employee_reimport,
+    level_fits_unit,
+    local_date,
+    new_employee,
+)
+from services.registry.nik import NikVault
+from services.registry.store import ChunkWrite, LeaseLost, RegistryStore
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +61,15 @@ class CommittedLines:
         return index >= 0 and self._ranges[index][0] <= line <= self._ranges[index][1]
 
 
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    employee: EmployeeInput
+    unit: UnitRef
+
+
 @dataclass
-class _Chunk:
+class ChunkRows:
     valid: list[tuple[int, EmployeeInput]] = field(default_factory=list)
     """Valid rows wait for their org unit until the flush looks all of them up at once."""
     errors: list[RowError] = field(default_factory=list)
@@ -63,9 +80,17 @@ class _Chunk:
 
 class ImportWorker:
     def __init__(
-        self, store: RegistryStore, owner: str, settings: ImportSettings, registry: CollectorRegistry
+        self,
+        store: RegistryStore,
+        vault: NikVault,
+        clock: Clock,
+        owner: str,
+        settings: ImportSettings,
+        registry: CollectorRegistry,
     ) -> None:
         self.store = store
+        self.vault = vault
+        self.clock = clock
         self.owner = owner
         self.settings = settings
         self._wake = Wakeup()
@@ -113,7 +138,7 @@ class ImportWorker:
         committed = CommittedLines(await self.store.committed_chunks(import_id))
         scope = job.get("scope")
         units: dict[str, UnitRef | None] = {}
-        rows = iter(parse_rows(text, layout))
+        rows = iter(parse_rows(text, layout, local_date(self.clock.now())))
         first_seen: dict[str, int] = {}
         log.info("import started", extra={"import_id": import_id, "committed_chunks": len(committed)})
         in_flight: set[asyncio.Task[None]] = set()
@@ -139,10 +164,10 @@ class ImportWorker:
 
     def _next_chunk(
         self, rows: Iterator[ParsedRow], first_seen: dict[str, int], committed: CommittedLines
-    ) -> tuple[_Chunk, bool]:
+    ) -> tuple[ChunkRows, bool]:
         """Up to chunk_size rows not yet committed, and whether the file has more. Committed
         rows only feed the duplicate check, so a resumed import reports the same errors."""
-        chunk = _Chunk()
+        chunk = ChunkRows()
         for parsed in rows:
             duplicate_of = self._remember(first_seen, parsed)
             if parsed.line in committed:
@@ -180,7 +205,7 @@ class ImportWorker:
     async def _flush(
         self,
         import_id: str,
-        chunk: _Chunk,
+        chunk: ChunkRows,
         units: dict[str, UnitRef | None],
         scope: object,
     ) -> None:
@@ -219,10 +244,50 @@ class ImportWorker:
                 chunk.errors.append(RowError(line, "level", employee.level.value, exc.message))
                 continue
             rows.append(ImportRow(line, employee, unit))
-        counts = await self.store.apply_import_chunk(
-            import_id, self.owner, rows, chunk.errors, (chunk.first_line, chunk.last_line), chunk.processed
-        )
+        write = await self.decide(import_id, rows, chunk)
+        await self.store.apply_import_chunk(import_id, self.owner, write)
+        counts = write.counts
         self.rows_total.labels("imported").inc(counts.imported)
         self.rows_total.labels("updated").inc(counts.updated)
         self.rows_total.labels("unchanged").inc(counts.unchanged)
         self.rows_total.labels("failed").inc(counts.failed)
+
+    async def decide(self, import_id: str, rows: list[ImportRow], chunk: ChunkRows) -> ChunkWrite:
+        """What the chunk's rows do to the employees on file. The write is conditional on the
+        versions read here, so a change made in between makes the chunk retry, never lose it."""
+        write = ChunkWrite((chunk.first_line, chunk.last_line), chunk.processed, errors=list(chunk.errors))
+        ids = [self.vault.employee_id(row.employee) for row in rows]
+        existing = await self.store.employees_by_id(ids)
+        now = self.clock.now()
+        actor = f"import:{import_id}"
+        for row, employee_id in zip(rows, ids, strict=True):
+            current = existing.get(employee_id)
+            if current is None:
+                record, registered = new_employee(
+                    row.employee, employee_id, row.unit, self.vault.sealed(row.employee.nik), actor, now
+                )
+                write.inserts.append(record)
+                write.events.append(registered)
+                write.counts.imported += 1
+                continue
+            if not current["active"]:
+                write.errors.append(
+                    RowError(
+                        row.line,
+                        "nip",
+                        row.employee.nip,
+                        f"pegawai {employee_id} sudah nonaktif; tidak diimpor ulang",
+                    )
+                )
+                continue
+            change = employee_reimport(
+                current, row.employee, row.unit, f"impor {import_id} baris {row.line}", actor, now
+            )
+            if change is None:
+                write.counts.unchanged += 1
+                continue
+            write.changes.append(change)
+            write.events.append(change.event)
+            write.counts.updated += 1
+        write.counts.failed = len({error.line for error in write.errors})
+        return write

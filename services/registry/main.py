@@ -13,21 +13,27 @@ from contracts.registry import (
     OrgUnitUpdatedV1,
 )
 from services.kit.app import create_app
+from services.kit.clock import Clock, SystemClock
 from services.kit.devkeys import configured_or_dev
 from services.kit.runtime import build_runtime
 from services.registry.api import router
 from services.registry.importer import ImportSettings, ImportWorker
+from services.registry.nik import NikVault
 from services.registry.settings import RegistrySettings
-from services.registry.store import NikVault, RegistryStore
+from services.registry.store import RegistryStore
+from services.registry.usecases import RegistryUseCases
 
 
-def build_app(settings: RegistrySettings | None = None) -> FastAPI:
+def build_app(settings: RegistrySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
+    clock = clock or SystemClock()
     runtime = build_runtime(settings)
     vault = NikVault(configured_or_dev(settings.nik_secret, settings.nik_key_file, NikVault.generate))
-    store = RegistryStore(runtime, vault)
+    store = RegistryStore(runtime, clock)
     worker = ImportWorker(
         store,
+        vault,
+        clock,
         runtime.instance_id,
         ImportSettings(
             chunk_size=settings.import_chunk_size,
@@ -51,7 +57,6 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
             EmployeeDeactivatedV1,
         ],
     )
-    app.state.registry_store = store
-    app.state.import_worker = worker
+    app.state.registry = RegistryUseCases(store, vault, clock, worker.notify)
     app.state.max_import_bytes = settings.max_import_bytes
     return app

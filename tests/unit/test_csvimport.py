@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from services.registry.csvimport import (
@@ -16,6 +18,7 @@ from services.registry.csvimport import (
 )
 from services.registry.domain import EmploymentType, Level
 
+TODAY = dt.date(2024, 6, 1)
 NIP = "198503152010011001"
 NIP_2 = "197001012000032005"
 NIK = "3201015503850001"
@@ -70,7 +73,7 @@ def csv_text(header: list[str], *rows: list[str], sep: str = ",", newline: str =
 
 
 def parse(text: str) -> list[ParsedRow]:
-    return list(parse_rows(text, read_layout(text)))
+    return list(parse_rows(text, read_layout(text), TODAY))
 
 
 def parse_bytes(data: bytes) -> list[ParsedRow]:
@@ -96,7 +99,7 @@ def test_english_header_with_commas() -> None:
     assert layout.dialect.delimiter == ","
     assert layout.columns == EN_HEADER
     assert layout.ignored == []
-    parsed = list(parse_rows(text, layout))
+    parsed = list(parse_rows(text, layout, TODAY))
     assert [p.line for p in parsed] == [2, 3]
     assert all(p.errors == [] for p in parsed)
     first, second = (p.employee for p in parsed)
@@ -125,7 +128,7 @@ def test_indonesian_header_with_semicolons() -> None:
     layout = read_layout(text)
     assert layout.dialect.delimiter == ";"
     assert layout.columns == EN_HEADER
-    parsed = list(parse_rows(text, layout))
+    parsed = list(parse_rows(text, layout, TODAY))
     assert [(p.line, p.errors) for p in parsed] == [(2, []), (3, [])]
     pns, non_asn = (p.employee for p in parsed)
     assert pns is not None and non_asn is not None
@@ -175,7 +178,7 @@ def test_utf8_bom_is_dropped() -> None:
     assert not text.startswith("\ufeff")
     layout = read_layout(text)
     assert layout.columns[0] == "nip"
-    parsed = list(parse_rows(text, layout))
+    parsed = list(parse_rows(text, layout, TODAY))
     assert parsed[0].errors == []
     assert parsed[0].employee is not None
     assert parsed[0].employee.nip == NIP
@@ -509,7 +512,7 @@ def test_unknown_extra_column_is_ignored_and_reported() -> None:
     layout = read_layout(text)
     assert layout.ignored == ["Golongan"]
     assert layout.columns == [*EN_HEADER[:3], None, *EN_HEADER[3:]]
-    parsed = list(parse_rows(text, layout))
+    parsed = list(parse_rows(text, layout, TODAY))
     assert parsed[0].errors == []
     assert parsed[0].employee is not None
     assert parsed[0].employee.position == "Analis Kepegawaian"
@@ -522,7 +525,7 @@ def test_optional_columns_may_be_absent() -> None:
     assert layout == CsvLayout(
         layout.dialect, ["name", "employment_type", "position", "level", "org_unit_code", "nik"], []
     )
-    parsed = list(parse_rows(text, layout))
+    parsed = list(parse_rows(text, layout, TODAY))
     assert parsed[0].employee is not None
     assert parsed[0].identity == NIK
 

@@ -9,19 +9,25 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contracts.registry import EmployeeTransferredV1, EmployeeUpdatedV1
+from services.kit.errors import InvalidInput
 from services.kit.validation import readable_message
 from services.registry.domain import (
     ALLOWED_PARENTS,
     KIND_LABEL,
     PROFILE_FIELDS,
+    EmployeeInactive,
     EmployeeInput,
     EmploymentType,
     Level,
     Nip,
     OrgUnitKind,
     RuleViolation,
+    UnitRef,
     check_nik,
     check_unit_parent,
+    employee_reimport,
+    employee_update,
     level_fits_unit,
     level_rule,
     nik_fingerprint,
@@ -66,7 +72,7 @@ def non_asn(**overrides: Any) -> dict[str, Any]:
 def rejection(values: dict[str, Any]) -> list[tuple[str | None, str]]:
     """(field, Indonesian message) for every error EmployeeInput reports on `values`."""
     with pytest.raises(ValidationError) as caught:
-        EmployeeInput.model_validate(values)
+        EmployeeInput.model_validate(values, context={"today": TODAY})
     return [
         (str(error["loc"][0]) if error["loc"] else None, readable_message(error))
         for error in caught.value.errors()
@@ -568,3 +574,73 @@ def test_profile_changes_reports_cleared_field_as_none() -> None:
 def test_profile_changes_ignores_non_profile_fields() -> None:
     assert "org_unit_code" not in PROFILE_FIELDS
     assert profile_changes({"org_unit_code": "A", "nik": "1"}, {"org_unit_code": "B", "nik": "2"}) == {}
+
+
+# ---------------------------------------------------------------- today comes in, changes go out
+
+
+def test_future_nip_is_judged_by_the_today_in_the_context() -> None:
+    appointed_2030 = "198503152030011001"
+    with pytest.raises(ValidationError, match="2030-01 ada di masa depan"):
+        EmployeeInput.model_validate(employee(nip=appointed_2030), context={"today": TODAY})
+    later = EmployeeInput.model_validate(employee(nip=appointed_2030), context={"today": dt.date(2030, 1, 1)})
+    assert later.nip == appointed_2030
+    # Without a today (test data built directly) only the calendar comparison is skipped.
+    assert EmployeeInput.model_validate(employee(nip=appointed_2030)).nip == appointed_2030
+    assert rejection(employee(nip="198513152010011001"))[0][0] == "nip"
+
+
+def on_file(**changes: Any) -> dict[str, Any]:
+    record = {
+        "_id": VALID_NIP,
+        **employee(),
+        "org_unit_path": ["32", "OPD-BKD"],
+        "email": None,
+        "supervisor_nip": None,
+        "phone": None,
+        "active": True,
+        "version": 3,
+    }
+    record.update(changes)
+    return record
+
+
+NOW = dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def test_reimport_into_another_unit_is_a_transfer_dated_the_day_of_the_import() -> None:
+    incoming = EmployeeInput.model_validate(employee(org_unit_code="OPD-DINKES", position="Perawat"))
+    unit = UnitRef("OPD-DINKES", OrgUnitKind.OPD, ["32"])
+    change = employee_reimport(on_file(), incoming, unit, "impor imp-1 baris 2", "import:imp-1", NOW)
+    assert change is not None and change.version == 3 and change.changed == ["position"]
+    assert change.update == {
+        "position": "Perawat",
+        "updated_at": NOW,
+        "version": 4,
+        "org_unit_code": "OPD-DINKES",
+        "org_unit_path": ["32"],
+    }
+    assert change.history["action"] == "transfer" and "effective_date" not in change.history
+    assert isinstance(change.event, EmployeeTransferredV1)
+    assert change.event.effective_date == NOW.date() and change.event.employee.version == 4
+
+
+def test_reimport_of_the_same_details_changes_nothing() -> None:
+    incoming = EmployeeInput.model_validate(employee())
+    unit = UnitRef("OPD-BKD", OrgUnitKind.OPD, ["32"])
+    assert employee_reimport(on_file(), incoming, unit, "impor", "import:imp-1", NOW) is None
+
+
+def test_update_lists_old_and_new_values_in_its_history() -> None:
+    revised = EmployeeInput.model_validate(employee(phone="+6281234567890"))
+    change = employee_update(on_file(), revised, OrgUnitKind.OPD, "admin", NOW)
+    assert change is not None and change.history["changes"] == {"phone": [None, "+6281234567890"]}
+    assert isinstance(change.event, EmployeeUpdatedV1) and change.event.changed == ["phone"]
+    with pytest.raises(EmployeeInactive):
+        employee_update(on_file(active=False), revised, OrgUnitKind.OPD, "admin", NOW)
+
+
+def test_rule_violation_is_an_invalid_input_on_its_field() -> None:
+    violation = RuleViolation("parent_code", "unit induk X tidak ditemukan")
+    assert isinstance(violation, InvalidInput)
+    assert violation.errors == [{"field": "parent_code", "message": "unit induk X tidak ditemukan"}]

@@ -1,0 +1,295 @@
+"""What the registry does, one method per command and query: who may do it and in which units
+is checked here, once; the rules are in `services.registry.domain`, the documents in
+`services.registry.store`. The HTTP API calls these; the bulk import runs in
+`services.registry.importer`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.roles import Role
+from services.kit.clock import Clock
+from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.kit.identity import Principal
+from services.kit.mongo import Document
+from services.kit.validation import field_errors
+from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
+from services.registry.domain import (
+    DeactivationReason,
+    EmployeeChange,
+    EmployeeInput,
+    Level,
+    OrgUnitKind,
+    RuleViolation,
+    UnitRef,
+    check_changeable,
+    check_transferable,
+    employee_deactivation,
+    employee_transfer,
+    employee_update,
+    level_fits_unit,
+    local_date,
+    new_employee,
+    new_unit,
+    revised_input,
+    unit_rename,
+)
+from services.registry.nik import NikVault
+from services.registry.store import RegistryStore
+
+# Who may do what (DESIGN.md, Roles). A token bound to an org unit acts only inside it.
+UNIT_READERS = tuple(Role)
+UNIT_WRITERS = (Role.BKPSDM,)
+EMPLOYEE_READERS = (Role.BKPSDM, Role.OPD_ADMIN, Role.PPK, Role.INSPEKTORAT, Role.BKN, Role.EMPLOYEE)
+EMPLOYEE_LISTERS = (Role.BKPSDM, Role.OPD_ADMIN, Role.PPK, Role.INSPEKTORAT, Role.BKN)
+EMPLOYEE_WRITERS = (Role.BKPSDM, Role.OPD_ADMIN)
+IMPORTERS = (Role.BKPSDM, Role.OPD_ADMIN)
+
+
+class UnitNotFound(NotFound):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unit organisasi {code} tidak ditemukan")
+
+
+class EmployeeNotFound(NotFound):
+    def __init__(self, employee_id: str) -> None:
+        super().__init__(f"pegawai {employee_id} tidak ditemukan")
+
+
+@dataclass(frozen=True)
+class ImportStarted:
+    import_id: str
+    total: int
+    ignored_columns: list[str]
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    job: Document
+    progress: dict[str, int]
+    errors: list[Document]
+    """One page of the per-row errors."""
+
+
+class RegistryUseCases:
+    def __init__(
+        self, store: RegistryStore, vault: NikVault, clock: Clock, import_queued: Callable[[], None]
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.clock = clock
+        self.import_queued = import_queued  # wakes the import worker for a file just queued
+
+    # ------------------------------------------------------------ org units
+
+    async def create_org_unit(
+        self, principal: Principal, code: str, name: str, kind: OrgUnitKind, parent_code: str | None
+    ) -> Document:
+        principal.check_role(*UNIT_WRITERS)
+        parent: UnitRef | None = None
+        if parent_code is None:
+            if principal.org_unit is not None:
+                raise Forbidden("unit akar hanya boleh dibuat tanpa batas unit")
+        else:
+            parent = await self.store.unit(parent_code)
+            if parent is None:
+                raise RuleViolation("parent_code", f"unit induk {parent_code} tidak ditemukan")
+            principal.check_access(parent.code, parent.path)
+        unit, created = new_unit(code, name, kind, parent, self.clock.now())
+        if not await self.store.insert_unit(unit, created):
+            raise Conflict(f"unit organisasi {code} sudah ada")
+        return unit
+
+    async def rename_org_unit(self, principal: Principal, code: str, name: str) -> Document:
+        principal.check_role(*UNIT_WRITERS)
+        current = await self._unit_document(code)
+        principal.check_access(current["_id"], current["path"])
+        renamed = unit_rename(current, name, self.clock.now())
+        if renamed is None:
+            return current
+        update, event = renamed
+        unit = await self.store.update_unit(code, current["version"], update, event)
+        if unit is None:
+            raise Conflict(f"unit organisasi {code} sedang diubah proses lain; coba lagi")
+        return unit
+
+    async def org_unit(self, principal: Principal, code: str) -> tuple[Document, list[Document]]:
+        """The unit and its direct children. Every role may read the tree."""
+        principal.check_role(*UNIT_READERS)
+        return await self._unit_document(code), await self.store.children(code)
+
+    async def _unit_document(self, code: str) -> Document:
+        unit = await self.store.unit_document(code)
+        if unit is None:
+            raise UnitNotFound(code)
+        return unit
+
+    async def _unit(self, code: str) -> UnitRef:
+        unit = await self.store.unit(code)
+        if unit is None:
+            raise UnitNotFound(code)
+        return unit
+
+    # ------------------------------------------------------------ employees
+
+    def _today(self) -> dt.date:
+        return local_date(self.clock.now())
+
+    def _employee_input(self, data: object) -> EmployeeInput:
+        try:
+            return EmployeeInput.model_validate(data, context={"today": self._today()})
+        except ValidationError as exc:
+            raise InvalidInput(field_errors(exc.errors())) from None
+
+    async def _visible_employee(self, principal: Principal, employee_id: str) -> Document:
+        employee = await self.store.employee(employee_id)
+        if employee is None:
+            raise EmployeeNotFound(employee_id)
+        if principal.role is Role.EMPLOYEE and principal.nip != employee.get("nip"):
+            raise Forbidden("pegawai hanya boleh melihat datanya sendiri")
+        principal.check_access(employee["org_unit_code"], employee["org_unit_path"])
+        return employee
+
+    async def _apply(self, change: EmployeeChange) -> Document:
+        employee = await self.store.apply_change(change)
+        if employee is None:
+            raise Conflict(f"pegawai {change.employee_id} sedang diubah proses lain; coba lagi")
+        return employee
+
+    async def register_employee(self, principal: Principal, data: object) -> Document:
+        """`data` is the request's JSON as sent: NIPs are checked against the clock's today."""
+        principal.check_role(*EMPLOYEE_WRITERS)
+        employee = self._employee_input(data)
+        unit = await self.store.unit(employee.org_unit_code)
+        if unit is None:
+            raise RuleViolation("org_unit_code", str(UnitNotFound(employee.org_unit_code)))
+        principal.check_access(unit.code, unit.path)
+        level_fits_unit(employee.level, unit.kind)
+        record, registered = new_employee(
+            employee,
+            self.vault.employee_id(employee),
+            unit,
+            self.vault.sealed(employee.nik),
+            principal.subject,
+            self.clock.now(),
+        )
+        if not await self.store.insert_employee(record, registered):
+            what = f"NIP {employee.nip}" if employee.nip else "NIK ini"
+            raise Conflict(f"pegawai dengan {what} sudah terdaftar")
+        return record
+
+    async def list_employees(
+        self,
+        principal: Principal,
+        unit_code: str,
+        include_descendants: bool,
+        active: bool | None,
+        page: int,
+        page_size: int,
+    ) -> tuple[list[Document], int]:
+        principal.check_role(*EMPLOYEE_LISTERS)
+        unit = await self._unit(unit_code)
+        principal.check_access(unit.code, unit.path)
+        return await self.store.list_employees(unit_code, include_descendants, active, page, page_size)
+
+    async def employee(self, principal: Principal, employee_id: str) -> tuple[Document, list[Document]]:
+        """The employee and their history, oldest first."""
+        principal.check_role(*EMPLOYEE_READERS)
+        employee = await self._visible_employee(principal, employee_id)
+        return employee, await self.store.employee_history(employee_id)
+
+    async def update_employee(
+        self, principal: Principal, employee_id: str, patch: dict[str, Any]
+    ) -> tuple[Document, list[str]]:
+        """The employee after `patch`, and the fields that changed (none: nothing written)."""
+        principal.check_role(*EMPLOYEE_WRITERS)
+        current = await self._visible_employee(principal, employee_id)
+        if not patch:
+            raise InvalidInput.one(None, "tidak ada kolom yang diubah")
+        check_changeable(current)
+        revised = self._employee_input(revised_input(current, self.vault.opened(current), patch))
+        unit = await self._unit(current["org_unit_code"])
+        change = employee_update(current, revised, unit.kind, principal.subject, self.clock.now())
+        if change is None:
+            return current, []
+        return await self._apply(change), change.changed
+
+    async def transfer_employee(
+        self,
+        principal: Principal,
+        employee_id: str,
+        to_unit_code: str,
+        reason: str,
+        effective_date: dt.date | None,
+        position: str | None,
+        level: Level | None,
+    ) -> Document:
+        """Without `effective_date`, the move counts from today."""
+        principal.check_role(*EMPLOYEE_WRITERS)
+        current = await self._visible_employee(principal, employee_id)
+        check_transferable(current, to_unit_code)
+        unit = await self._unit(to_unit_code)
+        principal.check_access(unit.code, unit.path)
+        change = employee_transfer(
+            current,
+            unit,
+            reason,
+            effective_date or self._today(),
+            position,
+            level,
+            principal.subject,
+            self.clock.now(),
+        )
+        return await self._apply(change)
+
+    async def deactivate_employee(
+        self,
+        principal: Principal,
+        employee_id: str,
+        reason: DeactivationReason,
+        note: str | None,
+        effective_date: dt.date | None,
+    ) -> Document:
+        """Without `effective_date`, the deactivation counts from today."""
+        principal.check_role(*EMPLOYEE_WRITERS)
+        current = await self._visible_employee(principal, employee_id)
+        change = employee_deactivation(
+            current, reason, note, effective_date or self._today(), principal.subject, self.clock.now()
+        )
+        return await self._apply(change)
+
+    # ------------------------------------------------------------ imports
+
+    async def start_import(self, principal: Principal, data: bytes, filename: str) -> ImportStarted:
+        """Queue a CSV for the import worker; its rows are checked there, the file as a whole here."""
+        principal.check_role(*IMPORTERS)
+        text = decode(data)
+        try:
+            layout = read_layout(text)
+        except CsvFileError as exc:
+            raise InvalidInput.one("file", str(exc)) from None
+        total = count_rows(text, layout)
+        if total == 0:
+            raise InvalidInput.one("file", "file CSV hanya berisi header, tanpa baris data")
+        import_id = await self.store.create_import(
+            data, filename, total, principal.subject, principal.org_unit
+        )
+        self.import_queued()
+        return ImportStarted(import_id, total, layout.ignored)
+
+    async def import_status(
+        self, principal: Principal, import_id: str, errors_skip: int, errors_limit: int
+    ) -> ImportStatus:
+        principal.check_role(*IMPORTERS)
+        job = await self.store.import_job(import_id)
+        if job is None:
+            raise NotFound(f"impor {import_id} tidak ditemukan")
+        if job.get("scope") != principal.org_unit and principal.org_unit is not None:
+            raise Forbidden("impor ini milik unit lain")
+        errors = await self.store.import_errors_page(import_id, errors_skip, errors_limit)
+        return ImportStatus(job, await self.store.import_progress(import_id), errors)
