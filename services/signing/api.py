@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from prometheus_client import CollectorRegistry, Counter
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.roles import Role
 from services.kit.auth import require
-from services.kit.codes import normalise_code
-from services.kit.errors import InvalidInput, NotFound
 from services.kit.identity import Principal
+from services.kit.openapi import DESCRIPTIONS, error_responses
 from services.kit.pagination import Page, page_response
-from services.signing.domain import CascadePolicy, verify_chain, verify_receipt
-from services.signing.store import Refused, SigningStore
+from services.signing.domain import CascadePolicy, Refused
+from services.signing.store import SignResult
+from services.signing.usecases import (
+    CAMPAIGN_ADMINS,
+    CEREMONY_RECORDERS,
+    CHAIN_AUDITORS,
+    MONITORS,
+    SIGNERS,
+    CampaignDraft,
+    SigningUseCases,
+)
 
-CAMPAIGN_ADMINS = (Role.BKPSDM,)
-MONITORS = (Role.BKPSDM, Role.OPD_ADMIN, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT)
-CHAIN_AUDITORS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT)
 MAX_PAGE_SIZE = 500
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-_.]{1,63}$")]
@@ -41,11 +45,10 @@ class CampaignIn(BaseModel):
 
     @field_validator("deadline")
     @classmethod
-    def _future_deadline(cls, value: dt.datetime) -> dt.datetime:
+    def _zoned_deadline(cls, value: dt.datetime) -> dt.datetime:
+        # Whether it lies in the future is the use case's check, on the service's clock.
         if value.tzinfo is None:
             raise ValueError("tenggat harus memuat zona waktu, mis. 2029-02-01T23:59:00+07:00")
-        if value <= dt.datetime.now(dt.UTC):
-            raise ValueError("tenggat harus di masa depan")
         return value
 
 
@@ -67,32 +70,41 @@ class CeremonySignIn(SignIn):
     mode: Literal["online", "in_person"] = "in_person"
 
 
-class SigningMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.signatures = Counter(
-            "netral_signing_signatures", "Signatures taken", ["campaign", "mode"], registry=registry
-        )
-        self.refusals = Counter(
-            "netral_signing_cascade_refusals",
-            "Signatures refused by the cascade",
-            ["campaign"],
-            registry=registry,
-        )
+def _usecases(request: Request) -> SigningUseCases:
+    usecases: SigningUseCases = request.app.state.signing_usecases
+    return usecases
 
 
-def _store(request: Request) -> SigningStore:
-    store: SigningStore = request.app.state.signing_store
-    return store
-
-
-def _metrics(request: Request) -> SigningMetrics:
-    metrics: SigningMetrics = request.app.state.signing_metrics
-    return metrics
-
-
-Store = Annotated[SigningStore, Depends(_store)]
-Metrics = Annotated[SigningMetrics, Depends(_metrics)]
+UseCases = Annotated[SigningUseCases, Depends(_usecases)]
 router = APIRouter(prefix="/v1")
+
+
+class RefusalDetail(BaseModel):
+    message: str = Field(description="mengapa tanda tangan belum diterima, dalam Bahasa Indonesia")
+    waiting_for: list[str] = Field(description="pimpinan yang belum menandatangani dan ditunggu")
+
+
+class RefusalAnswer(BaseModel):
+    """The 409 of the signing endpoints: the reason, and whom the cascade waits for."""
+
+    detail: RefusalDetail
+
+
+async def refused_answer(request: Request, exc: Exception) -> JSONResponse:
+    """The app's answer to Refused: registered in the service's assembly, so that it is found
+    before the kit's answer to Conflict, whose body has no `waiting_for`."""
+    assert isinstance(exc, Refused)
+    return JSONResponse(
+        status_code=status.HTTP_409_CONFLICT,
+        content={"detail": {"message": exc.message, "waiting_for": exc.waiting_for}},
+    )
+
+
+SIGNING_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {"description": "tanda tangan baru diterima (200: sudah menandatangani, tanda terima yang pertama)"},
+    **error_responses(404),
+    409: {"model": RefusalAnswer, "description": DESCRIPTIONS[409]},
+}
 
 
 def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -116,35 +128,30 @@ def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/campaigns", status_code=status.HTTP_201_CREATED)
+@router.post("/campaigns", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 async def create_campaign(
-    body: CampaignIn, store: Store, principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))]
+    body: CampaignIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))],
 ) -> dict[str, Any]:
-    for code in body.scope:
-        try:
-            unit = await store.unit(code)
-        except NotFound as exc:
-            raise InvalidInput.one("scope", str(exc)) from None
-        principal.check_access(code, unit["path"])
-    doc = await store.create_campaign(
-        body.code,
-        body.title,
-        body.election,
-        body.deadline,
-        body.pact_text,
-        body.scope,
-        body.cascade,
-        principal.subject,
-        sorted(set(body.reminder_hours), reverse=True),
+    draft = CampaignDraft(
+        code=body.code,
+        title=body.title,
+        election=body.election,
+        deadline=body.deadline,
+        pact_text=body.pact_text,
+        scope=body.scope,
+        cascade=body.cascade,
+        reminder_hours=body.reminder_hours,
     )
-    return _campaign_view(doc)
+    return _campaign_view(await usecases.create_campaign(principal, draft))
 
 
-@router.get("/campaigns/{code}")
+@router.get("/campaigns/{code}", responses=error_responses(404))
 async def get_campaign(
-    code: str, store: Store, principal: Annotated[Principal, Depends(require(*Role))]
+    code: str, usecases: UseCases, principal: Annotated[Principal, Depends(require(*Role))]
 ) -> dict[str, Any]:
-    return _campaign_view(await store.campaign(code))
+    return _campaign_view(await usecases.campaign(principal, code))
 
 
 class PactIn(BaseModel):
@@ -152,159 +159,111 @@ class PactIn(BaseModel):
     pact_text: str = Field(min_length=20, max_length=20_000)
 
 
-@router.put("/campaigns/{code}/pact")
+@router.put("/campaigns/{code}/pact", responses=error_responses(404, 409))
 async def revise_pact(
-    code: str, body: PactIn, store: Store, principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))]
+    code: str,
+    body: PactIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))],
 ) -> dict[str, Any]:
-    campaign = await store.campaign(code)
-    for unit_code in campaign["scope"]:
-        unit = await store.unit(unit_code)
-        principal.check_access(unit_code, unit["path"])
-    return _campaign_view(await store.revise_pact(code, body.pact_text, principal.subject))
+    return _campaign_view(await usecases.revise_pact(principal, code, body.pact_text))
 
 
-async def _sign(
-    store: SigningStore,
-    metrics: SigningMetrics,
-    response: Response,
-    request: Request,
-    campaign: str,
-    employee_id: str,
-    mode: str,
-    principal: Principal,
-    recorded: bool,
-) -> dict[str, Any]:
-    client = {
+def _client(request: Request) -> dict[str, Any]:
+    return {
         "ip": request.client.host if request.client else None,
         "user_agent": request.headers.get("user-agent", "")[:300],
     }
-    try:
-        result = await store.sign(
-            campaign,
-            employee_id,
-            mode,
-            authenticated_by=f"{principal.role.value}:{principal.subject}",
-            recorded_by=principal.subject if recorded else None,
-            client=client,
-            recorder_unit=principal.org_unit if recorded else None,
-        )
-    except Refused as exc:
-        metrics.refusals.labels(campaign).inc()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, {"message": exc.message, "waiting_for": exc.waiting_for}
-        ) from None
-    if result.created:
-        metrics.signatures.labels(campaign, mode).inc()
+
+
+def _signed(result: SignResult, response: Response) -> dict[str, Any]:
     response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return {"receipt": result.receipt, "created": result.created, "warning": result.warning}
 
 
-@router.post("/campaigns/{code}/signatures")
+@router.post("/campaigns/{code}/signatures", responses=SIGNING_ANSWERS)
 async def sign(
     code: str,
     body: SignIn,
     request: Request,
     response: Response,
-    store: Store,
-    metrics: Metrics,
-    principal: Annotated[Principal, Depends(require(Role.EMPLOYEE))],
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*SIGNERS))],
 ) -> dict[str, Any]:
-    if principal.nip is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "token pegawai tidak memuat NIP")
-    return await _sign(store, metrics, response, request, code, principal.nip, body.mode, principal, False)
+    return _signed(await usecases.sign(principal, code, body.mode, _client(request)), response)
 
 
-@router.post("/campaigns/{code}/ceremony-signatures")
+@router.post("/campaigns/{code}/ceremony-signatures", responses=SIGNING_ANSWERS)
 async def record_ceremony_signature(
     code: str,
     body: CeremonySignIn,
     request: Request,
     response: Response,
-    store: Store,
-    metrics: Metrics,
-    principal: Annotated[Principal, Depends(require(Role.OPD_ADMIN))],
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*CEREMONY_RECORDERS))],
 ) -> dict[str, Any]:
-    return await _sign(store, metrics, response, request, code, body.employee_id, body.mode, principal, True)
+    result = await usecases.record_ceremony_signature(
+        principal, code, body.employee_id, body.mode, _client(request)
+    )
+    return _signed(result, response)
 
 
-@router.get("/receipts/{code}")
-async def verify_public_receipt(code: str, request: Request, store: Store) -> dict[str, Any]:
+@router.get("/receipts/{code}", responses=error_responses(404))
+async def verify_public_receipt(code: str, usecases: UseCases) -> dict[str, Any]:
     """Public: anyone holding a receipt code can check it, no login."""
-    try:
-        receipt = await store.receipt(normalise_code(code, "kode tanda terima"))
-    except ValueError as exc:
-        raise InvalidInput.one("code", str(exc)) from None
-    check = verify_receipt(receipt, store.key.public_pem())
+    verdict = await usecases.verify_receipt(code)
     return {
-        "receipt": receipt,
-        "valid": check.valid,
-        "stage": check.stage,
-        "problems": list(check.problems),
+        "receipt": verdict.receipt,
+        "valid": verdict.check.valid,
+        "stage": verdict.check.stage,
+        "problems": list(verdict.check.problems),
     }
 
 
 @router.get("/keys")
-async def public_keys(store: Store) -> dict[str, Any]:
-    return {
-        "keys": [
-            {"key_id": store.key.key_id, "alg": "Ed25519", "public_pem": store.key.public_pem().decode()}
-        ]
-    }
+async def public_keys(usecases: UseCases) -> dict[str, Any]:
+    return {"keys": usecases.receipt_keys()}
 
 
-@router.get("/campaigns/{code}/chain/verify")
+@router.get("/campaigns/{code}/chain/verify", responses=error_responses(404))
 async def verify_campaign_chain(
-    code: str, store: Store, principal: Annotated[Principal, Depends(require(*CHAIN_AUDITORS))]
+    code: str, usecases: UseCases, principal: Annotated[Principal, Depends(require(*CHAIN_AUDITORS))]
 ) -> dict[str, Any]:
-    await store.campaign(code)
-    links = [link async for link in store.chain_links(code)]
-    # Thousands of signature checks: off the event loop, so signing goes on meanwhile.
-    check = await asyncio.to_thread(verify_chain, links, store.key.public_pem())
-    valid, first_broken, problem = check.valid, check.first_broken, check.problem
-    recorded = await store.chain_length(code)
-    if valid and check.length != recorded:
-        # Records cut off the end leave a valid but shorter chain; the head kept by the
-        # sequencer (and published in checkpoints) gives it away.
-        valid, first_broken = False, min(check.length, recorded)
-        problem = f"rantai berisi {check.length} catatan, kepala rantai mencatat {recorded}"
+    verdict = await usecases.verify_campaign_chain(principal, code)
     return {
         "campaign": code,
-        "valid": valid,
-        "length": check.length,
-        "recorded_length": recorded,
-        "head_hash": check.head_hash,
-        "first_broken": first_broken,
-        "problem": problem,
+        "valid": verdict.valid,
+        "length": verdict.length,
+        "recorded_length": verdict.recorded_length,
+        "head_hash": verdict.head_hash,
+        "first_broken": verdict.first_broken,
+        "problem": verdict.problem,
     }
 
 
-async def _scoped_unit(store: SigningStore, principal: Principal, org_unit: str) -> None:
-    unit = await store.unit(org_unit)
-    principal.check_access(org_unit, unit["path"])
+OrgUnit = Annotated[str, Query(description="kode unit organisasi")]
 
 
-@router.get("/campaigns/{code}/progress")
+@router.get("/campaigns/{code}/progress", responses=error_responses(404))
 async def campaign_progress(
     code: str,
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*MONITORS))],
-    org_unit: Annotated[str, Query(description="kode unit organisasi")],
+    org_unit: OrgUnit,
 ) -> dict[str, Any]:
-    await _scoped_unit(store, principal, org_unit)
-    return await store.progress(code, org_unit)
+    return await usecases.progress(principal, code, org_unit)
 
 
-@router.get("/campaigns/{code}/unsigned")
+@router.get("/campaigns/{code}/unsigned", responses=error_responses(404))
 async def campaign_unsigned(
     code: str,
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*MONITORS))],
-    org_unit: Annotated[str, Query(description="kode unit organisasi")],
+    org_unit: OrgUnit,
     page: Page = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> dict[str, Any]:
-    await _scoped_unit(store, principal, org_unit)
-    docs, total = await store.unsigned(code, org_unit, page, page_size)
+    docs, total = await usecases.unsigned(principal, code, org_unit, page, page_size)
     items = [
         {
             "employee_id": doc["_id"],

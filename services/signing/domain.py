@@ -1,5 +1,6 @@
 """Signing rules: the signing cascade, the pact hash, receipt codes, signed and chained receipts,
-and their verification. Pure, no I/O.
+and their verification; campaigns, who may sign, chain checkpoints and deadline notices. Pure:
+no I/O and no clock (the time comes in as an argument).
 
 Messages are in Bahasa Indonesia because the people who sign, and the people who check a
 receipt, read them.
@@ -14,6 +15,7 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -23,7 +25,15 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from contracts.signing import (
+    CampaignSnapshot,
+    ChainCheckpointV1,
+    PledgeOverdueV1,
+    PledgeReminderDueV1,
+    PledgeSignedV1,
+)
 from services.kit.codes import CODE_PATTERN
+from services.kit.errors import Conflict, InvalidInput
 
 # ---------------------------------------------------------------- levels and org units
 
@@ -548,3 +558,315 @@ def verify_chain(links: Iterable[Mapping[str, Any]], public_pem: bytes) -> Chain
             )
         head = link["hash"]
     return ChainCheck(True, len(ordered), head, None, None)
+
+
+# ---------------------------------------------------------------- campaigns
+
+# Campaigns, signatures and employees are the store's plain documents: the rules below read
+# and build them without copying them into classes first (signing takes hundreds a second).
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+class Refused(Conflict):
+    """The signature is not accepted: answered 409 with the reason, in Bahasa Indonesia, and the
+    leaders the signer waits for (see the service's app assembly for the answer's shape)."""
+
+    def __init__(self, message: str, waiting_for: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.waiting_for = list(waiting_for)
+
+
+def check_deadline(deadline: dt.datetime, now: dt.datetime) -> None:
+    if deadline <= now:
+        raise InvalidInput.one("deadline", "tenggat harus di masa depan")
+
+
+def new_campaign(
+    code: str,
+    title: str,
+    election: str,
+    deadline: dt.datetime,
+    pact_text: str,
+    scope: list[str],
+    cascade: CascadePolicy,
+    reminder_hours: Iterable[int],
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """An open campaign, its pact at version 1 and its chain empty. Reminders go out once
+    each, the earliest (most hours before the deadline) first."""
+    digest = pact_sha256(pact_text)
+    return {
+        "_id": code,
+        "title": title,
+        "election": election,
+        "deadline": deadline,
+        "pact_text": pact_text,
+        "pact_version": 1,
+        "pact_sha256": digest,
+        "pact_versions": [{"version": 1, "sha256": digest, "text": pact_text, "at": now, "by": actor}],
+        "scope": scope,
+        "cascade": cascade.value,
+        "status": OPEN,
+        "chain_length": 0,
+        "head_hash": GENESIS,
+        "checkpointed_length": -1,
+        "reminder_hours": sorted(set(reminder_hours), reverse=True),
+        "reminders_sent": [],
+        "created_at": now,
+        "created_by": actor,
+    }
+
+
+def campaign_snapshot(campaign: Mapping[str, Any]) -> CampaignSnapshot:
+    return CampaignSnapshot(
+        code=campaign["_id"],
+        title=campaign["title"],
+        election=campaign["election"],
+        deadline=campaign["deadline"],
+        pact_version=campaign["pact_version"],
+        pact_sha256=campaign["pact_sha256"],
+        scope=campaign["scope"],
+        cascade=campaign["cascade"],
+    )
+
+
+def pact_revision(
+    campaign: Mapping[str, Any], pact_text: str, actor: str, now: dt.datetime
+) -> dict[str, Any] | None:
+    """The next pact version of an open campaign; None when the text is the one in force.
+    Signatures taken so far keep the hash of the text they signed."""
+    if campaign["status"] != OPEN:
+        raise Conflict(f"kampanye {campaign['_id']} sudah ditutup")
+    digest = pact_sha256(pact_text)
+    if campaign["pact_sha256"] == digest:
+        return None
+    version = campaign["pact_version"] + 1
+    return {"version": version, "sha256": digest, "text": pact_text, "at": now, "by": actor}
+
+
+def revised_campaign(campaign: Mapping[str, Any], revision: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **campaign,
+        "pact_text": revision["text"],
+        "pact_version": revision["version"],
+        "pact_sha256": revision["sha256"],
+        "pact_versions": [*campaign.get("pact_versions", []), dict(revision)],
+    }
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def check_may_sign(
+    campaign: Mapping[str, Any], employee: Mapping[str, Any], now: dt.datetime, recorder_unit: str | None
+) -> None:
+    """Open campaign before its deadline, active employee in its scope, and (at a ceremony)
+    an employee of the recording admin's unit. The cascade is checked after, see cascade_warning."""
+    code, employee_id = campaign["_id"], employee["_id"]
+    if campaign["status"] != OPEN or now >= campaign["deadline"]:
+        raise Refused(f"kampanye {code} sudah ditutup")
+    if not employee["active"]:
+        raise Refused(f"pegawai {employee_id} tidak aktif")
+    if not set(employee["lineage"]) & set(campaign["scope"]):
+        raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {code}")
+    if recorder_unit is not None and recorder_unit not in employee["lineage"]:
+        raise Refused(f"pegawai {employee_id} berada di luar unit {recorder_unit}")
+
+
+def cascade_units(employee: Mapping[str, Any], kinds: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(OPD, pemda) of the employee: whose leaders the cascade may make them wait for."""
+    code, path = employee["org_unit_code"], employee["org_unit_path"]
+    return opd_of(code, path, kinds), pemda_of(code, path, kinds)
+
+
+def cascade_warning(
+    policy: CascadePolicy,
+    employee: Mapping[str, Any],
+    opd_code: str | None,
+    pemda_code: str | None,
+    leaders: LeadersSigned,
+) -> str | None:
+    """The cascade under the campaign's policy: raises Refused when it binds and the signer
+    must wait; otherwise the warning to show with the receipt, if any."""
+    signer = Signer(
+        employee["_id"], employee["level"], employee["org_unit_code"], tuple(employee["org_unit_path"])
+    )
+    decision = cascade_gate(signer, opd_code, pemda_code, leaders)
+    allowed, message = apply_policy(policy, decision)
+    if not allowed:
+        raise Refused(message or decision.message, decision.waiting_for)
+    return message
+
+
+@dataclass(frozen=True)
+class Signing:
+    """A signature accepted by the rules: the record to store and the event to publish."""
+
+    record: dict[str, Any]
+    event: PledgeSignedV1
+    warning: str | None
+
+
+def signature_id(campaign_code: str, employee_id: str) -> str:
+    return f"{campaign_code}:{employee_id}"
+
+
+def new_signature(
+    campaign: Mapping[str, Any],
+    employee: Mapping[str, Any],
+    receipt_code: str,
+    mode: str,
+    now: dt.datetime,
+    key: ReceiptKey,
+    authenticated_by: str,
+    recorded_by: str | None,
+    client: Mapping[str, Any],
+    warning: str | None,
+) -> Signing:
+    """The signature of the pact version in force, with its provisional receipt; the sequencer
+    later gives it its place in the chain (link_receipts)."""
+    code, employee_id = campaign["_id"], employee["_id"]
+    statement = Statement(
+        code=receipt_code,
+        campaign=code,
+        signer=employee_id,
+        pact_sha256=campaign["pact_sha256"],
+        signed_at=utc_timestamp(now),
+        mode=mode,
+    )
+    record: dict[str, Any] = {
+        "_id": signature_id(code, employee_id),
+        "campaign": code,
+        "employee_id": employee_id,
+        "nip": employee.get("nip"),
+        "level": employee["level"],
+        "org_unit_code": employee["org_unit_code"],
+        "org_unit_path": employee["org_unit_path"],
+        "receipt": provisional_receipt(statement, key),
+        "pending": True,
+        "authenticated_by": authenticated_by,
+        "recorded_by": recorded_by,
+        "client": dict(client),
+        "cascade_warning": warning,
+    }
+    event = PledgeSignedV1(
+        campaign=code,
+        employee_id=employee_id,
+        nip=employee.get("nip"),
+        org_unit_code=employee["org_unit_code"],
+        level=employee["level"],
+        mode=mode,
+        signed_at=now,
+        receipt_code=receipt_code,
+        pact_sha256=campaign["pact_sha256"],
+        recorded_by=recorded_by,
+    )
+    return Signing(record, event, warning)
+
+
+# ---------------------------------------------------------------- the chain's sequencing and checks
+
+
+def link_receipts(
+    receipts: Iterable[Mapping[str, Any]], key: ReceiptKey, chain_index: int, head_hash: str
+) -> list[dict[str, Any]]:
+    """Provisional receipts, in acceptance order, chained after position `chain_index` - 1
+    whose hash is `head_hash`."""
+    chained: list[dict[str, Any]] = []
+    for receipt in receipts:
+        statement = Statement(**{name: receipt[name] for name in STATEMENT_FIELDS})
+        link = chained_receipt(statement, key, chain_index, head_hash)
+        chained.append(link)
+        head_hash, chain_index = link["hash"], chain_index + 1
+    return chained
+
+
+def checkpoint_message(campaign: str, length: int, head_hash: str) -> bytes:
+    return f"{campaign}:{length}:{head_hash}".encode()
+
+
+def checkpoint(
+    campaign_code: str, length: int, head_hash: str, at: dt.datetime, key: ReceiptKey, final: bool
+) -> ChainCheckpointV1:
+    """The chain head, signed, for agencies to keep their own copy of."""
+    return ChainCheckpointV1(
+        campaign=campaign_code,
+        chain_length=length,
+        head_hash=head_hash,
+        at=at,
+        key_id=key.key_id,
+        signature=key.sign(checkpoint_message(campaign_code, length, head_hash)),
+        final=final,
+    )
+
+
+def checkpoint_due(campaign: Mapping[str, Any], final: bool) -> bool:
+    """A checkpoint when the chain moved since the last one, and always a final one."""
+    return final or campaign.get("checkpointed_length") != campaign["chain_length"]
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    valid: bool
+    length: int
+    recorded_length: int
+    head_hash: str
+    first_broken: int | None
+    problem: str | None
+
+
+def chain_verdict(check: ChainCheck, recorded_length: int) -> ChainVerdict:
+    """The chain's own check, held against the head kept by the sequencer: records cut off the
+    end leave a valid but shorter chain, and the recorded head (published in checkpoints)
+    gives it away."""
+    valid, first_broken, problem = check.valid, check.first_broken, check.problem
+    if valid and check.length != recorded_length:
+        valid, first_broken = False, min(check.length, recorded_length)
+        problem = f"rantai berisi {check.length} catatan, kepala rantai mencatat {recorded_length}"
+    return ChainVerdict(valid, check.length, recorded_length, check.head_hash, first_broken, problem)
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def past_deadline(campaign: Mapping[str, Any], now: dt.datetime) -> bool:
+    deadline: dt.datetime = campaign["deadline"]
+    return now >= deadline
+
+
+def reminders_due(campaign: Mapping[str, Any], now: dt.datetime) -> list[int]:
+    """The reminder hours reached and not yet sent, earliest first."""
+    sent = campaign.get("reminders_sent", [])
+    deadline = campaign["deadline"]
+    return [
+        hours
+        for hours in sorted(campaign.get("reminder_hours", []), reverse=True)
+        if hours not in sent and now >= deadline - dt.timedelta(hours=hours)
+    ]
+
+
+def unsigned_notice(
+    campaign: Mapping[str, Any], person: Mapping[str, Any], hours_before: int | None
+) -> tuple[PledgeReminderDueV1 | PledgeOverdueV1, str]:
+    """A reminder `hours_before` the deadline, or the overdue notice (hours_before None), and
+    its event id. The id is derived from the campaign, the employee and the kind, so a job
+    retried after a crash repeats ids and consumers drop the repeats."""
+    code = campaign["_id"]
+    kind = "overdue" if hours_before is None else f"reminder-{hours_before}h"
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"netral:{code}:{kind}:{person['_id']}"))
+    fields: dict[str, Any] = {
+        "campaign": code,
+        "employee_id": person["_id"],
+        "nip": person.get("nip"),
+        "org_unit_code": person["org_unit_code"],
+        "deadline": campaign["deadline"],
+    }
+    data: PledgeReminderDueV1 | PledgeOverdueV1
+    if hours_before is None:
+        data = PledgeOverdueV1(**fields)
+    else:
+        data = PledgeReminderDueV1(**fields, hours_before=hours_before)
+    return data, event_id

@@ -14,14 +14,17 @@ from contracts.signing import (
     PledgeSignedV1,
 )
 from services.kit.app import create_app
+from services.kit.clock import Clock, FileClock, SystemClock
 from services.kit.devkeys import configured_or_dev
+from services.kit.polling import Wakeup
 from services.kit.runtime import build_runtime
 from services.signing import handlers
-from services.signing.api import SigningMetrics, router
-from services.signing.domain import ReceiptKey
+from services.signing.api import refused_answer, router
+from services.signing.domain import ReceiptKey, Refused
 from services.signing.sequencer import ChainSequencer
 from services.signing.settings import SigningSettings
 from services.signing.store import SigningStore
+from services.signing.usecases import SigningMetrics, SigningUseCases
 
 
 def load_key(settings: SigningSettings) -> ReceiptKey:
@@ -31,13 +34,18 @@ def load_key(settings: SigningSettings) -> ReceiptKey:
     return ReceiptKey.from_pem(pem)
 
 
-def build_app(settings: SigningSettings | None = None) -> FastAPI:
+def build_app(settings: SigningSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or SigningSettings()
+    clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     runtime = build_runtime(settings)
-    store = SigningStore(runtime, load_key(settings))
+    key = load_key(settings)
+    store = SigningStore(runtime, key)
+    wakeup = Wakeup()  # a new signature wakes the chain sequencer
+    usecases = SigningUseCases(store, key, clock, wakeup, SigningMetrics(runtime.metrics_registry))
     sequencer = ChainSequencer(
-        store,
+        usecases,
         runtime.leases,
+        wakeup,
         runtime.metrics_registry,
         batch_size=settings.chain_batch_size,
         checkpoint_seconds=settings.checkpoint_seconds,
@@ -60,7 +68,8 @@ def build_app(settings: SigningSettings | None = None) -> FastAPI:
             ChainCheckpointV1,
         ],
     )
+    app.add_exception_handler(Refused, refused_answer)
     app.state.signing_store = store
-    app.state.signing_metrics = SigningMetrics(runtime.metrics_registry)
+    app.state.signing_usecases = usecases
     app.state.sequencer = sequencer
     return app

@@ -19,3 +19,5 @@ class SigningSettings(ServiceSettings):
     http_workers: int = 1
     chain_batch_size: int = 2000
     checkpoint_seconds: float = 60.0
+    clock_file: Path | None = None
+    """DEV/TEST ONLY: "now" read from this file (see kit.clock.FileClock). Never in production."""

@@ -1,11 +1,15 @@
 """The signing service's MongoDB store: its own view of employees and org units (built from
-registry events), campaigns, signatures and their receipt chain."""
+registry events), campaigns, signatures and their receipt chain.
+
+A repository: documents go in and come out, events are staged in the outbox in the same
+transaction. What may be signed, by whom, and what the answers say is decided in
+`services.signing.usecases` and `services.signing.domain`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,51 +19,18 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from contracts.envelope import CloudEvent, EventData, new_event
-from contracts.signing import (
-    CampaignClosedV1,
-    CampaignOpenedV1,
-    CampaignPactRevisedV1,
-    CampaignSnapshot,
-    ChainCheckpointV1,
-    PledgeOverdueV1,
-    PledgeReminderDueV1,
-    PledgeSignedV1,
-)
-from services.kit.codes import new_code
-from services.kit.errors import Conflict, NotFound
+from contracts.envelope import CloudEvent
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
-from services.signing.domain import (
-    GENESIS,
-    CascadePolicy,
-    LeadersSigned,
-    ReceiptKey,
-    Signer,
-    Statement,
-    apply_policy,
-    cascade_gate,
-    chained_receipt,
-    opd_of,
-    pact_sha256,
-    pemda_of,
-    provisional_receipt,
-    utc_timestamp,
-)
+from services.signing.domain import CLOSED, JPT, OPEN, REGIONAL_HEAD, LeadersSigned, ReceiptKey, link_receipts
 
-SOURCE = "/netral/signing"
 CAMPAIGN_CACHE_SECONDS = 1.0
 
 
-class Refused(RuntimeError):
-    """The signature is not accepted; the message says why, in Bahasa Indonesia."""
-
-    def __init__(self, message: str, waiting_for: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.waiting_for = list(waiting_for)
+class ChainMoved(RuntimeError):
+    """The chain head moved under the sequencer (another lease holder): the batch is retried."""
 
 
 @dataclass(frozen=True)
@@ -78,27 +49,10 @@ class SignResult:
     warning: str | None
 
 
-def campaign_snapshot(doc: Document) -> CampaignSnapshot:
-    return CampaignSnapshot(
-        code=doc["_id"],
-        title=doc["title"],
-        election=doc["election"],
-        deadline=doc["deadline"],
-        pact_version=doc["pact_version"],
-        pact_sha256=doc["pact_sha256"],
-        scope=doc["scope"],
-        cascade=doc["cascade"],
-    )
-
-
-def checkpoint_message(campaign: str, length: int, head_hash: str) -> bytes:
-    return f"{campaign}:{length}:{head_hash}".encode()
-
-
 class SigningStore:
     def __init__(self, runtime: Runtime, key: ReceiptKey) -> None:
         self.runtime = runtime
-        self.key = key
+        self.key = key  # the sequencer's: chained receipts are signed as they are written
         self.group_commit: GroupCommit[Pending, SignResult] = GroupCommit(self._write_group)
         self._kinds: dict[str, str] = {}
         self._campaigns: dict[str, tuple[float, Document]] = {}
@@ -149,7 +103,46 @@ class SigningStore:
                 self._kinds[doc["_id"]] = doc["kind"]
         return {code: self._kinds[code] for code in codes if code in self._kinds}
 
-    async def cached_campaign(self, code: str) -> Document:
+    async def unit(self, code: str) -> Document | None:
+        return await self.units.find_one({"_id": code})
+
+    async def employee(self, employee_id: str) -> Document | None:
+        return await self.employees.find_one({"_id": employee_id})
+
+    async def leaders_signed(
+        self, opd_code: str | None, pemda_code: str | None, campaign_code: str
+    ) -> LeadersSigned:
+        """The active heads of the OPD and the regional heads of the pemda, and which of them
+        have signed the campaign: one query."""
+        query: list[Document] = []
+        if opd_code is not None:
+            query.append({"org_unit_code": opd_code, "level": JPT})
+        if pemda_code is not None:
+            query.append({"org_unit_code": pemda_code, "level": REGIONAL_HEAD})
+        heads: set[str] = set()
+        signed_heads: set[str] = set()
+        regional: set[str] = set()
+        signed_regional: set[str] = set()
+        if query:
+            cursor = self.employees.find({"$or": query, "active": True}, {"level": 1, "signed_campaigns": 1})
+            async for doc in cursor:
+                is_head = doc["level"] == JPT
+                (heads if is_head else regional).add(doc["_id"])
+                if campaign_code in doc.get("signed_campaigns", []):
+                    (signed_heads if is_head else signed_regional).add(doc["_id"])
+        return LeadersSigned(
+            opd_head_ids=frozenset(heads),
+            opd_heads_signed=frozenset(signed_heads),
+            regional_head_ids=frozenset(regional),
+            regional_heads_signed=frozenset(signed_regional),
+        )
+
+    # ------------------------------------------------------------ campaigns
+
+    async def campaign(self, code: str) -> Document | None:
+        return await self.campaigns.find_one({"_id": code})
+
+    async def cached_campaign(self, code: str) -> Document | None:
         """The campaign as of at most CAMPAIGN_CACHE_SECONDS ago: read on every signature
         otherwise. A pact revision or close in another replica shows here within that time."""
         now = time.monotonic()
@@ -157,214 +150,63 @@ class SigningStore:
         if hit is not None and hit[0] > now:
             return hit[1]
         doc = await self.campaign(code)
-        self._campaigns[code] = (now + CAMPAIGN_CACHE_SECONDS, doc)
+        if doc is not None:
+            self._campaigns[code] = (now + CAMPAIGN_CACHE_SECONDS, doc)
         return doc
 
-    async def unit(self, code: str) -> Document:
-        doc = await self.units.find_one({"_id": code})
-        if doc is None:
-            raise NotFound(f"unit organisasi {code} belum dikenal layanan penandatanganan")
-        return doc
+    async def insert_campaign(self, doc: Document, events: Sequence[CloudEvent]) -> bool:
+        """False when a campaign with this code exists already."""
 
-    async def employee(self, employee_id: str) -> Document:
-        doc = await self.employees.find_one({"_id": employee_id})
-        if doc is None:
-            raise NotFound(f"pegawai {employee_id} belum dikenal layanan penandatanganan")
-        return doc
+        async def work(session: Session) -> None:
+            await self.campaigns.insert_one(doc, session=session)
+            await self.runtime.outbox.add(session, list(events))
 
-    # ------------------------------------------------------------ campaigns
+        try:
+            await self.runtime.commit(work)
+        except DuplicateKeyError:  # raised through, so that the transaction is aborted
+            return False
+        return True
 
-    async def create_campaign(
-        self,
-        code: str,
-        title: str,
-        election: str,
-        deadline: dt.datetime,
-        pact_text: str,
-        scope: list[str],
-        cascade: CascadePolicy,
-        actor: str,
-        reminder_hours: list[int],
-    ) -> Document:
-        async def work(session: Session) -> Document:
-            now = dt.datetime.now(dt.UTC)
-            doc: Document = {
-                "_id": code,
-                "title": title,
-                "election": election,
-                "deadline": deadline,
-                "pact_text": pact_text,
-                "pact_version": 1,
-                "pact_sha256": pact_sha256(pact_text),
-                "pact_versions": [
-                    {
-                        "version": 1,
-                        "sha256": pact_sha256(pact_text),
-                        "text": pact_text,
-                        "at": now,
-                        "by": actor,
-                    }
-                ],
-                "scope": scope,
-                "cascade": cascade.value,
-                "status": "open",
-                "chain_length": 0,
-                "head_hash": GENESIS,
-                "checkpointed_length": -1,
-                "reminder_hours": reminder_hours,
-                "reminders_sent": [],
-                "created_at": now,
-                "created_by": actor,
-            }
-            try:
-                await self.campaigns.insert_one(doc, session=session)
-            except DuplicateKeyError:
-                raise Conflict(f"kampanye {code} sudah ada") from None
-            await self.runtime.outbox.add(
-                session, [new_event(CampaignOpenedV1(campaign=campaign_snapshot(doc)), SOURCE)]
-            )
-            return doc
+    async def save_pact_revision(
+        self, code: str, revision: Document, events: Sequence[CloudEvent]
+    ) -> Document | None:
+        """Write the next pact version if the campaign is still open at the version before it;
+        None when it is not (closed, or revised meanwhile by another request)."""
 
-        result: Document = await self.runtime.commit(work)
-        return result
-
-    async def revise_pact(self, code: str, pact_text: str, actor: str) -> Document:
-        """A new pact version: signatures taken so far keep the hash of the text they signed."""
-        digest = pact_sha256(pact_text)
-
-        async def work(session: Session) -> Document:
-            current = await self.campaigns.find_one({"_id": code}, session=session)
-            if current is None:
-                raise NotFound(f"kampanye {code} tidak ditemukan")
-            if current["status"] != "open":
-                raise Conflict(f"kampanye {code} sudah ditutup")
-            if current["pact_sha256"] == digest:
-                return current
-            version = current["pact_version"] + 1
+        async def work(session: Session) -> Document | None:
             doc = await self.campaigns.find_one_and_update(
-                {"_id": code, "pact_version": current["pact_version"]},
+                {"_id": code, "status": OPEN, "pact_version": revision["version"] - 1},
                 {
-                    "$set": {"pact_text": pact_text, "pact_version": version, "pact_sha256": digest},
-                    "$push": {
-                        "pact_versions": {
-                            "version": version,
-                            "sha256": digest,
-                            "text": pact_text,
-                            "at": dt.datetime.now(dt.UTC),
-                            "by": actor,
-                        }
+                    "$set": {
+                        "pact_text": revision["text"],
+                        "pact_version": revision["version"],
+                        "pact_sha256": revision["sha256"],
                     },
+                    "$push": {"pact_versions": revision},
                 },
                 session=session,
                 return_document=ReturnDocument.AFTER,
             )
-            if doc is None:
-                raise Conflict(f"pakta kampanye {code} sedang diubah proses lain")
-            await self.runtime.outbox.add(
-                session, [new_event(CampaignPactRevisedV1(campaign=campaign_snapshot(doc)), SOURCE)]
-            )
+            if doc is not None:
+                await self.runtime.outbox.add(session, list(events))
             return doc
 
-        result: Document = await self.runtime.commit(work)
+        result: Document | None = await self.runtime.commit(work)
         self._campaigns.pop(code, None)
         return result
 
-    async def campaign(self, code: str) -> Document:
-        doc = await self.campaigns.find_one({"_id": code})
-        if doc is None:
-            raise NotFound(f"kampanye {code} tidak ditemukan")
-        return doc
-
     # ------------------------------------------------------------ signing
 
-    async def sign(
-        self,
-        campaign_code: str,
-        employee_id: str,
-        mode: str,
-        authenticated_by: str,
-        recorded_by: str | None,
-        client: dict[str, Any],
-        recorder_unit: str | None = None,
-    ) -> SignResult:
-        campaign = await self.cached_campaign(campaign_code)
-        employee = await self.employee(employee_id)
-        if campaign_code in employee.get("signed_campaigns", []):
-            existing = await self.signatures.find_one(
-                {"_id": f"{campaign_code}:{employee_id}"}, {"receipt": 1}
-            )
-            if existing is not None:
-                return SignResult(existing["receipt"], created=False, warning=None)
-        now = dt.datetime.now(dt.UTC)
-        if campaign["status"] != "open" or now >= campaign["deadline"]:
-            raise Refused(f"kampanye {campaign_code} sudah ditutup")
-        if not employee["active"]:
-            raise Refused(f"pegawai {employee_id} tidak aktif")
-        if not set(employee["lineage"]) & set(campaign["scope"]):
-            raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {campaign_code}")
-        if recorder_unit is not None and recorder_unit not in employee["lineage"]:
-            raise Refused(f"pegawai {employee_id} berada di luar unit {recorder_unit}")
-        policy = CascadePolicy(campaign["cascade"])
-        warning: str | None = None
-        if policy is not CascadePolicy.OFF:
-            kinds = await self.unit_kinds(employee["lineage"])
-            opd, pemda, leaders = await self._leaders_for(employee, kinds, campaign_code)
-            decision = cascade_gate(
-                Signer(
-                    employee_id,
-                    employee["level"],
-                    employee["org_unit_code"],
-                    tuple(employee["org_unit_path"]),
-                ),
-                opd,
-                pemda,
-                leaders,
-            )
-            allowed, message = apply_policy(policy, decision)
-            if not allowed:
-                raise Refused(message or decision.message, decision.waiting_for)
-            warning = message
-        statement = Statement(
-            code=new_code(),
-            campaign=campaign_code,
-            signer=employee_id,
-            pact_sha256=campaign["pact_sha256"],
-            signed_at=utc_timestamp(now),
-            mode=mode,
-        )
-        receipt = provisional_receipt(statement, self.key)
+    async def signed_receipt(self, signature_id: str) -> dict[str, Any] | None:
+        existing = await self.signatures.find_one({"_id": signature_id}, {"receipt": 1})
+        if existing is None:
+            return None
+        receipt: dict[str, Any] = existing["receipt"]
+        return receipt
 
-        doc: Document = {
-            "_id": f"{campaign_code}:{employee_id}",
-            "campaign": campaign_code,
-            "employee_id": employee_id,
-            "nip": employee.get("nip"),
-            "level": employee["level"],
-            "org_unit_code": employee["org_unit_code"],
-            "org_unit_path": employee["org_unit_path"],
-            "receipt": receipt,
-            "pending": True,
-            "authenticated_by": authenticated_by,
-            "recorded_by": recorded_by,
-            "client": client,
-            "cascade_warning": warning,
-        }
-        event = new_event(
-            PledgeSignedV1(
-                campaign=campaign_code,
-                employee_id=employee_id,
-                nip=employee.get("nip"),
-                org_unit_code=employee["org_unit_code"],
-                level=employee["level"],
-                mode=mode,
-                signed_at=now,
-                receipt_code=statement.code,
-                pact_sha256=campaign["pact_sha256"],
-                recorded_by=recorded_by,
-            ),
-            SOURCE,
-        )
-        return await self.group_commit.submit(Pending(doc, event, warning))
+    async def add_signature(self, pending: Pending) -> SignResult:
+        """Written with the signatures that arrive at the same moment, in one transaction."""
+        return await self.group_commit.submit(pending)
 
     async def _write_group(self, batch: Sequence[Pending]) -> list[SignResult]:
         """Signatures taken together, written together (see GroupCommit)."""
@@ -424,48 +266,12 @@ class SigningStore:
             return existing
 
         result: dict[str, Document] = await self.runtime.commit(work)
-        self.sequencer_wake()
         return result
 
-    def sequencer_wake(self) -> None:
-        """Replaced by the service's sequencer so that a new signature is chained at once."""
-
-    async def _leaders_for(
-        self, employee: Document, kinds: dict[str, str], campaign_code: str
-    ) -> tuple[str | None, str | None, LeadersSigned]:
-        opd = opd_of(employee["org_unit_code"], employee["org_unit_path"], kinds)
-        pemda = pemda_of(employee["org_unit_code"], employee["org_unit_path"], kinds)
-        query: list[Document] = []
-        if opd is not None:
-            query.append({"org_unit_code": opd, "level": "JPT"})
-        if pemda is not None:
-            query.append({"org_unit_code": pemda, "level": "REGIONAL_HEAD"})
-        heads: set[str] = set()
-        signed_heads: set[str] = set()
-        regional: set[str] = set()
-        signed_regional: set[str] = set()
-        if query:
-            cursor = self.employees.find({"$or": query, "active": True}, {"level": 1, "signed_campaigns": 1})
-            async for doc in cursor:
-                is_head = doc["level"] == "JPT"
-                (heads if is_head else regional).add(doc["_id"])
-                if campaign_code in doc.get("signed_campaigns", []):
-                    (signed_heads if is_head else signed_regional).add(doc["_id"])
-        return (
-            opd,
-            pemda,
-            LeadersSigned(
-                opd_head_ids=frozenset(heads),
-                opd_heads_signed=frozenset(signed_heads),
-                regional_head_ids=frozenset(regional),
-                regional_heads_signed=frozenset(signed_regional),
-            ),
-        )
-
-    async def receipt(self, code: str) -> dict[str, Any]:
+    async def receipt(self, code: str) -> dict[str, Any] | None:
         doc = await self.signatures.find_one({"receipt.code": code}, {"receipt": 1})
         if doc is None:
-            raise NotFound(f"tanda terima {code} tidak ditemukan")
+            return None
         receipt: dict[str, Any] = doc["receipt"]
         return receipt
 
@@ -491,77 +297,47 @@ class SigningStore:
                 {"_id": campaign_code}, {"chain_length": 1, "head_hash": 1}, session=session
             )
             assert campaign is not None
-            index, head = campaign["chain_length"], campaign["head_hash"]
-            updates: list[UpdateOne] = []
-            for doc in docs:
-                receipt = doc["receipt"]
-                statement = Statement(
-                    code=receipt["code"],
-                    campaign=receipt["campaign"],
-                    signer=receipt["signer"],
-                    pact_sha256=receipt["pact_sha256"],
-                    signed_at=receipt["signed_at"],
-                    mode=receipt["mode"],
-                )
-                chained = chained_receipt(statement, self.key, index, head)
-                updates.append(
-                    UpdateOne(
-                        {"_id": doc["_id"], "pending": True}, {"$set": {"receipt": chained, "pending": False}}
-                    )
-                )
-                head = chained["hash"]
-                index += 1
+            start = campaign["chain_length"]
+            chained = link_receipts([doc["receipt"] for doc in docs], self.key, start, campaign["head_hash"])
+            updates = [
+                UpdateOne({"_id": doc["_id"], "pending": True}, {"$set": {"receipt": link, "pending": False}})
+                for doc, link in zip(docs, chained, strict=True)
+            ]
             result = await self.signatures.bulk_write(updates, ordered=True, session=session)
             if result.modified_count != len(updates):
-                raise Conflict("chain moved under the sequencer; batch retried")
+                raise ChainMoved("chain moved under the sequencer; batch retried")
             moved = await self.campaigns.update_one(
-                {"_id": campaign_code, "chain_length": campaign["chain_length"]},
-                {"$set": {"chain_length": index, "head_hash": head}},
+                {"_id": campaign_code, "chain_length": start},
+                {"$set": {"chain_length": start + len(chained), "head_hash": chained[-1]["hash"]}},
                 session=session,
             )
             if moved.modified_count != 1:
-                raise Conflict("chain head moved under the sequencer; batch retried")
+                raise ChainMoved("chain head moved under the sequencer; batch retried")
 
         await self.runtime.commit(work)
 
-    async def checkpoint(self, campaign_code: str, final: bool = False) -> bool:
-        """Publish the chain head if it moved since the last checkpoint (or always, if final)."""
+    async def save_checkpoint(self, campaign_code: str, length: int, events: Sequence[CloudEvent]) -> bool:
+        """Record that the chain was checkpointed at `length` and stage the checkpoint; False
+        (nothing written) when the chain is no longer at that length."""
 
         async def work(session: Session) -> bool:
-            campaign = await self.campaigns.find_one({"_id": campaign_code}, session=session)
-            assert campaign is not None
-            length, head = campaign["chain_length"], campaign["head_hash"]
-            if not final and campaign.get("checkpointed_length") == length:
+            marked = await self.campaigns.update_one(
+                {"_id": campaign_code, "chain_length": length},
+                {"$set": {"checkpointed_length": length}},
+                session=session,
+            )
+            if marked.matched_count != 1:
                 return False
-            await self.campaigns.update_one(
-                {"_id": campaign_code}, {"$set": {"checkpointed_length": length}}, session=session
-            )
-            await self.runtime.outbox.add(
-                session,
-                [
-                    new_event(
-                        ChainCheckpointV1(
-                            campaign=campaign_code,
-                            chain_length=length,
-                            head_hash=head,
-                            at=dt.datetime.now(dt.UTC),
-                            key_id=self.key.key_id,
-                            signature=self.key.sign(checkpoint_message(campaign_code, length, head)),
-                            final=final,
-                        ),
-                        SOURCE,
-                    )
-                ],
-            )
+            await self.runtime.outbox.add(session, list(events))
             return True
 
-        result: bool = await self.runtime.commit(work)
-        return result
+        saved: bool = await self.runtime.commit(work)
+        return saved
 
     async def open_campaign_codes(self) -> list[str]:
-        return [doc["_id"] async for doc in self.campaigns.find({"status": "open"}, {"_id": 1})]
+        return [doc["_id"] async for doc in self.campaigns.find({"status": OPEN}, {"_id": 1})]
 
-    async def chain_links(self, campaign_code: str) -> AsyncIterator[dict[str, Any]]:
+    async def chained_receipts(self, campaign_code: str) -> AsyncIterator[dict[str, Any]]:
         cursor = self.signatures.find(
             {"campaign": campaign_code, "pending": False},
             {"receipt": 1},
@@ -570,18 +346,13 @@ class SigningStore:
         async for doc in cursor:
             yield doc["receipt"]
 
-    async def chain_length(self, campaign_code: str) -> int:
-        campaign = await self.campaign(campaign_code)
-        return int(campaign["chain_length"])
-
     # ------------------------------------------------------------ progress
 
     def _expected_filter(self, campaign: Document, unit_code: str) -> Document:
         return {"lineage": unit_code, "active": True, "$and": [{"lineage": {"$in": campaign["scope"]}}]}
 
-    async def progress(self, campaign_code: str, unit_code: str) -> dict[str, Any]:
-        campaign = await self.campaign(campaign_code)
-        unit = await self.unit(unit_code)
+    async def progress(self, campaign: Document, unit: Document) -> dict[str, Any]:
+        campaign_code, unit_code = campaign["_id"], unit["_id"]
         depth = len(unit["path"]) + 1
         match = self._expected_filter(campaign, unit_code)
         cursor = await self.employees.aggregate(
@@ -626,9 +397,9 @@ class SigningStore:
         }
 
     async def unsigned(
-        self, campaign_code: str, unit_code: str, page: int, page_size: int
+        self, campaign: Document, unit_code: str, page: int, page_size: int
     ) -> tuple[list[Document], int]:
-        campaign = await self.campaign(campaign_code)
+        campaign_code = campaign["_id"]
         query = {**self._expected_filter(campaign, unit_code), "signed_campaigns": {"$ne": campaign_code}}
         total = await self.employees.count_documents(query)
         docs = await self.employees.find(
@@ -642,21 +413,17 @@ class SigningStore:
 
     # ------------------------------------------------------------ deadlines
 
-    async def due_campaigns(self, now: dt.datetime) -> list[Document]:
-        return await self.campaigns.find({"status": "open"}, {"pact_text": 0}).to_list()
+    async def open_campaigns(self) -> list[Document]:
+        return await self.campaigns.find({"status": OPEN}, {"pact_text": 0}).to_list()
 
-    async def notify_unsigned(self, campaign: Document, hours_before: int | None, batch: int = 1000) -> int:
-        """One event per employee in scope who has not signed: a reminder `hours_before` the
-        deadline, or an overdue notice (hours_before None). Event ids are derived from the
-        campaign, the employee and the kind, so a job retried after a crash repeats ids."""
+    async def unsigned_in_scope(self, campaign: Document, batch: int = 1000) -> AsyncIterator[list[Document]]:
+        """Active employees in the campaign's scope who have not signed it, a page at a time."""
         code = campaign["_id"]
-        kind = "overdue" if hours_before is None else f"reminder-{hours_before}h"
         query: Document = {
             "active": True,
             "lineage": {"$in": campaign["scope"]},
             "signed_campaigns": {"$ne": code},
         }
-        sent = 0
         last_id: str | None = None
         while True:
             page_query = query if last_id is None else {**query, "_id": {"$gt": last_id}}
@@ -664,79 +431,36 @@ class SigningStore:
                 page_query, {"nip": 1, "org_unit_code": 1}, sort=[("_id", ASCENDING)], limit=batch
             ).to_list()
             if not people:
-                return sent
-            events = []
-            for person in people:
-                data: EventData
-                if hours_before is None:
-                    data = PledgeOverdueV1(
-                        campaign=code,
-                        employee_id=person["_id"],
-                        nip=person.get("nip"),
-                        org_unit_code=person["org_unit_code"],
-                        deadline=campaign["deadline"],
-                    )
-                else:
-                    data = PledgeReminderDueV1(
-                        campaign=code,
-                        employee_id=person["_id"],
-                        nip=person.get("nip"),
-                        org_unit_code=person["org_unit_code"],
-                        deadline=campaign["deadline"],
-                        hours_before=hours_before,
-                    )
-                event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"netral:{code}:{kind}:{person['_id']}"))
-                events.append(new_event(data, SOURCE, event_id=event_id))
-
-            async def work(session: Session, events: list[CloudEvent] = events) -> None:
-                await self.runtime.outbox.add(session, events)
-
-            await self.runtime.commit(work)
-            sent += len(people)
+                return
+            yield people
             last_id = people[-1]["_id"]
+
+    async def stage_events(self, events: Sequence[CloudEvent]) -> None:
+        async def work(session: Session) -> None:
+            await self.runtime.outbox.add(session, list(events))
+
+        await self.runtime.commit(work)
 
     async def mark_reminder_sent(self, campaign_code: str, hours_before: int) -> None:
         await self.campaigns.update_one(
             {"_id": campaign_code}, {"$addToSet": {"reminders_sent": hours_before}}
         )
 
-    async def close_campaign(self, campaign_code: str) -> Document | None:
-        """Close at the deadline: status, final checkpoint and `campaign.closed`, together."""
+    async def close_campaign(
+        self, campaign_code: str, length: int, closed_at: dt.datetime, events: Sequence[CloudEvent]
+    ) -> Document | None:
+        """Status, final checkpoint and `campaign.closed`, together; None (nothing written) when
+        the campaign is closed already or its chain is no longer at `length`."""
 
         async def work(session: Session) -> Document | None:
-            now = dt.datetime.now(dt.UTC)
             doc = await self.campaigns.find_one_and_update(
-                {"_id": campaign_code, "status": "open"},
-                {"$set": {"status": "closed", "closed_at": now}},
+                {"_id": campaign_code, "status": OPEN, "chain_length": length},
+                {"$set": {"status": CLOSED, "closed_at": closed_at}},
                 session=session,
                 return_document=ReturnDocument.AFTER,
             )
-            if doc is None:
-                return None
-            length, head = doc["chain_length"], doc["head_hash"]
-            await self.runtime.outbox.add(
-                session,
-                [
-                    new_event(
-                        ChainCheckpointV1(
-                            campaign=campaign_code,
-                            chain_length=length,
-                            head_hash=head,
-                            at=now,
-                            key_id=self.key.key_id,
-                            signature=self.key.sign(checkpoint_message(campaign_code, length, head)),
-                            final=True,
-                        ),
-                        SOURCE,
-                    ),
-                    new_event(
-                        CampaignClosedV1(
-                            campaign=campaign_code, closed_at=now, chain_length=length, head_hash=head
-                        ),
-                        SOURCE,
-                    ),
-                ],
-            )
+            if doc is not None:
+                await self.runtime.outbox.add(session, list(events))
             return doc
 
         result: Document | None = await self.runtime.commit(work)

@@ -1,0 +1,390 @@
+"""What the signing service does, one method per command and query: who may do it and in which
+units is checked here, once; the rules are in `services.signing.domain`, the documents in
+`services.signing.store`. The HTTP API and the chain sequencer call these."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter
+
+from contracts.envelope import CloudEvent, EventData, new_event
+from contracts.roles import Role
+from contracts.signing import CampaignClosedV1, CampaignOpenedV1, CampaignPactRevisedV1
+from services.kit.clock import Clock
+from services.kit.codes import new_code, normalise_code
+from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.kit.identity import Principal
+from services.kit.mongo import Document
+from services.kit.polling import Wakeup
+from services.signing.domain import (
+    CascadePolicy,
+    ChainVerdict,
+    LeadersSigned,
+    ReceiptCheck,
+    ReceiptKey,
+    Refused,
+    campaign_snapshot,
+    cascade_units,
+    cascade_warning,
+    chain_verdict,
+    check_deadline,
+    check_may_sign,
+    checkpoint,
+    checkpoint_due,
+    new_campaign,
+    new_signature,
+    pact_revision,
+    past_deadline,
+    reminders_due,
+    revised_campaign,
+    signature_id,
+    unsigned_notice,
+    verify_chain,
+    verify_receipt,
+)
+from services.signing.store import Pending, SignResult
+
+log = logging.getLogger(__name__)
+
+SOURCE = "/netral/signing"
+
+CAMPAIGN_ADMINS = (Role.BKPSDM,)
+MONITORS = (Role.BKPSDM, Role.OPD_ADMIN, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT)
+CHAIN_AUDITORS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT)
+SIGNERS = (Role.EMPLOYEE,)
+CEREMONY_RECORDERS = (Role.OPD_ADMIN,)
+
+
+def unknown_unit(code: str) -> str:
+    return f"unit organisasi {code} belum dikenal layanan penandatanganan"
+
+
+class SigningRepository(Protocol):
+    """What the use cases need of the store (services.signing.store.SigningStore)."""
+
+    async def campaign(self, code: str) -> Document | None: ...
+    async def cached_campaign(self, code: str) -> Document | None: ...
+    async def insert_campaign(self, doc: Document, events: Sequence[CloudEvent]) -> bool: ...
+    async def save_pact_revision(
+        self, code: str, revision: Document, events: Sequence[CloudEvent]
+    ) -> Document | None: ...
+    async def unit(self, code: str) -> Document | None: ...
+    async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]: ...
+    async def employee(self, employee_id: str) -> Document | None: ...
+    async def leaders_signed(
+        self, opd_code: str | None, pemda_code: str | None, campaign_code: str
+    ) -> LeadersSigned: ...
+    async def signed_receipt(self, signature_id: str) -> dict[str, Any] | None: ...
+    async def add_signature(self, pending: Pending) -> SignResult: ...
+    async def receipt(self, code: str) -> dict[str, Any] | None: ...
+    def chained_receipts(self, campaign_code: str) -> AsyncIterator[dict[str, Any]]: ...
+    async def progress(self, campaign: Document, unit: Document) -> dict[str, Any]: ...
+    async def unsigned(
+        self, campaign: Document, unit_code: str, page: int, page_size: int
+    ) -> tuple[list[Document], int]: ...
+    async def sequence_pending(self, limit: int) -> int: ...
+    async def open_campaign_codes(self) -> list[str]: ...
+    async def save_checkpoint(
+        self, campaign_code: str, length: int, events: Sequence[CloudEvent]
+    ) -> bool: ...
+    async def open_campaigns(self) -> list[Document]: ...
+    def unsigned_in_scope(self, campaign: Document, batch: int = 1000) -> AsyncIterator[list[Document]]: ...
+    async def stage_events(self, events: Sequence[CloudEvent]) -> None: ...
+    async def mark_reminder_sent(self, campaign_code: str, hours_before: int) -> None: ...
+    async def close_campaign(
+        self, campaign_code: str, length: int, closed_at: dt.datetime, events: Sequence[CloudEvent]
+    ) -> Document | None: ...
+
+
+class SigningMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.signatures = Counter(
+            "netral_signing_signatures", "Signatures taken", ["campaign", "mode"], registry=registry
+        )
+        self.refusals = Counter(
+            "netral_signing_cascade_refusals",
+            "Signatures refused by the cascade",
+            ["campaign"],
+            registry=registry,
+        )
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    code: str
+    title: str
+    election: str
+    deadline: dt.datetime
+    pact_text: str
+    scope: list[str]
+    cascade: CascadePolicy
+    reminder_hours: list[int]
+
+
+@dataclass(frozen=True)
+class ReceiptVerdict:
+    receipt: dict[str, Any]
+    check: ReceiptCheck
+
+
+class SigningUseCases:
+    def __init__(
+        self,
+        store: SigningRepository,
+        key: ReceiptKey,
+        clock: Clock,
+        wakeup: Wakeup,
+        metrics: SigningMetrics,
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.clock = clock
+        self.wakeup = wakeup
+        """Set after each new signature: the chain sequencer waits on it."""
+        self.metrics = metrics
+
+    def _event(self, data: EventData, now: dt.datetime, event_id: str | None = None) -> CloudEvent:
+        return new_event(data, SOURCE, time=now, event_id=event_id)
+
+    async def _campaign(self, code: str) -> Document:
+        doc = await self.store.campaign(code)
+        if doc is None:
+            raise NotFound(f"kampanye {code} tidak ditemukan")
+        return doc
+
+    async def _unit(self, code: str) -> Document:
+        doc = await self.store.unit(code)
+        if doc is None:
+            raise NotFound(unknown_unit(code))
+        return doc
+
+    async def _scoped_unit(self, principal: Principal, code: str) -> Document:
+        unit = await self._unit(code)
+        principal.check_access(code, unit["path"])
+        return unit
+
+    # ------------------------------------------------------------ campaigns
+
+    async def create_campaign(self, principal: Principal, draft: CampaignDraft) -> Document:
+        principal.check_role(*CAMPAIGN_ADMINS)
+        now = self.clock.now()
+        check_deadline(draft.deadline, now)
+        for code in draft.scope:
+            unit = await self.store.unit(code)
+            if unit is None:
+                # A scope names units of the registry: one not projected here yet is bad input.
+                raise InvalidInput.one("scope", unknown_unit(code))
+            principal.check_access(code, unit["path"])
+        doc = new_campaign(
+            draft.code,
+            draft.title,
+            draft.election,
+            draft.deadline,
+            draft.pact_text,
+            draft.scope,
+            draft.cascade,
+            draft.reminder_hours,
+            principal.subject,
+            now,
+        )
+        opened = self._event(CampaignOpenedV1(campaign=campaign_snapshot(doc)), now)
+        if not await self.store.insert_campaign(doc, [opened]):
+            raise Conflict(f"kampanye {draft.code} sudah ada")
+        return doc
+
+    async def campaign(self, principal: Principal, code: str) -> Document:
+        """Any signed-in role may read a campaign and its pact."""
+        return await self._campaign(code)
+
+    async def revise_pact(self, principal: Principal, code: str, pact_text: str) -> Document:
+        principal.check_role(*CAMPAIGN_ADMINS)
+        campaign = await self._campaign(code)
+        for unit_code in campaign["scope"]:
+            await self._scoped_unit(principal, unit_code)
+        now = self.clock.now()
+        revision = pact_revision(campaign, pact_text, principal.subject, now)
+        if revision is None:
+            return campaign
+        revised = revised_campaign(campaign, revision)
+        event = self._event(CampaignPactRevisedV1(campaign=campaign_snapshot(revised)), now)
+        saved = await self.store.save_pact_revision(code, revision, [event])
+        if saved is None:
+            raise Conflict(f"pakta kampanye {code} sedang diubah proses lain")
+        return saved
+
+    # ------------------------------------------------------------ signatures
+
+    async def sign(
+        self, principal: Principal, campaign_code: str, mode: str, client: Mapping[str, Any]
+    ) -> SignResult:
+        """An employee signs for themself, as the NIP of their token."""
+        principal.check_role(*SIGNERS)
+        if principal.nip is None:
+            raise Forbidden("token pegawai tidak memuat NIP")
+        return await self._take(principal, campaign_code, principal.nip, mode, client, recorded=False)
+
+    async def record_ceremony_signature(
+        self,
+        principal: Principal,
+        campaign_code: str,
+        employee_id: str,
+        mode: str,
+        client: Mapping[str, Any],
+    ) -> SignResult:
+        """An OPD admin records the signature of an employee of their unit, signed in person."""
+        principal.check_role(*CEREMONY_RECORDERS)
+        return await self._take(principal, campaign_code, employee_id, mode, client, recorded=True)
+
+    async def _take(
+        self,
+        principal: Principal,
+        campaign_code: str,
+        employee_id: str,
+        mode: str,
+        client: Mapping[str, Any],
+        recorded: bool,
+    ) -> SignResult:
+        # Hundreds a second on a signing morning: the campaign comes from a short cache, unit
+        # kinds from memory, and the leaders in one query; the write joins a group commit.
+        campaign = await self.store.cached_campaign(campaign_code)
+        if campaign is None:
+            raise NotFound(f"kampanye {campaign_code} tidak ditemukan")
+        employee = await self.store.employee(employee_id)
+        if employee is None:
+            raise NotFound(f"pegawai {employee_id} belum dikenal layanan penandatanganan")
+        if campaign_code in employee.get("signed_campaigns", []):
+            receipt = await self.store.signed_receipt(signature_id(campaign_code, employee_id))
+            if receipt is not None:  # signing twice answers the first receipt
+                return SignResult(receipt, created=False, warning=None)
+        now = self.clock.now()
+        try:
+            check_may_sign(campaign, employee, now, principal.org_unit if recorded else None)
+            policy = CascadePolicy(campaign["cascade"])
+            warning: str | None = None
+            if policy is not CascadePolicy.OFF:
+                kinds = await self.store.unit_kinds(employee["lineage"])
+                opd, pemda = cascade_units(employee, kinds)
+                leaders = await self.store.leaders_signed(opd, pemda, campaign_code)
+                warning = cascade_warning(policy, employee, opd, pemda, leaders)
+        except Refused:
+            self.metrics.refusals.labels(campaign_code).inc()
+            raise
+        signing = new_signature(
+            campaign,
+            employee,
+            new_code(),
+            mode,
+            now,
+            self.key,
+            authenticated_by=f"{principal.role.value}:{principal.subject}",
+            recorded_by=principal.subject if recorded else None,
+            client=client,
+            warning=warning,
+        )
+        pending = Pending(signing.record, self._event(signing.event, now), warning)
+        result = await self.store.add_signature(pending)
+        if result.created:
+            self.metrics.signatures.labels(campaign_code, mode).inc()
+            self.wakeup.set()
+        return result
+
+    # ------------------------------------------------------------ receipts and the chain
+
+    async def verify_receipt(self, code: str) -> ReceiptVerdict:
+        """Public: anyone holding a receipt code can check it, no login."""
+        canonical = normalise_code(code, "kode tanda terima")
+        receipt = await self.store.receipt(canonical)
+        if receipt is None:
+            raise NotFound(f"tanda terima {canonical} tidak ditemukan")
+        return ReceiptVerdict(receipt, verify_receipt(receipt, self.key.public_pem()))
+
+    def receipt_keys(self) -> list[dict[str, str]]:
+        """Public: the keys receipts and checkpoints are signed with."""
+        return [{"key_id": self.key.key_id, "alg": "Ed25519", "public_pem": self.key.public_pem().decode()}]
+
+    async def verify_campaign_chain(self, principal: Principal, code: str) -> ChainVerdict:
+        principal.check_role(*CHAIN_AUDITORS)
+        await self._campaign(code)
+        links = [link async for link in self.store.chained_receipts(code)]
+        # Thousands of signature checks: off the event loop, so signing goes on meanwhile.
+        check = await asyncio.to_thread(verify_chain, links, self.key.public_pem())
+        recorded = (await self._campaign(code))["chain_length"]
+        return chain_verdict(check, int(recorded))
+
+    # ------------------------------------------------------------ progress
+
+    async def progress(self, principal: Principal, code: str, org_unit: str) -> dict[str, Any]:
+        principal.check_role(*MONITORS)
+        unit = await self._scoped_unit(principal, org_unit)
+        return await self.store.progress(await self._campaign(code), unit)
+
+    async def unsigned(
+        self, principal: Principal, code: str, org_unit: str, page: int, page_size: int
+    ) -> tuple[list[Document], int]:
+        principal.check_role(*MONITORS)
+        await self._scoped_unit(principal, org_unit)
+        return await self.store.unsigned(await self._campaign(code), org_unit, page, page_size)
+
+    # ------------------------------------------------------------ the sequencer's duties
+
+    async def chain_pending(self, limit: int) -> int:
+        """Chain up to `limit` pending signatures; how many there were."""
+        return await self.store.sequence_pending(limit)
+
+    async def checkpoint_open_campaigns(self) -> dict[str, int]:
+        """Publish each open campaign's chain head if it moved; the chain lengths."""
+        lengths: dict[str, int] = {}
+        for code in await self.store.open_campaign_codes():
+            campaign = await self.store.campaign(code)
+            if campaign is None:
+                continue
+            length = int(campaign["chain_length"])
+            if checkpoint_due(campaign, final=False):
+                now = self.clock.now()
+                head = checkpoint(code, length, campaign["head_hash"], now, self.key, final=False)
+                await self.store.save_checkpoint(code, length, [self._event(head, now)])
+            lengths[code] = length
+        return lengths
+
+    async def deadline_duties(self, batch_size: int) -> None:
+        """Reminders at the campaign's configured hours before the deadline; at the deadline,
+        everything still pending is chained, overdue notices go out, and the campaign closes."""
+        now = self.clock.now()
+        for campaign in await self.store.open_campaigns():
+            code = campaign["_id"]
+            if past_deadline(campaign, now):
+                while await self.store.sequence_pending(batch_size):
+                    pass
+                sent = await self._notify_unsigned(campaign, None, now)
+                await self._close(code, now)
+                log.info("campaign closed at its deadline", extra={"campaign": code, "overdue": sent})
+                continue
+            for hours in reminders_due(campaign, now):
+                sent = await self._notify_unsigned(campaign, hours, now)
+                await self.store.mark_reminder_sent(code, hours)
+                log.info("reminders due", extra={"campaign": code, "hours_before": hours, "employees": sent})
+
+    async def _notify_unsigned(self, campaign: Document, hours_before: int | None, now: dt.datetime) -> int:
+        """One event per employee in scope who has not signed, a transaction per page."""
+        sent = 0
+        async for people in self.store.unsigned_in_scope(campaign):
+            notices = [unsigned_notice(campaign, person, hours_before) for person in people]
+            await self.store.stage_events([self._event(data, now, event_id) for data, event_id in notices])
+            sent += len(people)
+        return sent
+
+    async def _close(self, code: str, now: dt.datetime) -> Document | None:
+        """Closed with the final checkpoint of its chain, as it stands after the last chaining."""
+        campaign = await self._campaign(code)
+        length, head = int(campaign["chain_length"]), campaign["head_hash"]
+        events: Sequence[EventData] = (
+            checkpoint(code, length, head, now, self.key, final=True),
+            CampaignClosedV1(campaign=code, closed_at=now, chain_length=length, head_hash=head),
+        )
+        return await self.store.close_campaign(code, length, now, [self._event(data, now) for data in events])
