@@ -7,18 +7,15 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contracts.roles import Role
 from services.kit.auth import optional, require
-from services.kit.codes import normalise_code
-from services.kit.errors import Conflict, InvalidInput, NotFound
 from services.kit.identity import Principal
+from services.kit.openapi import error_responses
 from services.kit.pagination import Page, page_response
 from services.reports.domain import (
     CATEGORIES,
@@ -28,23 +25,22 @@ from services.reports.domain import (
     CaseState,
     DeadlineKind,
     EscalationLevel,
-    ForbiddenAction,
-    IllegalSanction,
-    IllegalTransition,
-    allowed_actions,
+    ReportForm,
 )
-from services.reports.store import Intake, ReportsStore
+from services.reports.usecases import (
+    AUDITORS,
+    CASE_HANDLERS,
+    CASE_READERS,
+    FINDING_REPORTERS,
+    IDENTITY_READERS,
+    SUBJECT_ASSIGNERS,
+    SUPERVISOR_REPORTERS,
+    CaseView,
+    IntakeResult,
+    ReportsUseCases,
+)
 
-CASE_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT, Role.BAWASLU, Role.PPK, Role.OPD_ADMIN)
-CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK)
-SUBJECT_ASSIGNERS = (Role.BKPSDM, Role.BKN)
-IDENTITY_READERS = (Role.BKPSDM, Role.INSPEKTORAT)
-"""Who may open a reporter's identity, always with a stated reason that is logged."""
-AUDITORS = (Role.BKPSDM, Role.INSPEKTORAT, Role.BKN)
-SUPERVISOR_REPORTERS = (Role.EMPLOYEE, Role.OPD_ADMIN)
 MAX_PAGE_SIZE = 200
-MAX_INCIDENT_AGE = dt.timedelta(days=5 * 365)
-"""Older incidents are outside any election the platform follows."""
 
 NIP = Annotated[str, Field(pattern=r"^\d{18}$")]
 UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")]
@@ -182,9 +178,9 @@ class RateLimits:
             )
 
 
-def _store(request: Request) -> ReportsStore:
-    store: ReportsStore = request.app.state.reports_store
-    return store
+def _usecases(request: Request) -> ReportsUseCases:
+    usecases: ReportsUseCases = request.app.state.reports_usecases
+    return usecases
 
 
 def _metrics(request: Request) -> ReportsMetrics:
@@ -217,34 +213,26 @@ async def _tracking_limit(request: Request) -> None:
     await _limits(request).check(request, "tracking", _metrics(request))
 
 
-Store = Annotated[ReportsStore, Depends(_store)]
+UseCases = Annotated[ReportsUseCases, Depends(_usecases)]
 Metrics = Annotated[ReportsMetrics, Depends(_metrics)]
 Limits = Annotated[RateLimits, Depends(_limits)]
 router = APIRouter(prefix="/v1")
 
 
-def _intake(body: ReportIn, channel: str, reporter: dict[str, Any] | None, store: ReportsStore) -> Intake:
-    today = store.calendar.local_date(store.clock.now())
-    if body.incident_date > today:
-        raise InvalidInput.one("incident_date", "tanggal kejadian tidak boleh di masa depan")
-    if body.incident_date < today - MAX_INCIDENT_AGE:
-        raise InvalidInput.one(
-            "incident_date", f"tanggal kejadian terlalu lama (lebih dari {MAX_INCIDENT_AGE.days} hari lalu)"
-        )
-    return Intake(
-        channel=channel,
+def _form(body: ReportIn) -> ReportForm:
+    return ReportForm(
         category=body.category,
         description=body.description,
         incident_date=body.incident_date,
         location=body.location,
         accused=body.accused.model_dump(),
         evidence=[item.model_dump(exclude_none=True) for item in body.evidence],
-        reporter=reporter,
+        reporter=body.reporter.model_dump() if body.reporter is not None else None,
         bawaslu_reference=getattr(body, "bawaslu_reference", None),
     )
 
 
-def _receipt(result: Any) -> dict[str, Any]:
+def _receipt(result: IntakeResult) -> dict[str, Any]:
     return {
         "report_id": result.report_id,
         "tracking_code": result.tracking_code,
@@ -267,49 +255,49 @@ async def categories() -> dict[str, Any]:
     "/reports",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(_intake_limit), Depends(_bounded_body)],
+    responses=error_responses(413, 429),
 )
 async def file_report(
     body: ReportIn,
-    store: Store,
+    usecases: UseCases,
     metrics: Metrics,
     principal: Annotated[Principal | None, Depends(optional(*SUPERVISOR_REPORTERS))],
 ) -> dict[str, Any]:
     """Public intake: anonymous (`reporter: null`) or with a contact. A supervisor files with
     their own token: their identity is then kept, encrypted, as the reporter's."""
-    reporter = body.reporter.model_dump() if body.reporter is not None else None
-    channel = "public"
-    if principal is not None:
-        channel = "supervisor"
-        reporter = {**(reporter or {}), "subject": principal.subject, "nip": principal.nip}
-    result = await store.receive(_intake(body, channel, reporter, store))
-    metrics.received.labels(channel, str(result.linked).lower()).inc()
+    result = await usecases.file_report(principal, _form(body))
+    metrics.received.labels(result.channel, str(result.linked).lower()).inc()
     return _receipt(result)
 
 
-@router.post("/reports/bawaslu", status_code=status.HTTP_201_CREATED, dependencies=[Depends(_bounded_body)])
+@router.post(
+    "/reports/bawaslu",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(_bounded_body)],
+    responses=error_responses(413),
+)
 async def file_bawaslu_finding(
     body: BawasluReportIn,
-    store: Store,
+    usecases: UseCases,
     metrics: Metrics,
-    principal: Annotated[Principal, Depends(require(Role.BAWASLU))],
+    principal: Annotated[Principal, Depends(require(*FINDING_REPORTERS))],
 ) -> dict[str, Any]:
-    reporter = {**(body.reporter.model_dump() if body.reporter else {}), "subject": principal.subject}
-    result = await store.receive(_intake(body, "bawaslu", reporter, store))
-    metrics.received.labels("bawaslu", str(result.linked).lower()).inc()
+    result = await usecases.file_bawaslu_finding(principal, _form(body))
+    metrics.received.labels(result.channel, str(result.linked).lower()).inc()
     return {**_receipt(result), "case_id": result.case_id, "linked": result.linked}
 
 
-@router.get("/reports/track/{code}", dependencies=[Depends(_tracking_limit)])
-async def track(code: str, store: Store) -> dict[str, Any]:
+@router.get(
+    "/reports/track/{code}", dependencies=[Depends(_tracking_limit)], responses=error_responses(404, 429)
+)
+async def track(code: str, usecases: UseCases) -> dict[str, Any]:
     """What the reporter sees: the status and every change with its reason. Nothing internal."""
-    try:
-        report, case = await store.tracked(normalise_code(code, "kode pelacakan"))
-    except ValueError as exc:
-        raise InvalidInput.one("code", str(exc)) from None
+    tracked = await usecases.track(code)
+    report, case = tracked.report, tracked.case
     state = CaseState(case["state"])
     category = CATEGORY_BY_CODE[report["category"]]
     return {
-        "tracking_code": normalise_code(code),
+        "tracking_code": tracked.tracking_code,
         "status": state.value,
         "status_label": STATE_LABELS[state],
         "category": category.code,
@@ -349,22 +337,13 @@ def _case_summary(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_scope(principal: Principal, case: dict[str, Any]) -> None:
-    if principal.org_unit is not None and principal.org_unit not in case.get("lineage", []):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"kasus ini berada di luar wewenang Anda (unit {principal.org_unit})"
-        )
-
-
-async def _scoped_case(store: ReportsStore, case_id: str, principal: Principal) -> dict[str, Any]:
-    case = await store.case(case_id)
-    _check_scope(principal, case)
-    return case
+def _allowed(view: CaseView) -> list[str]:
+    return [action.value for action in view.allowed_actions]
 
 
 @router.get("/reports")
 async def list_reports(
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*CASE_READERS))],
     state: CaseState | None = None,
     overdue: bool | None = None,
@@ -372,28 +351,23 @@ async def list_reports(
     page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
-    if org_unit and principal.org_unit is not None:
-        unit = await store.unit(org_unit)
-        principal.check_access(org_unit, unit["path"] if unit else [])
-    docs, total = await store.list_cases(
-        principal, state.value if state else None, overdue, org_unit, page, page_size
-    )
+    docs, total = await usecases.list_cases(principal, state, overdue, org_unit, page, page_size)
     return page_response([_case_summary(doc) for doc in docs], page, page_size, total)
 
 
-@router.get("/reports/{case_id}")
+@router.get("/reports/{case_id}", responses=error_responses(404))
 async def get_report(
-    case_id: str, store: Store, principal: Annotated[Principal, Depends(require(*CASE_READERS))]
+    case_id: str, usecases: UseCases, principal: Annotated[Principal, Depends(require(*CASE_READERS))]
 ) -> dict[str, Any]:
-    case = await _scoped_case(store, case_id, principal)
-    reports = await store.case_reports(case_id)
+    view = await usecases.case_detail(principal, case_id)
+    case = view.case
     return {
         **_case_summary(case),
         "bawaslu_references": case["bawaslu_references"],
         "candidates": case.get("candidates", []),
         "sanction": case.get("sanction"),
         "history": case["history"],
-        "allowed_actions": [a.value for a in allowed_actions(CaseState(case["state"]), principal.role)],
+        "allowed_actions": _allowed(view),
         "reports": [
             {
                 "id": r["_id"],
@@ -408,80 +382,51 @@ async def get_report(
                 "anonymous": r["anonymous"],
                 "received_at": r["received_at"],
             }
-            for r in reports
+            for r in view.reports
         ],
     }
 
 
-@router.put("/reports/{case_id}/subject")
+@router.put("/reports/{case_id}/subject", responses=error_responses(404, 409))
 async def assign_subject(
     case_id: str,
     body: SubjectIn,
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
 ) -> dict[str, Any]:
     """Confirm which employee the accused is, when matching was unsure."""
-    await _scoped_case(store, case_id, principal)
-    try:
-        case = await store.assign_subject(case_id, body.employee_id, principal)
-    except NotFound as exc:
-        raise InvalidInput.one("employee_id", str(exc)) from None
-    return _case_summary(case)
+    return _case_summary(await usecases.assign_subject(principal, case_id, body.employee_id))
 
 
-@router.post("/reports/{case_id}/transitions", response_model=None)
+@router.post("/reports/{case_id}/transitions", responses=error_responses(404, 409))
 async def transition(
     case_id: str,
     body: TransitionIn,
-    store: Store,
+    usecases: UseCases,
     metrics: Metrics,
     principal: Annotated[Principal, Depends(require(*CASE_HANDLERS))],
-) -> dict[str, Any] | JSONResponse:
-    await _scoped_case(store, case_id, principal)
-    if body.action is Action.DECIDE_SANCTION and not body.sanction:
-        raise InvalidInput.one("sanction", "wajib diisi untuk decide_sanction: kode sanksi yang dijatuhkan")
-    try:
-        case = await store.transition(
-            case_id, body.action, body.reason, principal, body.sanction, body.bawaslu_reference
-        )
-    except IllegalTransition as exc:
-        return JSONResponse(
-            {"detail": exc.message, "allowed_actions": exc.allowed}, status_code=status.HTTP_409_CONFLICT
-        )
-    except (ForbiddenAction, PermissionError) as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, getattr(exc, "message", str(exc))) from None
-    except IllegalSanction as exc:
-        raise InvalidInput.one("sanction", exc.message) from None
-    except Conflict as exc:
-        return JSONResponse(
-            {"detail": exc.message, "allowed_actions": exc.allowed}, status_code=status.HTTP_409_CONFLICT
-        )
+) -> dict[str, Any]:
+    view = await usecases.transition(
+        principal, case_id, body.action, body.reason, body.sanction, body.bawaslu_reference
+    )
+    case = view.case
     metrics.transitions.labels(body.action.value).inc()
     if body.action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
         recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)
         if recommended is not None:
             metrics.time_to_decision.observe((case["decided_at"] - recommended).total_seconds() / 86400)
-    return {
-        **_case_summary(case),
-        "sanction": case.get("sanction"),
-        "allowed_actions": [a.value for a in allowed_actions(CaseState(case["state"]), principal.role)],
-    }
+    return {**_case_summary(case), "sanction": case.get("sanction"), "allowed_actions": _allowed(view)}
 
 
-@router.get("/reports/{case_id}/reporter")
+@router.get("/reports/{case_id}/reporter", responses=error_responses(404))
 async def reporter_identity(
     case_id: str,
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*IDENTITY_READERS))],
     reason: str | None = Query(default=None, max_length=500),
 ) -> dict[str, Any]:
     """The reporters' identities: only with a stated reason, and every read is logged."""
-    if reason is None or len(reason.strip()) < 10:
-        raise InvalidInput.one(
-            "reason", "alasan membuka identitas pelapor wajib diisi (minimal 10 karakter) dan akan dicatat"
-        )
-    await _scoped_case(store, case_id, principal)
-    identities = await store.reporter_identity(case_id, principal, reason.strip())
+    identities = await usecases.reporter_identity(principal, case_id, reason)
     return {
         "case_id": case_id,
         "reporters": identities,
@@ -491,13 +436,13 @@ async def reporter_identity(
 
 @router.get("/reporter-access-log")
 async def reporter_access_log(
-    store: Store,
+    usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*AUDITORS))],
     case_id: str | None = Query(default=None, max_length=64),
     page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
-    docs, total = await store.access_entries(case_id, page, page_size)
+    docs, total = await usecases.access_entries(case_id, page, page_size)
     items = [
         {
             "case_id": d["case_id"],

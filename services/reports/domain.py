@@ -1,5 +1,7 @@
 """Violation-report rules: categories, the case state machine, sanctions, working days, deadlines
-and escalation, matching the accused to an employee, and linking reports into one case. Pure, no I/O.
+and escalation, matching the accused to an employee, linking reports into one case, and the case
+aggregate (`CaseRules`), which applies them to a case document and returns the new one with the
+events it publishes. Pure: no I/O, and the time always comes in as an argument.
 
 Messages and labels are in Bahasa Indonesia because reporters, task forces, PPKs and the public
 tracking page read them.
@@ -9,19 +11,48 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
 from rapidfuzz import fuzz
 
+from contracts.envelope import EventData
+from contracts.reports import (
+    CaseSnapshot,
+    CaseTransitionEvent,
+    PublicCaseSnapshot,
+    PublicReportAppealFiledV1,
+    PublicReportClosedV1,
+    PublicReportDeadlineBreachedV1,
+    PublicReportEscalatedV1,
+    PublicReportReceivedV1,
+    PublicReportRecommendationIssuedV1,
+    PublicReportRejectedV1,
+    PublicReportSanctionImposedV1,
+    PublicReportVerifiedV1,
+    PublicTransitionEvent,
+    ReportAppealFiledV1,
+    ReportClosedV1,
+    ReportDeadlineBreachedV1,
+    ReporterContactV1,
+    ReportEscalatedV1,
+    ReportReceivedV1,
+    ReportRecommendationIssuedV1,
+    ReportRejectedV1,
+    ReportSanctionImposedV1,
+    ReportStatusChangedV1,
+    ReportVerifiedV1,
+)
 from contracts.roles import Role
+from services.kit.errors import Conflict, Forbidden, InvalidInput
 
 # ---------------------------------------------------------------- categories
 
@@ -252,21 +283,24 @@ TRANSITIONS: dict[Action, TransitionRule] = {
 }
 
 
-class IllegalTransition(Exception):
+class TransitionRefused(Conflict):
+    """A transition the case cannot take now (HTTP 409). Its answer always lists
+    `allowed_actions`, empty when nothing is possible: the reports API has always answered so."""
+
+    def __init__(self, message: str, allowed: Sequence[str] = ()) -> None:
+        super().__init__(message, list(allowed))
+
+
+class IllegalTransition(TransitionRefused):
     """The action does not apply to the case's current state (HTTP 409)."""
 
     def __init__(self, message: str, allowed: list[str]) -> None:
-        super().__init__(message)
-        self.message = message
-        self.allowed = allowed  # action values possible from the state, whoever takes them
+        # `allowed`: the action values possible from the state, whoever takes them.
+        super().__init__(message, allowed)
 
 
-class ForbiddenAction(Exception):
+class ForbiddenAction(Forbidden):
     """The action applies to the state, but not for this role (HTTP 403)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def allowed_actions(state: CaseState, role: Role | None = None) -> list[Action]:
@@ -445,9 +479,11 @@ def legal_sanctions(employment_type: EmploymentType, category: Category) -> list
     return [s for s in SANCTIONS.values() if s.code in _PPPK_DISCIPLINE_CODES]
 
 
-class IllegalSanction(ValueError):
+class IllegalSanction(InvalidInput):
+    """The sanction is not lawful for the subject and the violation: a 422 on the `sanction` field."""
+
     def __init__(self, message: str, legal: list[str]) -> None:
-        super().__init__(message)
+        super().__init__([{"field": "sanction", "message": message}])
         self.message = message
         self.legal = legal  # the codes a decision may use instead
 
@@ -816,3 +852,506 @@ def same_incident(a: dt.date, b: dt.date, window_days: int = INCIDENT_WINDOW_DAY
     """Two reports about the same subject describe one incident when their dates are this close:
     reporters misremember the day, and a campaign event is often reported the day after."""
     return abs((a - b).days) <= window_days
+
+
+# ---------------------------------------------------------------- the report and its intake
+
+MAX_INCIDENT_AGE = dt.timedelta(days=5 * 365)
+"""Older incidents are outside any election the platform follows."""
+
+Document = dict[str, Any]
+"""A case, report or employee as the store keeps it: the rules below read and return these."""
+
+
+def check_incident_date(incident_date: dt.date, today: dt.date) -> None:
+    """A report is about something that happened, and recently enough to matter (422 otherwise)."""
+    if incident_date > today:
+        raise InvalidInput.one("incident_date", "tanggal kejadian tidak boleh di masa depan")
+    if incident_date < today - MAX_INCIDENT_AGE:
+        raise InvalidInput.one(
+            "incident_date", f"tanggal kejadian terlalu lama (lebih dari {MAX_INCIDENT_AGE.days} hari lalu)"
+        )
+
+
+@dataclass(frozen=True)
+class ReportForm:
+    """A report as its reporter filed it."""
+
+    category: str
+    description: str
+    incident_date: dt.date
+    location: str
+    accused: dict[str, Any]
+    evidence: list[dict[str, Any]]
+    reporter: dict[str, Any] | None
+    """Name and contact, or None for an anonymous report. Stored only encrypted."""
+    bawaslu_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Intake(ReportForm):
+    """A report with the channel it came through."""
+
+    _: KW_ONLY
+    channel: str
+
+
+@dataclass(frozen=True)
+class PreparedIntake:
+    """An intake with everything worked out before its group's transaction."""
+
+    intake: Intake
+    match: MatchResult
+    employee: Document | None
+    unit_code: str | None
+    unit_path: list[str]
+    subject_key: str
+    report_id: str
+    new_case_id: str
+    """The id of the case this report opens, if it links into none."""
+    tracking_code: str
+    received_at: dt.datetime
+    sealed_identity: bytes | None
+    sealed_contact: str | None
+    """The reporter's contact sealed for the notify service, for status updates."""
+
+
+def tracking_hash(code: str) -> str:
+    """Only the hash is stored: someone reading the database cannot follow a reporter's case."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def as_datetime(day: dt.date) -> dt.datetime:
+    """A date as MongoDB stores it: midnight UTC."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def name_tokens(name: str) -> list[str]:
+    """The words of a person's name that matching looks employees up by."""
+    return sorted(set(normalise_person_name(name).split()))
+
+
+def employee_ref(doc: Document) -> EmployeeRef:
+    return EmployeeRef(
+        employee_id=doc["_id"],
+        name=doc["name"],
+        org_unit_code=doc["org_unit_code"],
+        position=doc.get("position", ""),
+    )
+
+
+def subject_of(employee: Document) -> dict[str, Any]:
+    """What a case keeps of the employee it is about."""
+    return {
+        "employee_id": employee["_id"],
+        "nip": employee.get("nip"),
+        "name": employee["name"],
+        "employment_type": employee["employment_type"],
+        "position": employee.get("position", ""),
+        "org_unit_code": employee["org_unit_code"],
+        "org_unit_path": employee["org_unit_path"],
+    }
+
+
+def report_document(prepared: PreparedIntake, case_id: str) -> Document:
+    """The report as filed. Who filed it is not here: that is sealed, apart."""
+    intake = prepared.intake
+    return {
+        "_id": prepared.report_id,
+        "case_id": case_id,
+        "tracking_hash": tracking_hash(prepared.tracking_code),
+        "channel": intake.channel,
+        "category": intake.category,
+        "description": intake.description,
+        "incident_date": as_datetime(intake.incident_date),
+        "location": intake.location,
+        "accused": intake.accused,
+        "evidence": intake.evidence,
+        "bawaslu_reference": intake.bawaslu_reference,
+        "anonymous": intake.reporter is None,
+        "received_at": prepared.received_at,
+    }
+
+
+# ---------------------------------------------------------------- linking, over a group of reports
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A case still open on its subject's list, as linking compares it."""
+
+    case_id: str
+    incident_date: dt.date
+
+
+@dataclass(frozen=True)
+class Placement:
+    case_id: str
+    linked: bool
+    """True: the report joins a case already open (maybe opened earlier in the same group).
+    False: it opens `case_id`, its own new case."""
+
+
+def place_reports(
+    reports: Sequence[PreparedIntake], open_cases: Mapping[str, Sequence[OpenCase]], window_days: int
+) -> list[Placement]:
+    """Where each report of a group goes, in order: into the first open case about its subject
+    whose incident is within `window_days` of its own (see same_incident), counting the cases
+    opened by the reports before it, or else into a case of its own."""
+    known: dict[str, list[OpenCase]] = {key: list(cases) for key, cases in open_cases.items()}
+    placements: list[Placement] = []
+    for report in reports:
+        cases = known.setdefault(report.subject_key, [])
+        incident = report.intake.incident_date
+        case_id = next(
+            (c.case_id for c in cases if same_incident(c.incident_date, incident, window_days)), None
+        )
+        if case_id is None:
+            cases.append(OpenCase(report.new_case_id, incident))
+            placements.append(Placement(report.new_case_id, linked=False))
+        else:
+            placements.append(Placement(case_id, linked=True))
+    return placements
+
+
+# ---------------------------------------------------------------- the case: snapshots and events
+
+
+def case_snapshot(case: Document) -> CaseSnapshot:
+    return CaseSnapshot(
+        case_id=case["_id"],
+        state=case["state"],
+        category=case["category"],
+        violation_class=case["violation_class"],
+        channels=case["channels"],
+        report_count=len(case["report_ids"]),
+        incident_date=case["incident_date"].date(),
+        accused=case["accused"],
+        subject=case["subject"],
+        match_status=case["match_status"],
+        org_unit_code=case["org_unit_code"],
+        org_unit_path=case["org_unit_path"],
+        bawaslu_references=case["bawaslu_references"],
+        deadlines=case["deadlines"],
+        sanction=case.get("sanction"),
+        received_at=case["received_at"],
+        version=case["version"],
+    )
+
+
+def public_snapshot(case: Document) -> PublicCaseSnapshot:
+    """The case as agencies see it: the internal snapshot less what identifies the accused."""
+    internal = case_snapshot(case)
+    return PublicCaseSnapshot(**{name: getattr(internal, name) for name in PublicCaseSnapshot.model_fields})
+
+
+def received_events(case: Document, prepared: PreparedIntake, linked: bool) -> list[EventData]:
+    """What a new report publishes. The reporter's identity is in none of them; their contact
+    only sealed, for the notify service alone."""
+    channel = prepared.intake.channel
+    events: list[EventData] = [
+        ReportReceivedV1(
+            case=case_snapshot(case), report_id=prepared.report_id, channel=channel, linked=linked
+        ),
+        PublicReportReceivedV1(case=public_snapshot(case), channel=channel, linked=linked),
+    ]
+    if prepared.sealed_contact is not None:
+        events.append(
+            ReporterContactV1(
+                report_id=prepared.report_id, case_id=case["_id"], sealed_contact=prepared.sealed_contact
+            )
+        )
+    return events
+
+
+# Which event a transition publishes, internally and to agencies.
+TRANSITION_EVENTS: dict[Action, tuple[type[CaseTransitionEvent], type[PublicTransitionEvent]]] = {
+    Action.VERIFY: (ReportVerifiedV1, PublicReportVerifiedV1),
+    Action.REJECT: (ReportRejectedV1, PublicReportRejectedV1),
+    Action.RECOMMEND: (ReportRecommendationIssuedV1, PublicReportRecommendationIssuedV1),
+    Action.DECIDE_SANCTION: (ReportSanctionImposedV1, PublicReportSanctionImposedV1),
+    Action.FILE_APPEAL: (ReportAppealFiledV1, PublicReportAppealFiledV1),
+    Action.CLOSE: (ReportClosedV1, PublicReportClosedV1),
+    Action.CANCEL: (ReportClosedV1, PublicReportClosedV1),
+    Action.DECIDE_NOT_PROVEN: (ReportClosedV1, PublicReportClosedV1),
+    Action.MARK_OUT_OF_SERVICE: (ReportClosedV1, PublicReportClosedV1),
+}
+
+
+def transition_events(
+    case: Document,
+    action: Action,
+    from_state: CaseState,
+    to_state: CaseState,
+    reason: str,
+    role: Role,
+    now: dt.datetime,
+) -> list[EventData]:
+    internal_type: type[CaseTransitionEvent] = ReportStatusChangedV1
+    public_type: type[PublicTransitionEvent] | None = None
+    if action in TRANSITION_EVENTS:
+        internal_type, public_type = TRANSITION_EVENTS[action]
+    common = {
+        "action": action.value,
+        "from_state": from_state.value,
+        "to_state": to_state.value,
+        "reason": reason,
+        "at": now,
+    }
+    events: list[EventData] = [internal_type(case=case_snapshot(case), actor_role=role.value, **common)]
+    if public_type is not None:
+        extra: dict[str, Any] = {}
+        if public_type is PublicReportSanctionImposedV1:
+            extra = {
+                "subject_employee_id": case["subject"]["employee_id"],
+                "sanction_code": case["sanction"]["code"],
+                "sanction_level": case["sanction"]["level"],
+            }
+        events.append(public_type(case=public_snapshot(case), **common, **extra))
+    return events
+
+
+def duty_events(case: Document, duty: Duty, now: dt.datetime) -> list[EventData]:
+    if duty.kind == "breach":
+        return [
+            ReportDeadlineBreachedV1(
+                case=case_snapshot(case), deadline=duty.deadline.value, due_at=duty.due_at, detected_at=now
+            ),
+            PublicReportDeadlineBreachedV1(
+                case=public_snapshot(case), deadline=duty.deadline.value, due_at=duty.due_at, detected_at=now
+            ),
+        ]
+    assert duty.level is not None
+    subject = case.get("subject")
+    blocks = duty.level.value == "blokir_data"
+    return [
+        ReportEscalatedV1(
+            case=case_snapshot(case), level=duty.level.value, due_at=duty.due_at, detected_at=now
+        ),
+        PublicReportEscalatedV1(
+            case=public_snapshot(case),
+            level=duty.level.value,
+            due_at=duty.due_at,
+            detected_at=now,
+            subject_employee_id=subject["employee_id"] if blocks and subject else None,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- the case aggregate
+
+RECEIVED_REASON = "Laporan diterima dan menunggu verifikasi oleh satuan tugas netralitas."
+"""The first line of every case's history, on the reporter's tracking page."""
+SANCTION_REQUIRED = "wajib diisi untuk decide_sanction: kode sanksi yang dijatuhkan"
+SUBJECT_UNCONFIRMED = (
+    "terlapor belum dipastikan sebagai pegawai; tetapkan subjek kasus "
+    "(PUT /v1/reports/{id}/subject) sebelum memutus sanksi"
+)
+CASE_FINISHED = "kasus sudah selesai; subjek tidak dapat diubah"
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """A case after a transition: its new state (the whole document), and what it publishes."""
+
+    case: Document
+    events: list[EventData]
+    closed: bool
+    """The case left the open ones: its subject's list no longer links reports into it."""
+
+
+@dataclass(frozen=True)
+class FiredDuties:
+    """A case after a deadline scan reached it."""
+
+    case: Document
+    fired: list[Duty]
+    events: list[EventData]
+
+
+class CaseRules:
+    """The case's rules with this deployment's calendar and settings: how a case opens, takes
+    in reports, moves by transitions, and owes its deadlines. Each method takes the case
+    document and returns the new one; `now` always comes in."""
+
+    def __init__(
+        self,
+        calendar: WorkingCalendar,
+        link_window_days: int = INCIDENT_WINDOW_DAYS,
+        escalation_step_days: int = ESCALATION_STEP_WORKING_DAYS,
+    ) -> None:
+        self.calendar = calendar
+        self.link_window_days = link_window_days
+        self.escalation_step_days = escalation_step_days
+
+    def due(self, kind: DeadlineKind, started_at: dt.datetime) -> dt.datetime:
+        return deadline_due(kind, started_at, self.calendar)
+
+    def duties(self, case: Document) -> list[Duty]:
+        deadlines = {DeadlineKind(kind): due for kind, due in case["deadlines"].items()}
+        return duties(
+            CaseState(case["state"]), deadlines, case["fired"], self.calendar, self.escalation_step_days
+        )
+
+    def schedule(self, case: Document) -> None:
+        """Set `next_due_at`, the one field the deadline scan looks at."""
+        due = next_due_at(self.duties(case))
+        if due is None:
+            case.pop("next_due_at", None)
+        else:
+            case["next_due_at"] = due
+
+    def place(
+        self, reports: Sequence[PreparedIntake], open_cases: Mapping[str, Sequence[OpenCase]]
+    ) -> list[Placement]:
+        return place_reports(reports, open_cases, self.link_window_days)
+
+    def open_case(self, case_id: str, prepared: PreparedIntake) -> Document:
+        """The case a report opens when it links into none: received, its verification running."""
+        intake, now = prepared.intake, prepared.received_at
+        return {
+            "_id": case_id,
+            "subject_key": prepared.subject_key,
+            "state": CaseState.RECEIVED.value,
+            "category": intake.category,
+            "violation_class": CATEGORY_BY_CODE[intake.category].violation_class.value,
+            "channels": [intake.channel],
+            "incident_date": as_datetime(intake.incident_date),
+            "accused": {
+                "name": intake.accused["name"],
+                "nip": intake.accused.get("nip"),
+                "org_unit_code": intake.accused.get("org_unit_code"),
+                "position": intake.accused.get("position"),
+            },
+            "subject": subject_of(prepared.employee) if prepared.employee else None,
+            "match_status": prepared.match.status,
+            "candidates": [
+                {
+                    "employee_id": c.employee_id,
+                    "name": c.name,
+                    "org_unit_code": c.org_unit_code,
+                    "position": c.position,
+                    "score": round(c.score, 1),
+                }
+                for c in prepared.match.candidates
+            ],
+            "org_unit_code": prepared.unit_code,
+            "org_unit_path": prepared.unit_path,
+            "lineage": [*prepared.unit_path, prepared.unit_code] if prepared.unit_code else [],
+            "report_ids": [prepared.report_id],
+            "bawaslu_references": [intake.bawaslu_reference] if intake.bawaslu_reference else [],
+            "deadlines": {
+                DeadlineKind.VERIFICATION.value: self.due(DeadlineKind.VERIFICATION, now),
+            },
+            "fired": [],
+            "overdue": False,
+            "sanction": None,
+            "history": [
+                {
+                    "state": CaseState.RECEIVED.value,
+                    "action": None,
+                    "reason": RECEIVED_REASON,
+                    "actor_role": None,
+                    "actor": None,
+                    "at": now,
+                }
+            ],
+            "received_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+
+    @staticmethod
+    def join(case: Document, prepared: PreparedIntake) -> None:
+        """A report joins `case`, which its group opened (the store joins stored cases alike)."""
+        intake = prepared.intake
+        case["report_ids"].append(prepared.report_id)
+        if intake.channel not in case["channels"]:
+            case["channels"].append(intake.channel)
+        if intake.bawaslu_reference and intake.bawaslu_reference not in case["bawaslu_references"]:
+            case["bawaslu_references"].append(intake.bawaslu_reference)
+        case["version"] += 1
+
+    def transition(
+        self,
+        case: Document,
+        action: Action,
+        role: Role,
+        actor: str,
+        reason: str,
+        now: dt.datetime,
+        sanction_code: str | None = None,
+        bawaslu_reference: str | None = None,
+    ) -> CaseChange:
+        """Move the case by `action`. Raises InvalidInput (no sanction named), IllegalTransition,
+        ForbiddenAction, TransitionRefused (no confirmed subject) or IllegalSanction, in that order."""
+        if action is Action.DECIDE_SANCTION and not sanction_code:
+            raise InvalidInput.one("sanction", SANCTION_REQUIRED)
+        state = CaseState(case["state"])
+        target = next_state(state, action, role)
+        moved: Document = {**case, "state": target.value, "updated_at": now}
+        if action is Action.DECIDE_SANCTION:
+            if case["subject"] is None:
+                raise TransitionRefused(SUBJECT_UNCONFIRMED)
+            sanction = check_sanction(
+                sanction_code or "", case["subject"]["employment_type"], CATEGORY_BY_CODE[case["category"]]
+            )
+            moved["sanction"] = {
+                "code": sanction.code,
+                "name": sanction.name,
+                "level": sanction.level.value,
+                "basis": sanction.basis,
+            }
+        if action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
+            moved["decided_at"] = now
+        kind = DEADLINE_STARTED_BY.get(target)
+        if kind is not None:
+            moved["deadlines"] = {**case["deadlines"], kind.value: self.due(kind, now)}
+        self.schedule(moved)
+        moved["overdue"] = any(duty.kind == "breach" for duty in due_duties(self.duties(moved), now))
+        moved["version"] = case["version"] + 1
+        moved["history"] = [
+            *case["history"],
+            {
+                "state": target.value,
+                "action": action.value,
+                "reason": reason,
+                "actor_role": role.value,
+                "actor": actor,
+                "at": now,
+            },
+        ]
+        if bawaslu_reference and bawaslu_reference not in case["bawaslu_references"]:
+            moved["bawaslu_references"] = [*case["bawaslu_references"], bawaslu_reference]
+        events = transition_events(moved, action, state, target, reason, role, now)
+        return CaseChange(moved, events, closed=target in TERMINAL_STATES)
+
+    @staticmethod
+    def assign_subject(case: Document, employee: Document, actor: str, now: dt.datetime) -> Document:
+        """The case is about `employee`, as a person confirmed where matching was unsure."""
+        if CaseState(case["state"]) in TERMINAL_STATES:
+            raise Conflict(CASE_FINISHED)
+        return {
+            **case,
+            "subject": subject_of(employee),
+            "match_status": "matched",
+            "org_unit_code": employee["org_unit_code"],
+            "org_unit_path": employee["org_unit_path"],
+            "lineage": [*employee["org_unit_path"], employee["org_unit_code"]],
+            "updated_at": now,
+            "audit": [*case.get("audit", []), {"action": "assign_subject", "actor": actor, "at": now}],
+            "version": case["version"] + 1,
+        }
+
+    def fire_due_duties(self, case: Document, now: dt.datetime) -> FiredDuties:
+        """The duties due by `now` fire, once each; the case then waits for its next one."""
+        fired = due_duties(self.duties(case), now)
+        after = dict(case)
+        if fired:
+            after["fired"] = [*case["fired"], *(duty.key for duty in fired)]
+            after["version"] = case["version"] + 1
+            if any(duty.kind == "breach" for duty in fired):
+                after["overdue"] = True
+        self.schedule(after)
+        events = [event for duty in fired for event in duty_events(after, duty, now)]
+        return FiredDuties(after, fired, events)

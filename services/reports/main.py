@@ -15,14 +15,16 @@ from services.reports.domain import WorkingCalendar
 from services.reports.scheduler import DeadlineScanner
 from services.reports.settings import ReportsSettings
 from services.reports.store import ReportsStore
+from services.reports.usecases import ReportsUseCases
 
 
 def build_app(settings: ReportsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ReportsSettings()
     clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     runtime = build_runtime(settings)
-    store = ReportsStore(
-        runtime,
+    store = ReportsStore(runtime)
+    usecases = ReportsUseCases(
+        store,
         Sealer.from_settings(settings.reporter_keys, settings.reporter_key_file, "identitas pelapor"),
         Sealer.from_settings(
             settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
@@ -34,7 +36,7 @@ def build_app(settings: ReportsSettings | None = None, clock: Clock | None = Non
     )
     metrics = ReportsMetrics(runtime.metrics_registry)
     scanner = DeadlineScanner(
-        store,
+        usecases,
         runtime.leases,
         clock,
         metrics,
@@ -44,11 +46,12 @@ def build_app(settings: ReportsSettings | None = None, clock: Clock | None = Non
     handlers.subscribe(runtime.consumers, store)
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(scanner.run)
-    runtime.background_tasks.append(store.intake_commit.run)
+    runtime.background_tasks.append(usecases.intake_commit.run)
     app = create_app(
         runtime, "Netralitas ASN: reports", [router], publishes=[*INTERNAL_EVENTS, *PUBLIC_EVENTS]
     )
     app.state.reports_store = store
+    app.state.reports_usecases = usecases
     app.state.reports_metrics = metrics
     app.state.rate_limits = RateLimits(
         settings.rate_limit_intake, settings.rate_limit_tracking, settings.trust_forwarded_for

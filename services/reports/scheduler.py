@@ -1,7 +1,7 @@
 """The deadline scanner: one replica at a time (a lease) fires every duty that has come due:
 breaches of the verification, Bawaslu-review and decision deadlines, and the escalation of a
 PPK late with the decision. Each duty fires once even if two scanners overlap (see
-`ReportsStore.scan_deadlines`)."""
+`ReportsUseCases.scan_deadlines`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from services.kit.clock import Clock
 from services.kit.leases import Leases
 from services.kit.polling import Lease, Wakeup, poll_forever
 from services.reports.api import ReportsMetrics
-from services.reports.store import ReportsStore
+from services.reports.usecases import ReportsUseCases
 
 LEASE = "reports.deadline-scanner"
 
@@ -19,7 +19,7 @@ LEASE = "reports.deadline-scanner"
 class DeadlineScanner:
     def __init__(
         self,
-        store: ReportsStore,
+        usecases: ReportsUseCases,
         leases: Leases,
         clock: Clock,
         metrics: ReportsMetrics,
@@ -28,7 +28,7 @@ class DeadlineScanner:
         gauge_seconds: float = 60.0,
         lease_seconds: float = 15.0,
     ) -> None:
-        self.store = store
+        self.usecases = usecases
         self.leases = leases
         self.clock = clock
         self.metrics = metrics
@@ -40,7 +40,7 @@ class DeadlineScanner:
         self._gauge_due = 0.0
 
     async def step(self) -> bool:
-        fired, more = await self.store.scan_deadlines(self.clock.now(), self.batch_size)
+        fired, more = await self.usecases.scan_deadlines(self.clock.now(), self.batch_size)
         for duty in fired:
             if duty.level is None:
                 self.metrics.breaches.labels(duty.deadline.value).inc()
@@ -48,7 +48,7 @@ class DeadlineScanner:
                 self.metrics.escalations.labels(duty.level.value).inc()
         if time.monotonic() >= self._gauge_due:
             self._gauge_due = time.monotonic() + self.gauge_seconds
-            for state, count in (await self.store.cases_by_state()).items():
+            for state, count in (await self.usecases.cases_by_state()).items():
                 self.metrics.cases.labels(state).set(count)
         return more
 

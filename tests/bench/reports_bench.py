@@ -18,10 +18,11 @@ Steps, one after the other on the same engines:
      insert the case, the report and the sealed identity, insert_many two outbox documents),
      copies of documents the service wrote in step 2, on collections with the service's own
      indexes, at the same concurrencies, from Python (AsyncMongoClient);
-  6. the deadline scan: 1,000,000 open cases built with `ReportsStore._new_case` and
-     `_schedule` (states and deadlines as `transition` sets them), 1% with a duty due, inserted
+  6. the deadline scan: 1,000,000 open cases built with `CaseRules.open_case` and
+     `schedule` (states and deadlines as `transition` sets them), 1% with a duty due, inserted
      with insert_many into a separate database, indexes from `ReportsStore.ensure_indexes`; one
-     full scan (`scan_deadlines` until no more work) per batch size, then a scan with nothing due.
+     full scan (`ReportsUseCases.scan_deadlines` until no more work) per batch size, then a scan
+     with nothing due.
      The scan runs in this process with no relay: the fired events stay in the outbox and are
      counted there.
 
@@ -72,14 +73,19 @@ from services.reports.domain import (
     CATEGORIES,
     DEADLINE_STARTED_BY,
     Action,
+    CaseRules,
     CaseState,
+    Intake,
+    PreparedIntake,
     WorkingCalendar,
+    employee_ref,
     match_by_name,
     match_by_nip,
     subject_key,
 )
 from services.reports.settings import ReportsSettings
-from services.reports.store import Intake, PreparedIntake, ReportsStore, _employee_ref
+from services.reports.store import ReportsStore
+from services.reports.usecases import ReportsUseCases
 from tests.bench.registry_bench import (
     BenchFailure,
     cpu_snapshot,
@@ -341,8 +347,13 @@ def reports_settings(uri: str, bootstrap: str, database: str, prefix: str, keys:
 
 def open_store(settings: ReportsSettings) -> ReportsStore:
     """A ReportsStore in this process, assembled as services.reports.main.build_app does."""
-    return ReportsStore(
-        build_runtime(settings),
+    return ReportsStore(build_runtime(settings))
+
+
+def open_usecases(store: ReportsStore, settings: ReportsSettings) -> ReportsUseCases:
+    """The use cases over `store`, assembled as services.reports.main.build_app does."""
+    return ReportsUseCases(
+        store,
         Sealer.from_settings(settings.reporter_keys, settings.reporter_key_file, "identitas pelapor"),
         Sealer.from_settings(
             settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
@@ -800,12 +811,12 @@ DUE_AGES = [(CaseState.RECEIVED, d) for d in range(8, 40)] * 2 + [
 
 
 class CaseFactory:
-    """Open cases exactly as ReportsStore writes them. Per employee, `_new_case` gives the
-    subject's fields; per (state, age), `_new_case` then the deadline `transition` starts and
-    `_schedule` give the rest. A case is the two merged under a new id."""
+    """Open cases exactly as the intake writes them. Per employee, `CaseRules.open_case` gives the
+    subject's fields; per (state, age), `open_case` then the deadline `transition` starts and
+    `schedule` give the rest. A case is the two merged under a new id."""
 
-    def __init__(self, store: ReportsStore, employees: list[Document], now: dt.datetime, seed: int) -> None:
-        self.store = store
+    def __init__(self, rules: CaseRules, employees: list[Document], now: dt.datetime, seed: int) -> None:
+        self.rules = rules
         self.now = now
         self.rng = random.Random(seed)
         self.subjects = [self.subject_fields(employee) for employee in employees]
@@ -821,12 +832,11 @@ class CaseFactory:
             "nip": employee["nip"],
             "org_unit_code": employee["org_unit_code"],
         }
-        return Intake("public", category, DESCRIPTIONS[0], incident, LOCATIONS[0], accused, [], None)
+        return Intake(category, DESCRIPTIONS[0], incident, LOCATIONS[0], accused, [], None, channel="public")
 
     def new_case(self, employee: Document, category: str, incident: dt.date, at: dt.datetime) -> Document:
-        """What `ReportsStore.receive` inserts for a new case about `employee`."""
-        store = self.store
-        ref = _employee_ref(employee)
+        """What the intake inserts for a new case about `employee`."""
+        ref = employee_ref(employee)
         if employee["nip"]:
             result = match_by_nip(employee["nip"], ref)
         else:
@@ -840,12 +850,13 @@ class CaseFactory:
             unit_path=employee["org_unit_path"],
             subject_key=key,
             report_id=str(uuid.uuid4()),
+            new_case_id=str(uuid.uuid4()),
             tracking_code="",
             received_at=at,
             sealed_identity=None,
             sealed_contact=None,
         )
-        case = store._new_case(str(uuid.uuid4()), prepared)
+        case = self.rules.open_case(prepared.new_case_id, prepared)
         return case
 
     def subject_fields(self, employee: Document) -> Document:
@@ -868,10 +879,10 @@ class CaseFactory:
             case["history"].append(transition_entry(reached, action, role, at))
             kind = DEADLINE_STARTED_BY.get(reached)
             if kind is not None:
-                case["deadlines"][kind.value] = self.store._due(kind, at)
+                case["deadlines"][kind.value] = self.rules.due(kind, at)
             case["version"] += 1
             case["updated_at"] = at
-        self.store._schedule(case)
+        self.rules.schedule(case)
         return case
 
     def batch(self, start: int, count: int) -> list[Document]:
@@ -908,11 +919,12 @@ async def scan_steps(
     results: Results, settings: ReportsSettings, employees: list[Document], pids: dict[str, int]
 ) -> None:
     store = open_store(settings)
+    usecases = open_usecases(store, settings)
     client = store.runtime.client
     try:
         now = dt.datetime.now(dt.UTC)
         await store.runtime.outbox.ensure_indexes()
-        factory = CaseFactory(store, employees, now, seed=7)
+        factory = CaseFactory(usecases.rules, employees, now, seed=7)
         started = time.perf_counter()
         await insert_cases(store, factory, results.cases)
         results.scan_insert_s = time.perf_counter() - started
@@ -939,7 +951,7 @@ async def scan_steps(
             started = time.perf_counter()
             more = True
             while more:
-                fired, more = await store.scan_deadlines(now, batch)
+                fired, more = await usecases.scan_deadlines(now, batch)
                 scan.calls += 1
                 scan.fired.update(duty.key for duty in fired)
             scan.seconds = time.perf_counter() - started
@@ -947,7 +959,7 @@ async def scan_steps(
             scan.outbox_events = await store.runtime.outbox.collection.count_documents({})
             for _ in range(IDLE_SCANS):
                 started = time.perf_counter()
-                fired, more = await store.scan_deadlines(now, batch)
+                fired, more = await usecases.scan_deadlines(now, batch)
                 scan.idle_ms.append((time.perf_counter() - started) * 1000)
                 results.check(
                     not fired and not more, f"a second scan (batch {batch}) still fired {len(fired)} duties"

@@ -13,6 +13,7 @@ from typing import Any
 from contracts.topics import REPORT_CASES, REPORTS_PUBLIC
 from services.kit.clock import FixedClock
 from services.reports.store import ReportsStore
+from services.reports.usecases import ReportsUseCases
 from tests.integration.reports_pemda import registry_and_reports
 from tests.integration.test_reports_flow import BUDI, bearer, report_body
 from tests.kafka_reader import events_of, read_topic
@@ -24,9 +25,9 @@ def utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
-async def overlapping_scans(store: ReportsStore, now: dt.datetime) -> list[str]:
+async def overlapping_scans(usecases: ReportsUseCases, now: dt.datetime) -> list[str]:
     """Three scans at once, as if leases had lapsed: the duties they fired, together."""
-    results = await asyncio.gather(*(store.scan_deadlines(now, batch=10) for _ in range(3)))
+    results = await asyncio.gather(*(usecases.scan_deadlines(now, batch=10) for _ in range(3)))
     return sorted(duty.key for fired, _more in results for duty in fired)
 
 
@@ -37,6 +38,7 @@ async def test_deadlines_follow_the_holiday_calendar_and_fire_once(
     async with registry_and_reports(settings_kwargs, key_dir, mint("bkpsdm"), clock) as pemda:
         client = pemda.reports
         store: ReportsStore = pemda.app.state.reports_store
+        usecases: ReportsUseCases = pemda.app.state.reports_usecases
 
         async def file(nip: str, name: str) -> str:
             body = report_body(incident_date="2024-03-22", accused={"name": name, "nip": nip})
@@ -76,9 +78,9 @@ async def test_deadlines_follow_the_holiday_calendar_and_fire_once(
         assert utc(recommended["deadlines"]["decision"]) == utc("2024-04-29T17:00:00+00:00")
 
         # Just before the verification deadline ends nothing fires; at its end it fires once.
-        assert await overlapping_scans(store, utc("2024-04-01T16:59:59+00:00")) == []
-        assert await overlapping_scans(store, utc("2024-04-01T17:00:00+00:00")) == ["breach:verification"]
-        assert await overlapping_scans(store, utc("2024-04-02T00:00:00+00:00")) == []
+        assert await overlapping_scans(usecases, utc("2024-04-01T16:59:59+00:00")) == []
+        assert await overlapping_scans(usecases, utc("2024-04-01T17:00:00+00:00")) == ["breach:verification"]
+        assert await overlapping_scans(usecases, utc("2024-04-02T00:00:00+00:00")) == []
         listed = (
             await client.get("/v1/reports", params={"overdue": "true"}, headers=bearer(mint("bkpsdm")))
         ).json()
@@ -86,17 +88,19 @@ async def test_deadlines_follow_the_holiday_calendar_and_fire_once(
 
         # The PPK lets the decision deadline pass: warning, reprimand, then the data block.
         await move(followed, "inspektorat", "examine")
-        assert await overlapping_scans(store, utc("2024-04-29T16:59:59+00:00")) == []
-        assert await overlapping_scans(store, utc("2024-04-29T17:00:00+00:00")) == [
+        assert await overlapping_scans(usecases, utc("2024-04-29T16:59:59+00:00")) == []
+        assert await overlapping_scans(usecases, utc("2024-04-29T17:00:00+00:00")) == [
             "breach:decision",
             "escalation:peringatan",
         ]
         # Five working days on: 30 April, 2, 3, 6, 7 May (1 May is Labour Day).
-        assert await overlapping_scans(store, utc("2024-05-07T16:59:59+00:00")) == []
-        assert await overlapping_scans(store, utc("2024-05-07T17:00:00+00:00")) == ["escalation:teguran"]
+        assert await overlapping_scans(usecases, utc("2024-05-07T16:59:59+00:00")) == []
+        assert await overlapping_scans(usecases, utc("2024-05-07T17:00:00+00:00")) == ["escalation:teguran"]
         # Five more: 8, 13, 14, 15, 16 May (9 May Ascension, 10 May cuti bersama).
-        assert await overlapping_scans(store, utc("2024-05-16T17:00:00+00:00")) == ["escalation:blokir_data"]
-        assert await overlapping_scans(store, utc("2025-01-01T00:00:00+00:00")) == []
+        assert await overlapping_scans(usecases, utc("2024-05-16T17:00:00+00:00")) == [
+            "escalation:blokir_data"
+        ]
+        assert await overlapping_scans(usecases, utc("2025-01-01T00:00:00+00:00")) == []
 
         # Once decided, nothing more is owed on the case.
         clock.moment = utc("2024-05-20T03:00:00+00:00")

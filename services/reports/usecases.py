@@ -1,0 +1,387 @@
+"""The reports service's use cases: one method per command and per query, called by the HTTP API
+and the deadline scanner. Each checks the caller's role and scope once, here; loads what it
+needs through the store; lets the domain's rules decide; and commits in one transaction.
+
+Reporter confidentiality: the reporter's name, contact and token subject are sealed here
+before anything is written, and only `reporter_identity` opens them, with its audit entry in
+the same transaction. They reach no event, log line or metric.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.envelope import EventData
+from contracts.roles import Role
+from services.kit.clock import Clock
+from services.kit.codes import new_code, normalise_code
+from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.kit.groupcommit import GroupCommit
+from services.kit.identity import Principal
+from services.kit.mongo import Document, Session
+from services.kit.sealing import Sealer
+from services.reports.domain import (
+    Action,
+    CaseRules,
+    CaseState,
+    Duty,
+    Intake,
+    MatchResult,
+    OpenCase,
+    PreparedIntake,
+    ReportForm,
+    TransitionRefused,
+    WorkingCalendar,
+    allowed_actions,
+    check_incident_date,
+    employee_ref,
+    match_by_name,
+    match_by_nip,
+    name_tokens,
+    received_events,
+    report_document,
+    subject_key,
+)
+from services.reports.store import ReportsStore
+
+CASE_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT, Role.BAWASLU, Role.PPK, Role.OPD_ADMIN)
+CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK)
+"""Who may ask for a transition; which of them may take which action is the domain's TRANSITIONS."""
+SUBJECT_ASSIGNERS = (Role.BKPSDM, Role.BKN)
+IDENTITY_READERS = (Role.BKPSDM, Role.INSPEKTORAT)
+"""Who may open a reporter's identity, always with a stated reason that is logged."""
+AUDITORS = (Role.BKPSDM, Role.INSPEKTORAT, Role.BKN)
+SUPERVISOR_REPORTERS = (Role.EMPLOYEE, Role.OPD_ADMIN)
+"""Who files a report with their own token (a supervisor about their staff)."""
+FINDING_REPORTERS = (Role.BAWASLU,)
+MAX_NAME_CANDIDATES = 300
+"""Employees compared by name per report: those sharing a name token, in the named unit."""
+MIN_IDENTITY_REASON = 10
+CONCURRENT_CHANGE = "kasus baru saja diubah oleh pengguna lain; muat ulang lalu coba lagi"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    report_id: str
+    case_id: str
+    tracking_code: str
+    linked: bool
+    channel: str
+
+
+@dataclass(frozen=True)
+class TrackedReport:
+    tracking_code: str
+    report: Document
+    case: Document
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one caller sees it: with the actions their role may take on it now."""
+
+    case: Document
+    allowed_actions: list[Action]
+    reports: list[Document]
+
+
+def check_case_scope(principal: Principal, case: Document) -> None:
+    """A unit-bound caller handles only the cases of their unit and the units below it."""
+    if principal.org_unit is not None and principal.org_unit not in case.get("lineage", []):
+        raise Forbidden(f"kasus ini berada di luar wewenang Anda (unit {principal.org_unit})")
+
+
+def case_not_found(case_id: str) -> NotFound:
+    return NotFound(f"kasus {case_id} tidak ditemukan")
+
+
+class ReportsUseCases:
+    def __init__(
+        self,
+        store: ReportsStore,
+        vault: Sealer,
+        contact_sealer: Sealer,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        link_window_days: int = 2,
+        escalation_step_days: int = 5,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.contact_sealer = contact_sealer
+        self.clock = clock
+        self.calendar = calendar
+        self.rules = CaseRules(calendar, link_window_days, escalation_step_days)
+        self.intake_commit: GroupCommit[PreparedIntake, IntakeResult] = GroupCommit(self._commit_intakes)
+
+    # ------------------------------------------------------------ intake
+
+    async def file_report(self, principal: Principal | None, form: ReportForm) -> IntakeResult:
+        """Public intake, anonymous or with a contact. A supervisor files with their own token:
+        who they are is then kept, sealed, as the reporter's identity."""
+        reporter = form.reporter
+        channel = "public"
+        if principal is not None:
+            channel = "supervisor"
+            reporter = {**(reporter or {}), "subject": principal.subject, "nip": principal.nip}
+        return await self._receive(form, channel, reporter)
+
+    async def file_bawaslu_finding(self, principal: Principal, form: ReportForm) -> IntakeResult:
+        reporter = {**(form.reporter or {}), "subject": principal.subject}
+        return await self._receive(form, "bawaslu", reporter)
+
+    async def _receive(self, form: ReportForm, channel: str, reporter: dict[str, Any] | None) -> IntakeResult:
+        """Match the accused, then write the report with the reports that arrive with it (one
+        transaction per group, see GroupCommit)."""
+        check_incident_date(form.incident_date, self.calendar.local_date(self.clock.now()))
+        intake = Intake(**{**vars(form), "reporter": reporter}, channel=channel)
+        result, employee = await self._match(intake.accused)
+        unit_code = employee["org_unit_code"] if employee else intake.accused.get("org_unit_code")
+        unit = await self.store.unit(unit_code) if unit_code and employee is None else None
+        unit_path: list[str] = employee["org_unit_path"] if employee else (unit["path"] if unit else [])
+        return await self.intake_commit.submit(
+            PreparedIntake(
+                intake=intake,
+                match=result,
+                employee=employee,
+                unit_code=unit_code,
+                unit_path=unit_path,
+                subject_key=subject_key(
+                    result.employee_id, intake.accused["name"], intake.accused.get("org_unit_code")
+                ),
+                report_id=str(uuid.uuid4()),
+                new_case_id=str(uuid.uuid4()),
+                tracking_code=new_code(),
+                received_at=self.clock.now(),
+                sealed_identity=self.vault.seal(reporter) if reporter is not None else None,
+                sealed_contact=(
+                    self.contact_sealer.seal({"contact": reporter["contact"]}).decode()
+                    if reporter is not None and reporter.get("contact")
+                    else None
+                ),
+            )
+        )
+
+    async def _match(self, accused: dict[str, Any]) -> tuple[MatchResult, Document | None]:
+        """The employee the accused most likely is, by NIP, else by name within the named unit."""
+        nip = accused.get("nip")
+        if nip:
+            doc = await self.store.employee_by_nip(nip)
+            return match_by_nip(nip, employee_ref(doc) if doc else None), doc
+        tokens = name_tokens(accused["name"])
+        if not tokens:
+            return match_by_name(accused["name"], []), None
+        docs = await self.store.employees_named(tokens, accused.get("org_unit_code"), MAX_NAME_CANDIDATES)
+        result = match_by_name(accused["name"], [employee_ref(doc) for doc in docs.values()])
+        return result, docs.get(result.employee_id) if result.employee_id else None
+
+    async def _commit_intakes(self, batch: Sequence[PreparedIntake]) -> list[IntakeResult]:
+        """A group of reports in one transaction, linked by the domain's rule. Every intake
+        writes its subject's document, so concurrent groups about one person conflict and the one
+        retried sees the case the other opened: a later report joins it instead of opening another."""
+        store, rules = self.store, self.rules
+
+        async def work(session: Session) -> list[IntakeResult]:
+            keys = sorted({p.subject_key for p in batch})
+            open_cases = await store.open_subject_cases(session, keys)
+            placements = rules.place(batch, open_cases)
+            opened: dict[str, list[OpenCase]] = {key: [] for key in keys}
+            new_cases: dict[str, Document] = {}
+            reports: list[Document] = []
+            identities: list[Document] = []
+            events: list[EventData] = []
+            results: list[IntakeResult] = []
+            for p, placement in zip(batch, placements, strict=True):
+                case_id = placement.case_id
+                if not placement.linked:
+                    case = rules.open_case(case_id, p)
+                    new_cases[case_id] = case
+                    opened[p.subject_key].append(OpenCase(case_id, p.intake.incident_date))
+                elif case_id in new_cases:
+                    case = new_cases[case_id]
+                    rules.join(case, p)
+                else:
+                    intake = p.intake
+                    case = await store.join_case(
+                        session, case_id, p.report_id, intake.channel, intake.bawaslu_reference, p.received_at
+                    )
+                reports.append(report_document(p, case_id))
+                if p.sealed_identity is not None:
+                    identities.append({"_id": p.report_id, "case_id": case_id, "sealed": p.sealed_identity})
+                events.extend(received_events(case, p, placement.linked))
+                results.append(
+                    IntakeResult(p.report_id, case_id, p.tracking_code, placement.linked, p.intake.channel)
+                )
+            for case in new_cases.values():
+                rules.schedule(case)
+            per_subject = {key: sum(p.subject_key == key for p in batch) for key in keys}
+            await store.write_intakes(
+                session, per_subject, opened, list(new_cases.values()), reports, identities, events
+            )
+            return results
+
+        return await store.transaction(work)
+
+    # ------------------------------------------------------------ the reporter's view
+
+    async def track(self, code: str) -> TrackedReport:
+        """What the reporter follows with their code: the report and its case."""
+        normalised = normalise_code(code, "kode pelacakan")
+        report = await self.store.report_by_tracking_code(normalised)
+        if report is None:
+            raise NotFound("kode pelacakan tidak ditemukan; periksa kembali kode Anda")
+        case = await self.store.case(report["case_id"])
+        if case is None:
+            raise case_not_found(report["case_id"])
+        return TrackedReport(normalised, report, case)
+
+    # ------------------------------------------------------------ case handling
+
+    async def list_cases(
+        self,
+        principal: Principal,
+        state: CaseState | None,
+        overdue: bool | None,
+        org_unit: str | None,
+        page: int,
+        page_size: int,
+    ) -> tuple[list[Document], int]:
+        if org_unit and principal.org_unit is not None:
+            unit = await self.store.unit(org_unit)
+            principal.check_access(org_unit, unit["path"] if unit else [])
+        within = [unit for unit in (principal.org_unit, org_unit) if unit]
+        return await self.store.list_cases(within, state.value if state else None, overdue, page, page_size)
+
+    async def case_detail(self, principal: Principal, case_id: str) -> CaseView:
+        case = await self._scoped_case(principal, case_id)
+        reports = await self.store.case_reports(case_id)
+        return CaseView(case, allowed_actions(CaseState(case["state"]), principal.role), reports)
+
+    async def _scoped_case(
+        self, principal: Principal, case_id: str, session: Session | None = None
+    ) -> Document:
+        case = await self.store.case(case_id, session)
+        if case is None:
+            raise case_not_found(case_id)
+        check_case_scope(principal, case)
+        return case
+
+    async def assign_subject(self, principal: Principal, case_id: str, employee_id: str) -> Document:
+        """Confirm which employee the accused is, when matching was unsure."""
+        now = self.clock.now()
+
+        async def work(session: Session) -> Document:
+            case = await self._scoped_case(principal, case_id, session)
+            employee = await self.store.employee(employee_id, session)
+            if employee is None:
+                raise InvalidInput.one(
+                    "employee_id", f"pegawai {employee_id} belum dikenal layanan pelaporan"
+                )
+            assigned = self.rules.assign_subject(case, employee, principal.subject, now)
+            saved = await self.store.replace_case(session, assigned, case["version"])
+            if saved is None:
+                raise Conflict(CONCURRENT_CHANGE)
+            return saved
+
+        return await self.store.transaction(work)
+
+    async def transition(
+        self,
+        principal: Principal,
+        case_id: str,
+        action: Action,
+        reason: str,
+        sanction_code: str | None = None,
+        bawaslu_reference: str | None = None,
+    ) -> CaseView:
+        """Move the case by `action`, with the caller's role, in one transaction with its events."""
+        now = self.clock.now()
+
+        async def work(session: Session) -> Document:
+            case = await self._scoped_case(principal, case_id, session)
+            change = self.rules.transition(
+                case, action, principal.role, principal.subject, reason, now, sanction_code, bawaslu_reference
+            )
+            saved = await self.store.replace_case(session, change.case, case["version"])
+            if saved is None:
+                raise TransitionRefused(CONCURRENT_CHANGE)
+            if change.closed:
+                await self.store.close_subject_case(session, case["subject_key"], case_id)
+            await self.store.stage(session, change.events)
+            return saved
+
+        saved = await self.store.transaction(work)
+        return CaseView(saved, allowed_actions(CaseState(saved["state"]), principal.role), [])
+
+    # ------------------------------------------------------------ reporter identity
+
+    async def reporter_identity(
+        self, principal: Principal, case_id: str, reason: str | None
+    ) -> list[dict[str, Any]]:
+        """The identities of the case's reporters: only with a stated reason, and the read is
+        logged in the same transaction, so there is no read without its audit entry."""
+        if reason is None or len(reason.strip()) < MIN_IDENTITY_REASON:
+            raise InvalidInput.one(
+                "reason",
+                "alasan membuka identitas pelapor wajib diisi (minimal 10 karakter) dan akan dicatat",
+            )
+        await self._scoped_case(principal, case_id)
+        now = self.clock.now()
+
+        async def work(session: Session) -> list[Document]:
+            sealed = await self.store.sealed_identities(session, case_id)
+            await self.store.log_identity_access(
+                session,
+                {
+                    "_id": str(uuid.uuid4()),
+                    "case_id": case_id,
+                    "actor": principal.subject,
+                    "actor_role": principal.role.value,
+                    "reason": reason.strip(),
+                    "identities_read": len(sealed),
+                    "at": now,
+                },
+            )
+            return sealed
+
+        sealed = await self.store.transaction(work)
+        return [{"report_id": doc["_id"], **self.vault.open(doc["sealed"])} for doc in sealed]
+
+    async def access_entries(
+        self, case_id: str | None, page: int, page_size: int
+    ) -> tuple[list[Document], int]:
+        """The audit log of identity reads (the API lets only AUDITORS ask)."""
+        return await self.store.access_entries(case_id, page, page_size)
+
+    # ------------------------------------------------------------ deadlines
+
+    async def scan_deadlines(self, now: dt.datetime, batch: int = 1000) -> tuple[list[Duty], bool]:
+        """Fire every duty due by `now` in up to `batch` cases: (the duties fired, more waiting).
+
+        Each case update is conditional on the version read, inside one transaction with the
+        events: a second scanner running at the same time (a replica whose lease had lapsed)
+        conflicts and, on retry, finds the duties already fired. So each fires once."""
+
+        async def work(session: Session) -> tuple[list[Duty], bool]:
+            due = await self.store.due_cases(session, now, batch)
+            scanned: list[tuple[Document, Document, list[str]]] = []
+            events: list[EventData] = []
+            fired_all: list[Duty] = []
+            for case in due:
+                outcome = self.rules.fire_due_duties(case, now)
+                scanned.append((case, outcome.case, [duty.key for duty in outcome.fired]))
+                events.extend(outcome.events)
+                fired_all.extend(outcome.fired)
+            if not await self.store.save_scanned(session, scanned):
+                raise Conflict("kasus berubah selama pemindaian tenggat; diulang")
+            await self.store.stage(session, events)
+            return fired_all, len(due) == batch
+
+        return await self.store.transaction(work)
+
+    async def cases_by_state(self) -> dict[str, int]:
+        return await self.store.cases_by_state()
