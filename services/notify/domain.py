@@ -1,6 +1,7 @@
 """Notification rules: which event reaches whom over which channel with which template, rendering
-those templates, quiet hours, retry backoff, idempotency keys, per-recipient rate limits, and
-Standard Webhooks signatures for agencies. Pure, no I/O (apart from reading the template files).
+those templates, the delivery plan (when, to whom, under which idempotency key), quiet hours, retry
+backoff, the reporter's confidentiality in the log, and Standard Webhooks signatures for agencies.
+Pure, no I/O (apart from reading the template files) and no clock: `now` comes in as an argument.
 
 Everything a person reads (subjects, bodies, labels, dates) is in Bahasa Indonesia.
 
@@ -21,36 +22,59 @@ import math
 import random
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 import jinja2
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from contracts.catalog import EVENT_TYPES
+from contracts.envelope import CloudEvent
+from contracts.topics import CATALOG
+from services.kit.errors import NotFound
+
 __all__ = [
+    "CANCELLED_BY",
+    "PUBLIC_EVENT_TYPES",
     "RULES",
+    "SEALED_RECIPIENT",
     "Audience",
     "Channel",
     "Message",
-    "RateLimit",
+    "QuietHours",
+    "Recipient",
     "Rule",
+    "SubscriptionNotFound",
     "Templates",
     "WebhookVerificationError",
     "applies",
+    "case_id_of",
+    "employee_recipients",
     "idempotency_key",
     "new_webhook_secret",
-    "next_allowed",
+    "not_public",
     "quiet_until",
+    "reporter_recipients",
     "retry_delay",
+    "role_recipients",
+    "rule_delivery",
     "rules_for",
     "scheduled_at",
+    "sealed_report_id",
+    "send_not_before",
+    "shown_recipient",
     "sign_webhook",
+    "stale_warnings",
     "still_due",
+    "structured_event",
+    "template_extra",
+    "unit_lineage",
     "verify_webhook",
+    "webhook_delivery",
 ]
 
 Channel = Literal["email", "sms", "webhook"]
@@ -456,26 +480,6 @@ def idempotency_key(event_id: str, rule_name: str, recipient: str) -> str:
     return hashlib.sha256(framed.encode("utf-8")).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    count: int
-    per: dt.timedelta
-
-    def __post_init__(self) -> None:
-        if self.count < 1 or self.per <= dt.timedelta(0):
-            raise ValueError("batas pengiriman harus positif")
-
-
-def next_allowed(sent_times: Sequence[dt.datetime], now: dt.datetime, limit: RateLimit) -> dt.datetime | None:
-    """Per-recipient sliding window: None when one more may go now, else when enough of the sends in the
-    window (now - per, now] have left it. A send at t counts while now < t + per."""
-    in_window = sorted(moment for moment in sent_times if moment + limit.per > now)
-    if len(in_window) < limit.count:
-        return None
-    # One more may go once all but count - 1 of them have left the window.
-    return in_window[len(in_window) - limit.count] + limit.per
-
-
 # ---------------------------------------------------------------- webhooks (Standard Webhooks)
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -510,3 +514,220 @@ def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes) -> None
         raise
     except (ValueError, TypeError) as error:  # malformed headers or a body that is not UTF-8
         raise WebhookVerificationError(f"tanda tangan webhook tidak valid: {error}") from error
+
+
+def structured_event(event: CloudEvent) -> bytes:
+    """The CloudEvent in structured JSON mode, the body agencies receive."""
+    envelope = {
+        "specversion": "1.0",
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "time": event.time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": event.data,
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+PUBLIC_EVENT_TYPES: tuple[str, ...] = tuple(
+    sorted(
+        name
+        for name, model in EVENT_TYPES.items()
+        if any(t.public and t.name == model.topic for t in CATALOG)
+    )
+)
+"""What an agency may subscribe to: the event types of the public topics."""
+
+
+def not_public(event_types: Iterable[str]) -> list[str]:
+    """The event types an agency may not subscribe to (unknown or internal), sorted."""
+    return sorted(set(event_types) - set(PUBLIC_EVENT_TYPES))
+
+
+class SubscriptionNotFound(NotFound):
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"langganan {subscription_id} tidak ditemukan")
+
+
+# ---------------------------------------------------------------- the delivery plan
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    timezone: str
+    start: dt.time
+    end: dt.time
+
+
+class Recipient(NamedTuple):
+    address: str
+    """An e-mail address, or `sealed:<report id>` for a reporter, whose contact stays sealed."""
+    name: str
+
+
+SEALED_PREFIX = "sealed:"
+REPORTER_NAME = "Pelapor"
+SEALED_RECIPIENT = "pelapor (kontak disegel)"
+"""Reporters are never named in the delivery log: the log shows this instead of their contact."""
+
+CANCELLED_BY = frozenset({"report.sanction_imposed.v1", "report.closed.v1", "report.status_changed.v1"})
+"""Case events after which a PPK's pending deadline warning is no longer needed, when they
+leave the decision open no more (checked against the case state)."""
+
+# Why a delivery did not go, as the delivery log shows it.
+DECISION_TAKEN = "keputusan sudah ditetapkan"
+SUBSCRIPTION_DELETED = "langganan dihapus"
+LEFT_IN_DOUBT = "proses berhenti saat mengirim; periksa manual"
+OVER_RECIPIENT_LIMIT = "batas kiriman per penerima; ditunda"
+SMS_NOT_CONFIGURED = "gateway SMS belum dikonfigurasi (SMS_GATEWAY_URL)"
+CONTACT_MISSING = "kontak pelapor tidak ditemukan"
+CONTACT_UNREADABLE = "kontak pelapor tidak dapat dibuka dengan kunci yang dikonfigurasi (NOTIFY_CONTACT_KEYS)"
+SECRET_UNREADABLE = (
+    "secret langganan tidak dapat dibuka dengan kunci yang dikonfigurasi (NOTIFY_CONTACT_KEYS)"
+)
+
+
+def send_not_before(
+    rule: Rule, data: Mapping[str, Any], now: dt.datetime, quiet: QuietHours
+) -> dt.datetime | None:
+    """When a rule's message may go: at once, or so long before its deadline, and a reminder not
+    in quiet hours. None when the case has no such deadline, so there is nothing to warn about."""
+    at = now
+    if rule.delay_before_deadline is not None:
+        try:
+            scheduled = scheduled_at(rule, data)
+        except KeyError:
+            return None
+        if scheduled is not None:
+            at = max(now, scheduled)
+    if rule.reminder:
+        quiet_end = quiet_until(at, quiet.timezone, quiet.start, quiet.end)
+        if quiet_end is not None:
+            at = quiet_end
+    return at
+
+
+def case_id_of(data: Mapping[str, Any]) -> str | None:
+    case_id: str | None = (data.get("case") or {}).get("case_id")
+    return case_id
+
+
+def unit_lineage(data: Mapping[str, Any]) -> list[str]:
+    """The units above and including the one the event is about (the case's or the employee's),
+    from the root: a role's contact for any of them hears about it."""
+    case = data.get("case")
+    if case:
+        return [
+            *case.get("org_unit_path", []),
+            *([case["org_unit_code"]] if case.get("org_unit_code") else []),
+        ]
+    return [*data.get("org_unit_path", []), data["org_unit_code"]] if "org_unit_code" in data else []
+
+
+def employee_recipients(employee: Mapping[str, Any] | None) -> list[Recipient]:
+    """An employee the registry has no e-mail address for hears nothing."""
+    if employee is None or not employee.get("email"):
+        return []
+    return [Recipient(employee["email"], employee["name"])]
+
+
+def reporter_recipients(report_ids: Iterable[str]) -> list[Recipient]:
+    """Every reporter of the case, by sealed reference: the contact is opened only to send."""
+    return [Recipient(SEALED_PREFIX + report_id, REPORTER_NAME) for report_id in report_ids]
+
+
+def role_recipients(
+    audience: Audience, contacts: Sequence[Mapping[str, Any]], lineage: Sequence[str]
+) -> list[Recipient]:
+    """The role contacts of the event's units; for an OPD admin, the admin of the nearest unit
+    only: the employee's OPD rather than the whole pemda."""
+    chosen = list(contacts)
+    if audience is Audience.OPD_ADMIN:
+        chosen.sort(key=lambda doc: lineage.index(doc["org_unit"]), reverse=True)
+        chosen = chosen[:1]
+    return [Recipient(doc["email"], doc["name"]) for doc in chosen]
+
+
+def template_extra(recipient: Recipient, employee: Mapping[str, Any] | None) -> dict[str, str]:
+    """What a template gets beyond the event: whom it greets, and the employee a notice sent to
+    someone else (their OPD admin) is about."""
+    return {"nama_penerima": recipient.name, **({"nama_pegawai": employee["name"]} if employee else {})}
+
+
+def rule_delivery(
+    rule: Rule,
+    event_id: str,
+    event_type: str,
+    data: Mapping[str, Any],
+    recipient: Recipient,
+    message: Message,
+    not_before: dt.datetime,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """A rule's delivery to one recipient, keyed so that a redelivered event plans it once."""
+    return {
+        "_id": idempotency_key(event_id, rule.name, recipient.address),
+        "rule": rule.name,
+        "event_id": event_id,
+        "event_type": event_type,
+        "channel": rule.channel,
+        "audience": rule.audience.value,
+        "recipient": recipient.address,
+        "subject": message.subject,
+        "body": message.body,
+        "case_id": case_id_of(data),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": not_before,
+        "created_at": now,
+        "last_error": None,
+    }
+
+
+def webhook_delivery(
+    subscription: Mapping[str, Any],
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    replay_id: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """A public event for one agency's webhook. A replay is a new delivery (its own key) that keeps
+    the event's `webhook-id`, so the agency can drop what it already has."""
+    rule = f"webhook:{subscription['_id']}" + (f":replay:{replay_id}" if replay_id else "")
+    return {
+        "_id": idempotency_key(event_id, rule, subscription["url"]),
+        "rule": "webhook_agensi",
+        "event_id": event_id,
+        "event_type": event_type,
+        "channel": "webhook",
+        "audience": "agency",
+        "agency": subscription["agency"],
+        "subscription_id": subscription["_id"],
+        "recipient": subscription["url"],
+        "subject": event_type,
+        "body": bytes(body),
+        "webhook_id": event_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "last_error": None,
+    }
+
+
+def stale_warnings(case_state: str) -> list[str]:
+    """The deadline-bound rules whose pending warnings a case in this state no longer needs."""
+    return [rule.name for rule in RULES if rule.open_states and not still_due(rule, case_state)]
+
+
+def sealed_report_id(recipient: str) -> str | None:
+    """The report whose sealed contact a delivery goes to; None for a plain address."""
+    return recipient.removeprefix(SEALED_PREFIX) if recipient.startswith(SEALED_PREFIX) else None
+
+
+def shown_recipient(recipient: str) -> str:
+    """The recipient as the delivery log shows it: never a reporter's contact or reference."""
+    return SEALED_RECIPIENT if recipient.startswith(SEALED_PREFIX) else recipient

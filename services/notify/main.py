@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import FastAPI
-from limits import parse
 
 from services.kit.app import create_app
 from services.kit.clock import Clock, FileClock, SystemClock
@@ -14,31 +13,26 @@ from services.kit.sealing import Sealer
 from services.notify import handlers
 from services.notify.api import router
 from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel
-from services.notify.dispatcher import Dispatcher, DispatchMetrics
-from services.notify.domain import RateLimit, Templates
+from services.notify.dispatcher import Dispatcher, DispatchMetrics, RecipientLimit
+from services.notify.domain import QuietHours, Templates
 from services.notify.settings import NotifySettings
-from services.notify.store import NotifyStore, QuietHours
-
-
-def parse_rate(text: str | None) -> RateLimit | None:
-    """ "10/hour" → RateLimit(10, 1 h), with the `limits` library's notation."""
-    if not text:
-        return None
-    item = parse(text)
-    return RateLimit(item.amount, dt.timedelta(seconds=item.get_expiry()))
+from services.notify.store import NotifyStore
+from services.notify.usecases import NotifyUseCases
 
 
 def build_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     runtime = build_runtime(settings)
-    store = NotifyStore(
-        runtime,
+    store = NotifyStore(runtime.database)
+    sealer = Sealer.from_settings(
+        settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
+    )
+    usecases = NotifyUseCases(
+        store,
         clock,
         Templates(timezone=settings.timezone),
-        Sealer.from_settings(
-            settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
-        ),
+        sealer,
         QuietHours(settings.timezone, settings.quiet_start, settings.quiet_end),
     )
     email = SmtpChannel(
@@ -56,6 +50,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
         WebhookChannel(settings.webhook_timeout_seconds),
         clock,
         DispatchMetrics(runtime.metrics_registry),
+        sealer,
         batch_size=settings.dispatch_batch_size,
         concurrency=settings.dispatch_concurrency,
         max_attempts=settings.max_attempts,
@@ -68,12 +63,15 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
         )
         if settings.sms_gateway_url
         else None,
-        per_recipient=parse_rate(settings.rate_limit_per_recipient),
+        per_recipient=RecipientLimit(settings.rate_limit_per_recipient)
+        if settings.rate_limit_per_recipient
+        else None,
     )
-    handlers.subscribe(runtime.consumers, store, dispatcher.wakeup)
+    handlers.subscribe(runtime.consumers, usecases, store.projection, dispatcher.wakeup)
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(dispatcher.run)
     app = create_app(runtime, "Netralitas ASN: notify", [router], publishes=[])
+    app.state.notify_usecases = usecases
     app.state.notify_store = store
     app.state.dispatcher = dispatcher
     return app

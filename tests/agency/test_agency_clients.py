@@ -20,8 +20,7 @@ from contracts.envelope import CloudEvent, new_event
 from contracts.reports import PublicReportReceivedV1
 from netral.engines import free_port
 from services.notify.channels import WebhookChannel
-from services.notify.domain import new_webhook_secret
-from services.notify.store import structured_event
+from services.notify.domain import new_webhook_secret, structured_event
 from tests.integration.notify_setup import serving
 
 HERE = Path(__file__).parent

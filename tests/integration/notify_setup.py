@@ -1,5 +1,5 @@
-"""A local SMTP server (aiosmtpd) that keeps what arrives, and a way to put events on the
-broker as another service would have."""
+"""A local SMTP server (aiosmtpd) that keeps what arrives, a way to put events on the broker as
+another service would have, and a public event agencies subscribe to."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request, Response
 
-from contracts.envelope import CloudEvent
+from contracts.envelope import CloudEvent, new_event
+from contracts.reports import PublicReportReceivedV1
 from services.notify.domain import verify_webhook
 from tests.kafka_reader import wait_for
 
@@ -114,3 +115,23 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[None]:
     finally:
         server.should_exit = True
         await task
+
+
+def public_received(case_id: str) -> Any:
+    snapshot = {
+        "case_id": case_id,
+        "state": "received",
+        "category": "kampanye_media_sosial",
+        "violation_class": "etika",
+        "channels": ["public"],
+        "report_count": 1,
+        "incident_date": "2029-01-10",
+        "org_unit_code": "32.01.001",
+        "org_unit_path": ["32", "32.01"],
+        "bawaslu_references": [],
+        "deadlines": {"verification": "2029-01-18T17:00:00Z"},
+        "received_at": "2029-01-11T02:00:00Z",
+        "version": 1,
+    }
+    data = PublicReportReceivedV1.model_validate({"case": snapshot, "channel": "public", "linked": False})
+    return new_event(data, "/netral/reports")

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.envelope import new_event
-from contracts.reports import PublicReportReceivedV1, ReporterContactV1, ReportVerifiedV1
+from contracts.reports import ReporterContactV1, ReportVerifiedV1
 from contracts.signing import PledgeReminderDueV1
 from netral.engines import free_port
 from services.kit.sealing import Sealer
@@ -27,7 +27,14 @@ from services.notify.settings import NotifySettings
 from services.registry.main import build_app as build_registry
 from services.registry.settings import RegistrySettings
 from tests.conftest import running_app
-from tests.integration.notify_setup import Mailbox, WebhookReceiver, publish, serving, smtp_server
+from tests.integration.notify_setup import (
+    Mailbox,
+    WebhookReceiver,
+    public_received,
+    publish,
+    serving,
+    smtp_server,
+)
 from tests.integration.pemda import UNITS
 from tests.kafka_reader import wait_for
 
@@ -254,26 +261,6 @@ async def test_a_server_that_was_down_gets_each_mail_once_and_refused_ones_end_d
             assert "ditolak" in dead["last_error"]
         finally:
             controller.stop()
-
-
-def public_received(case_id: str) -> Any:
-    snapshot = {
-        "case_id": case_id,
-        "state": "received",
-        "category": "kampanye_media_sosial",
-        "violation_class": "etika",
-        "channels": ["public"],
-        "report_count": 1,
-        "incident_date": "2029-01-10",
-        "org_unit_code": "32.01.001",
-        "org_unit_path": ["32", "32.01"],
-        "bawaslu_references": [],
-        "deadlines": {"verification": "2029-01-18T17:00:00Z"},
-        "received_at": "2029-01-11T02:00:00Z",
-        "version": 1,
-    }
-    data = PublicReportReceivedV1.model_validate({"case": snapshot, "channel": "public", "linked": False})
-    return new_event(data, "/netral/reports")
 
 
 async def test_agency_webhooks_recover_once_and_a_dead_endpoint_delays_nobody(

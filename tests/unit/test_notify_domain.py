@@ -1,5 +1,5 @@
 """Notification rules in services/notify/domain.py: rules and conditions, templates in Bahasa
-Indonesia, quiet hours, retry backoff, idempotency keys, rate limits and webhook signatures."""
+Indonesia, quiet hours, retry backoff, idempotency keys, the delivery plan and webhook signatures."""
 
 from __future__ import annotations
 
@@ -10,26 +10,41 @@ from typing import Any
 import pytest
 
 from services.notify.domain import (
+    PUBLIC_EVENT_TYPES,
+    RULE_BY_NAME,
     RULES,
+    SEALED_RECIPIENT,
     Audience,
     Message,
-    RateLimit,
+    QuietHours,
+    Recipient,
     Rule,
     Templates,
     WebhookVerificationError,
     applies,
+    employee_recipients,
     format_datetime,
     format_deadline,
     idempotency_key,
     new_webhook_secret,
-    next_allowed,
+    not_public,
     quiet_until,
+    reporter_recipients,
     retry_delay,
+    role_recipients,
+    rule_delivery,
     rules_for,
     scheduled_at,
+    sealed_report_id,
+    send_not_before,
+    shown_recipient,
     sign_webhook,
+    stale_warnings,
     still_due,
+    template_extra,
+    unit_lineage,
     verify_webhook,
+    webhook_delivery,
 )
 
 UTC = dt.UTC
@@ -424,36 +439,118 @@ def test_idempotency_key_is_stable_and_distinct() -> None:
     assert key == "ec4a66fd7ac46792b048fc1536af04f0"
 
 
-# ---------------------------------------------------------------- rate limits
+# ---------------------------------------------------------------- the delivery plan
 
-HOURLY_3 = RateLimit(count=3, per=dt.timedelta(hours=1))
-NOW = _at(2024, 4, 29, 10)
-
-
-def test_next_allowed_under_the_limit() -> None:
-    assert next_allowed([], NOW, HOURLY_3) is None
-    assert next_allowed([NOW - dt.timedelta(minutes=5)] * 2, NOW, HOURLY_3) is None
-    old = [NOW - dt.timedelta(hours=2), NOW - dt.timedelta(hours=1)]  # exactly one hour ago has left
-    assert next_allowed([*old, NOW - dt.timedelta(minutes=1)], NOW, HOURLY_3) is None
+NO_QUIET = QuietHours(JAKARTA, dt.time(0, 0), dt.time(0, 0))
+NIGHTS = QuietHours(JAKARTA, dt.time(21, 0), dt.time(6, 0))
 
 
-def test_next_allowed_at_the_limit_waits_for_the_oldest_in_the_window() -> None:
-    sent = [NOW - dt.timedelta(minutes=m) for m in (10, 50, 30)]
-    assert next_allowed(sent, NOW, HOURLY_3) == NOW + dt.timedelta(minutes=10)
-    later = NOW + dt.timedelta(minutes=10)
-    assert next_allowed(sent, later, HOURLY_3) is None
+def test_a_notice_goes_at_once_even_at_night() -> None:
+    night = _at(2024, 11, 8, 16)  # 23.00 WIB
+    rule = RULE_BY_NAME["eskalasi_bkpsdm"]
+    assert send_not_before(rule, _data_for("report.escalated.v1"), night, NIGHTS) == night
 
 
-def test_next_allowed_over_the_limit_waits_until_enough_have_left() -> None:
-    sent = [NOW - dt.timedelta(minutes=m) for m in (55, 40, 20, 5)]
-    assert next_allowed(sent, NOW, HOURLY_3) == NOW + dt.timedelta(minutes=20)
+def test_a_reminder_at_night_waits_for_the_morning() -> None:
+    night = _at(2024, 4, 27, 16)  # 23.00 WIB
+    rule = RULE_BY_NAME["pengingat_tanda_tangan"]
+    data = _data_for("pledge.reminder_due.v1")
+    assert send_not_before(rule, data, night, NIGHTS) == _at(2024, 4, 27, 23)  # 06.00 WIB
+    assert send_not_before(rule, data, night, NO_QUIET) == night
 
 
-def test_rate_limit_must_be_positive() -> None:
-    with pytest.raises(ValueError):
-        RateLimit(0, dt.timedelta(hours=1))
-    with pytest.raises(ValueError):
-        RateLimit(1, dt.timedelta(0))
+def test_a_deadline_warning_waits_for_its_moment_or_is_not_planned_without_the_deadline() -> None:
+    rule = RULE_BY_NAME["peringatan_tenggat_ppk"]
+    data = _data_for("report.recommendation_issued.v1")
+    early = _at(2024, 11, 8, 3)
+    assert send_not_before(rule, data, early, NO_QUIET) == _at(2024, 11, 26, 17)
+    late = _at(2024, 11, 28, 3)  # already inside the last three days: at once
+    assert send_not_before(rule, data, late, NO_QUIET) == late
+    no_decision = {**data, "case": _case("recommended", verification="2024-11-11T17:00:00Z")}
+    assert send_not_before(rule, no_decision, early, NO_QUIET) is None
+
+
+def test_recipients_of_an_employee_and_of_reporters() -> None:
+    assert employee_recipients(None) == []
+    assert employee_recipients({"name": "Budi", "email": None}) == []
+    assert employee_recipients({"name": "Budi", "email": "budi@x.go.id"}) == [
+        Recipient("budi@x.go.id", "Budi")
+    ]
+    assert reporter_recipients(["r-1", "r-2"]) == [
+        Recipient("sealed:r-1", "Pelapor"),
+        Recipient("sealed:r-2", "Pelapor"),
+    ]
+
+
+def test_the_opd_admin_is_the_one_of_the_nearest_unit_and_bkpsdm_all_of_them() -> None:
+    data = {**PLEDGE, "org_unit_path": ["PEMKAB", "DINKES"]}
+    lineage = unit_lineage(data)
+    assert lineage == ["PEMKAB", "DINKES", "DINKES.PK"]
+    contacts = [
+        {"org_unit": "PEMKAB", "email": "pemda@x.go.id", "name": "Admin Pemda"},
+        {"org_unit": "DINKES", "email": "dinkes@x.go.id", "name": "Admin Dinkes"},
+    ]
+    assert role_recipients(Audience.OPD_ADMIN, contacts, lineage) == [
+        Recipient("dinkes@x.go.id", "Admin Dinkes")
+    ]
+    assert len(role_recipients(Audience.BKPSDM, contacts, lineage)) == 2
+    assert role_recipients(Audience.OPD_ADMIN, [], lineage) == []
+    case = _data_for("report.received.v1")
+    assert unit_lineage(case) == [*case["case"]["org_unit_path"], "DINKES.PK"]
+
+
+def test_a_rule_delivery_is_keyed_by_event_rule_and_recipient(templates: Templates) -> None:
+    rule = RULE_BY_NAME["terlambat_tanda_tangan_opd"]
+    data = _data_for("pledge.overdue.v1")
+    admin = Recipient("dinkes@x.go.id", "Admin Dinkes")
+    extra = template_extra(admin, {"name": SUBJECT_NAME})
+    assert extra == {"nama_penerima": "Admin Dinkes", "nama_pegawai": SUBJECT_NAME}
+    assert template_extra(admin, None) == {"nama_penerima": "Admin Dinkes"}
+    message = templates.render(rule, data, extra)
+    now = _at(2024, 4, 30)
+    doc = rule_delivery(rule, "evt-1", rule.event_type, data, admin, message, now, now)
+    assert doc["_id"] == idempotency_key("evt-1", rule.name, "dinkes@x.go.id")
+    assert (doc["status"], doc["attempts"], doc["audience"], doc["case_id"]) == (
+        "pending",
+        0,
+        "opd_admin",
+        None,
+    )
+    assert doc["subject"] == message.subject and doc["next_attempt_at"] == now
+
+
+def test_a_replay_is_a_new_delivery_with_the_same_webhook_id() -> None:
+    sub = {"_id": "sub-1", "agency": "bawaslu", "url": "https://bawaslu.example/hook"}
+    now = _at(2029, 1, 1)
+    first = webhook_delivery(sub, "evt-1", "public.report.received.v1", b"{}", None, now)
+    again = webhook_delivery(sub, "evt-1", "public.report.received.v1", b"{}", None, now)
+    replayed = webhook_delivery(sub, "evt-1", "public.report.received.v1", b"{}", "r1", now)
+    assert first["_id"] == again["_id"] != replayed["_id"]
+    assert first["webhook_id"] == replayed["webhook_id"] == "evt-1"
+    assert (first["channel"], first["agency"], first["subscription_id"]) == ("webhook", "bawaslu", "sub-1")
+
+
+def test_a_decided_case_needs_no_deadline_warning() -> None:
+    assert stale_warnings("recommended") == []
+    assert stale_warnings("examined") == []
+    assert stale_warnings("decided") == ["peringatan_tenggat_ppk"]
+    assert stale_warnings("closed") == ["peringatan_tenggat_ppk"]
+
+
+def test_a_reporter_is_never_shown_in_the_log() -> None:
+    assert shown_recipient("sealed:r-1") == SEALED_RECIPIENT
+    assert shown_recipient("budi@x.go.id") == "budi@x.go.id"
+    assert sealed_report_id("sealed:r-1") == "r-1"
+    assert sealed_report_id("budi@x.go.id") is None
+
+
+def test_only_public_events_may_be_subscribed() -> None:
+    assert "public.report.received.v1" in PUBLIC_EVENT_TYPES
+    assert not_public(["public.report.received.v1"]) == []
+    assert not_public(["report.received.v1", "zzz", "public.report.received.v1"]) == [
+        "report.received.v1",
+        "zzz",
+    ]
 
 
 # ---------------------------------------------------------------- webhooks
