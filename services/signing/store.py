@@ -198,10 +198,13 @@ class SigningStore:
     # ------------------------------------------------------------ signing
 
     async def signed_receipt(self, signature_id: str) -> dict[str, Any] | None:
-        existing = await self.signatures.find_one({"_id": signature_id}, {"receipt": 1})
-        if existing is None:
+        return await self._receipt({"_id": signature_id})
+
+    async def _receipt(self, query: Document) -> dict[str, Any] | None:
+        doc = await self.signatures.find_one(query, {"receipt": 1})
+        if doc is None:
             return None
-        receipt: dict[str, Any] = existing["receipt"]
+        receipt: dict[str, Any] = doc["receipt"]
         return receipt
 
     async def add_signature(self, pending: Pending) -> SignResult:
@@ -269,11 +272,7 @@ class SigningStore:
         return result
 
     async def receipt(self, code: str) -> dict[str, Any] | None:
-        doc = await self.signatures.find_one({"receipt.code": code}, {"receipt": 1})
-        if doc is None:
-            return None
-        receipt: dict[str, Any] = doc["receipt"]
-        return receipt
+        return await self._receipt({"receipt.code": code})
 
     # ------------------------------------------------------------ chain sequencing
 
