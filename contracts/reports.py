@@ -9,7 +9,8 @@ Two topics, two audiences:
   a data block.
 
 Neither topic ever carries the reporter's identity, the report's description or its evidence:
-those stay in the reports service's database.
+those stay in the reports service's database. The public topic does not carry the channel a
+report came through either: "supervisor" would say that someone close to the accused reported.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from contracts.envelope import EventData
 from contracts.topics import REPORT_CASES, REPORTER_CONTACTS, REPORTS_PUBLIC
@@ -78,12 +79,18 @@ class CaseSnapshot(_Frozen):
     version: int
 
 
+def _without(data: object, *legacy: str) -> object:
+    """Events published before a field was dropped still read: the field is ignored."""
+    if isinstance(data, dict) and any(name in data for name in legacy):
+        return {key: value for key, value in data.items() if key not in legacy}
+    return data
+
+
 class PublicCaseSnapshot(_Frozen):
     case_id: str
     state: str
     category: str
     violation_class: ViolationClassName
-    channels: list[ChannelName]
     report_count: int
     incident_date: dt.date
     org_unit_code: str | None
@@ -92,6 +99,11 @@ class PublicCaseSnapshot(_Frozen):
     deadlines: dict[str, dt.datetime]
     received_at: dt.datetime
     version: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_channels(cls, data: object) -> object:
+        return _without(data, "channels")
 
 
 class _CaseEvent(EventData):
@@ -183,8 +195,12 @@ class ReportEscalatedV1(_CaseEvent):
 
 class PublicReportReceivedV1(_PublicCaseEvent):
     event_type: ClassVar[str] = "public.report.received.v1"
-    channel: ChannelName
     linked: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_channel(cls, data: object) -> object:
+        return _without(data, "channel")
 
 
 class PublicTransitionEvent(_PublicCaseEvent):
@@ -242,8 +258,9 @@ class PublicReportEscalatedV1(_PublicCaseEvent):
 
 class ReporterContactV1(EventData):
     """Where to send a reporter the status updates of their report. The contact is sealed
-    (Fernet) with a key only the notify service holds: the topic's bytes reveal nothing, even to
-    a consumer that is not notify, and the reporter's name is never sent."""
+    with notify's public key (a libsodium sealed box): only notify's private key opens it. The
+    topic's bytes reveal nothing, even to a consumer that is not notify, nor to the reports
+    service that sealed it; the reporter's name is never sent."""
 
     event_type: ClassVar[str] = "report.reporter_contact.v1"
     topic: ClassVar[str] = REPORTER_CONTACTS.name
@@ -253,6 +270,23 @@ class ReporterContactV1(EventData):
 
     def aggregate_key(self) -> str:
         return self.case_id
+
+
+class ReporterAccessHeadV1(EventData):
+    """The head of the log of reporter-identity reads, after each read: an auditor who keeps
+    these can show that the log was not rewritten later (`POST /v1/reporter-access-log/verify`).
+    Neither the case nor who read is in it."""
+
+    event_type: ClassVar[str] = "report.reporter_access_head.v1"
+    topic: ClassVar[str] = REPORT_CASES.name
+    length: int
+    """Entries in the log, this read's included."""
+    head_hash: str
+    """The hash of the last entry (SHA-256, hex), which chains every entry before it."""
+    at: dt.datetime
+
+    def aggregate_key(self) -> str:
+        return "reporter-access-log"
 
 
 INTERNAL_EVENTS: tuple[type[EventData], ...] = (
@@ -267,6 +301,7 @@ INTERNAL_EVENTS: tuple[type[EventData], ...] = (
     ReportDeadlineBreachedV1,
     ReportEscalatedV1,
     ReporterContactV1,
+    ReporterAccessHeadV1,
 )
 PUBLIC_EVENTS: tuple[type[EventData], ...] = (
     PublicReportReceivedV1,

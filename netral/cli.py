@@ -33,6 +33,10 @@ def token(
         str | None, typer.Option("--org-unit", help="batas unit organisasi token ini")
     ] = None,
     nip: Annotated[str | None, typer.Option(help="NIP pemilik token")] = None,
+    employee_id: Annotated[
+        str | None,
+        typer.Option("--employee-id", help="id pegawai (peran employee); bawaan: NIP"),
+    ] = None,
     hours: Annotated[float, typer.Option(help="masa berlaku (jam)")] = 12,
 ) -> None:
     """Cetak JWT dari penerbit dev lokal (HANYA untuk pengembangan)."""
@@ -42,7 +46,7 @@ def token(
         Role(role)
     except ValueError:
         raise typer.BadParameter(f"peran tidak dikenal: {role}", param_hint="--role") from None
-    typer.echo(mint_token(role, org_unit=org_unit, nip=nip, hours=hours))
+    typer.echo(mint_token(role, org_unit=org_unit, nip=nip, employee_id=employee_id, hours=hours))
 
 
 @app.command()

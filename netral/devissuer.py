@@ -44,6 +44,7 @@ def mint_token(
     org_unit: str | None = None,
     nip: str | None = None,
     subject: str | None = None,
+    employee_id: str | None = None,
     hours: float = 12,
     directory: Path = DEV_KEY_DIR,
     settings: ServiceSettings | None = None,
@@ -61,6 +62,14 @@ def mint_token(
     }
     if org_unit:
         claims["org_unit"] = org_unit
+    elif role != "employee":
+        # Tokens without a unit reach the whole platform only by saying so (services.kit.auth).
+        claims["reach"] = "platform"
     if nip:
         claims["nip"] = nip
+    if role == "employee":
+        # An ASN employee's registry id is the NIP; a non-ASN's (`NA…`) must be given.
+        claims["employee_id"] = employee_id or nip or claims["sub"]
+    elif employee_id:
+        claims["employee_id"] = employee_id
     return jwt.encode(claims, private_path.read_bytes(), algorithm="EdDSA")

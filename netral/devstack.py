@@ -250,7 +250,8 @@ async def wait_all_ready(
 def up(report: Callable[[str], None] = lambda _: None) -> dict[str, str]:
     """Start what is not running yet, the four services in parallel, and wait for all of
     them; the services' URLs by name plus the environment they got."""
-    environment = engine_environment()
+    # Local development: DEV-ONLY keys and the local dev token issuer (services.kit.settings).
+    environment = {"DEV_MODE": "true"} | engine_environment()
     environment |= smtp_environment()
     started = [launch_service(service, environment) for service in SERVICES]
     asyncio.run(wait_all_ready(started, up_timeout(), report))

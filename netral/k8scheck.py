@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import yaml
 
@@ -179,7 +181,9 @@ async def _service_facts() -> dict[str, ServiceFacts]:
     facts: dict[str, ServiceFacts] = {}
     for name in SERVICES:
         main = importlib.import_module(f"services.{name}.main")
-        app = main.build_app()
+        # Built to be looked at, never served: development mode, so that no key or issuer is needed.
+        with mock.patch.dict(os.environ, {"DEV_MODE": "true"}):
+            app = main.build_app()
         app.middleware_stack = app.build_middleware_stack()  # makes the HTTP metrics, as a start does
         runtime = app.state.runtime
         consumes = frozenset(runtime.consumers.topics)
@@ -214,11 +218,17 @@ REQUIRED_IN_CLUSTER: dict[str, frozenset[str]] = {
     ),
     "registry": frozenset({"NIK_SECRET"}),
     "signing": frozenset({"RECEIPT_KEY_PEM"}),
-    "reports": frozenset({"REPORTER_KEYS", "NOTIFY_CONTACT_KEYS", "TRUST_FORWARDED_FOR"}),
-    "notify": frozenset({"NOTIFY_CONTACT_KEYS", "SMTP_HOST"}),
+    "reports": frozenset(
+        {"REPORTER_KEYS", "NOTIFY_CONTACT_PUBLIC_KEY", "TRACKING_KEY", "TRUSTED_PROXY_HOPS"}
+    ),
+    "notify": frozenset({"NOTIFY_CONTACT_PRIVATE_KEY", "WEBHOOK_SECRET_KEYS", "SMTP_HOST"}),
 }
-NEVER_IN_CLUSTER = frozenset({"CLOCK_FILE"})
-"""DEV/TEST-only settings."""
+NEVER_IN_CLUSTER = frozenset({"CLOCK_FILE", "DEV_MODE", "WEBHOOK_ALLOW_PRIVATE_TARGETS"})
+"""DEV/TEST-only settings. DEV_MODE above all: it lets a service start on DEV-ONLY keys
+generated per pod and trust the local dev token issuer. WEBHOOK_ALLOW_PRIVATE_TARGETS would let
+agencies' webhooks reach the cluster's own addresses."""
+
+ACCESS_LOG_ANNOTATION = "nginx.ingress.kubernetes.io/enable-access-log"
 
 
 # ---------------------------------------------------------------- consistency
@@ -362,8 +372,21 @@ def check_settings(
         for name in sorted(NEVER_IN_CLUSTER & set(env)):
             found.add(where, f"{label} sets {name}, a DEV/TEST-only setting")
         for name, item_env in env.items():
-            if "value" in item_env and re.search(r"(SECRET|KEYS|PASSWORD|TOKEN|_PEM)$", name):
+            if "value" in item_env and re.search(r"(SECRET|KEYS|PASSWORD|TOKEN|_PEM|_KEY)$", name):
                 found.add(where, f"{label} sets {name} as a plain value: it must come from a Secret")
+
+
+def check_ingress_logs(resources: list[Resource], where: str, found: Findings) -> None:
+    """Every Ingress serves public routes whose paths can hold a tracking or receipt code: the
+    controller must write no access log for them, or a line ties a client's address to a report."""
+    for ingress in by_kind(resources, "Ingress"):
+        annotations = ingress.get("metadata", {}).get("annotations") or {}
+        if str(annotations.get(ACCESS_LOG_ANNOTATION, "")).lower() != "false":
+            found.add(
+                where,
+                f'Ingress {ingress["metadata"]["name"]} does not set {ACCESS_LOG_ANNOTATION}: "false"; '
+                "its access log would pair client addresses with public paths",
+            )
 
 
 PROMQL_WORDS = frozenset(
@@ -569,6 +592,7 @@ def run(
         check_topics(resources, facts, where, found)
         check_acls(resources, facts, where, found)
         check_settings(resources, facts, where, found)
+        check_ingress_logs(resources, where, found)
         if prometheus_rules(resources):
             exported = {family(metric) for item in facts.values() for metric in item.metrics}
             check_metrics(resources, exported, monitoring, where, found)

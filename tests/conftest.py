@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -18,8 +19,14 @@ from fastapi import FastAPI
 
 from netral import engines
 from netral.devissuer import ensure_dev_keys, mint_token
+from services.kit.sealedbox import generate_private_key
 from services.kit.settings import ServiceSettings
 from tests.processes import ServiceRunner
+
+# The tests run in development mode: keys from DEV-ONLY files, tokens from the local dev issuer.
+# Set here, at import, so that every settings object and every service process of the session
+# has it; the production-mode tests turn it off explicitly.
+os.environ["DEV_MODE"] = "true"
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +52,10 @@ def key_dir() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="netral-keys-"))
     ensure_dev_keys(directory)
     # Made once here, so that service processes started together never race to create them.
-    for name in ("reporter.fernet", "notify-contact.fernet"):
+    for name in ("reporter.fernet", "notify-webhook.fernet"):
         (directory / name).write_bytes(Fernet.generate_key())
+    (directory / "notify-contact.private").write_bytes(generate_private_key())
+    (directory / "reports-tracking.key").write_bytes(secrets.token_urlsafe(32).encode())
     return directory
 
 
@@ -63,10 +72,13 @@ def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[
         **engine_env,
         "MONGODB_DATABASE": f"netral_{unique}",
         "KAFKA_TOPIC_PREFIX": f"{unique}.",
+        "DEV_MODE": "true",
         "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
         "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
         "REPORTER_KEY_FILE": str(key_dir / "reporter.fernet"),
-        "NOTIFY_CONTACT_KEY_FILE": str(key_dir / "notify-contact.fernet"),
+        "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(key_dir / "notify-contact.private"),
+        "WEBHOOK_SECRET_KEY_FILE": str(key_dir / "notify-webhook.fernet"),
+        "TRACKING_KEY_FILE": str(key_dir / "reports-tracking.key"),
         "KAFKA_PARTITIONS": "3",
     }
 
@@ -89,8 +101,17 @@ def settings_kwargs(service_env: dict[str, str]) -> dict[str, object]:
 
 @pytest.fixture
 def mint(key_dir: Path) -> Callable[..., str]:
-    def issue(role: str, org_unit: str | None = None, nip: str | None = None) -> str:
-        return mint_token(role, org_unit=org_unit, nip=nip, directory=key_dir, settings=ServiceSettings())
+    def issue(
+        role: str, org_unit: str | None = None, nip: str | None = None, employee_id: str | None = None
+    ) -> str:
+        return mint_token(
+            role,
+            org_unit=org_unit,
+            nip=nip,
+            employee_id=employee_id,
+            directory=key_dir,
+            settings=ServiceSettings(),
+        )
 
     return issue
 

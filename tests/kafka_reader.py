@@ -48,6 +48,21 @@ async def read_topic(
     return records
 
 
+async def read_at(bootstrap: str, topic: str, partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
+    """The one record at `offset` of `partition`: how a dead letter's reference is followed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        where = TopicPartition(topic, partition)
+        consumer.assign([where])
+        consumer.seek(where, offset)
+        record: ConsumerRecord[bytes, bytes] = await asyncio.wait_for(consumer.getone(where), 30)
+    finally:
+        await consumer.stop()
+    assert record.offset == offset, (record.offset, offset)
+    return record
+
+
 def events_of(records: list[ConsumerRecord[bytes, bytes]]) -> list[CloudEvent]:
     """Our decoding of each record, checked against what an agency's CNCF CloudEvents SDK reads."""
     events = [decode_record(record.headers, record.key, record.value, record.topic) for record in records]

@@ -11,25 +11,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator import metrics as http_metrics
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from contracts.envelope import EventData
 from contracts.topics import CATALOG
+from services.kit.accesslog import AccessLog
 from services.kit.auth import TokenVerifier
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.logs import configure_logging
 from services.kit.mongo import ping
 from services.kit.openapi import document_error_answers
 from services.kit.outbox import OutboxRelay
+from services.kit.requestlimits import JsonTooDeep, RequestLimits, too_large_body
 from services.kit.runtime import Runtime, ensure_topics
 from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
 from services.kit.validation import field_errors
@@ -98,8 +103,14 @@ def create_app(
     title: str,
     routers: Sequence[APIRouter],
     publishes: Sequence[type[EventData]],
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`body_limits`: the largest request body, in bytes, per path prefix (the longest prefix
+    wins; `{"/v1/imports": 200 * 2**20}`); every other path has `settings.http_max_body_bytes`.
+    Enforced while the body is read, before FastAPI parses it (kit.requestlimits)."""
     settings = runtime.settings
+    # Built first: a service without its issuer must exit at start, not at its first request.
+    token_verifier = TokenVerifier(settings)
     for model in publishes:
         # Documentation only: the relay publishes; these make the AsyncAPI document complete.
         runtime.broker.publisher(settings.topic(model.topic), title=f"{model.event_type}", schema=model)
@@ -138,6 +149,14 @@ def create_app(
     app.state.runtime = runtime
     app.state.readiness = readiness
     app.add_middleware(StartingGate, readiness=readiness)
+    app.add_middleware(
+        RequestLimits,
+        default_limit=settings.http_max_body_bytes,
+        limits=dict(body_limits or {}),
+        max_json_depth=settings.http_max_json_depth,
+    )
+    if settings.http_access_log:
+        app.add_middleware(AccessLog)  # added last: outermost, it sees every answer
     # Request counts and latency by route template (never the raw path: it can hold a
     # tracking or receipt code), into the service's own registry.
     # Two metrics only: the library's default set (sizes, a second histogram) cost signing about
@@ -149,7 +168,22 @@ def create_app(
             buckets=HTTP_LATENCY_BUCKETS, should_include_status=False, registry=runtime.metrics_registry
         ),
     ).instrument(app)
-    app.state.token_verifier = TokenVerifier(settings)
+    app.state.token_verifier = token_verifier
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """The kit's limits in Bahasa Indonesia; every other HTTPException as FastAPI answers it."""
+        if isinstance(exc, JsonTooDeep):
+            return JSONResponse(status_code=422, content=exc.body())
+        if exc.status_code == 413:
+            limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY, settings.http_max_body_bytes)
+            return JSONResponse(status_code=413, content=too_large_body(int(limit)))
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        """Behind the JSON depth limit: a structure nested past Python's stack, however it came."""
+        return JSONResponse(status_code=422, content=JsonTooDeep(settings.http_max_json_depth).body())
 
     @app.exception_handler(RequestValidationError)
     async def readable_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,6 +4,10 @@ Each event is handled in one MongoDB transaction that also records its id, so a
 redelivered event changes nothing. An event that cannot be handled goes to the group's
 dead-letter topic with the error in its headers, and the consumer moves on. When MongoDB
 is unreachable the event is retried, then left uncommitted for redelivery: never dropped.
+
+Only the topic's owner may speak on it: a record whose `ce_source` is not the owner's
+(contracts.topics) is dead-lettered unread. Dead letters carry no payload, key or traceback,
+only a reference to the source record (topic, partition, offset), from which it is replayed.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, ServerSelectionTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from contracts.envelope import CloudEvent, decode_record
-from contracts.topics import dead_letter_topic
+from contracts.envelope import CloudEvent, EnvelopeError, decode_record
+from contracts.topics import BY_NAME, dead_letter_topic
 from services.kit.metrics import RuntimeMetrics
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.settings import ServiceSettings
@@ -41,9 +45,40 @@ OUTCOMES = ("processed", "duplicate", "skipped", "dead_lettered")
 
 @dataclass(frozen=True)
 class DeadLetter(Exception):
-    """Raise from a handler to send an event to the dead-letter topic with this reason."""
+    """Raise from a handler to send an event to the dead-letter topic with this reason. The
+    reason is copied into the dead letter and the log: it must name no value of the event."""
 
     reason: str
+
+
+class ForeignSource(DeadLetter):
+    """A record on a topic whose `ce_source` is not the topic's owner."""
+
+
+# A dead letter's text: what our own code wrote (value-free by rule), else the class name alone,
+# because a library's message (a validation error, a KeyError) may quote the event's values.
+OWN_MESSAGES = (DeadLetter, EnvelopeError)
+MESSAGE_CHARS = 300
+HEADER_CHARS = 200
+# Of the source record's headers, only these identify the event without saying anything of it.
+REFERENCE_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time")
+
+
+def dead_letter_reason(error: BaseException) -> str:
+    if isinstance(error, DeadLetter):
+        return error.reason[:MESSAGE_CHARS]
+    if isinstance(error, OWN_MESSAGES):
+        return f"{type(error).__name__}: {error}"[:MESSAGE_CHARS]
+    return type(error).__name__
+
+
+def error_location(error: BaseException) -> str:
+    """Where it was raised (file:line in function): enough to find the bug, no value in it."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"[:HEADER_CHARS]
 
 
 @dataclass(frozen=True)
@@ -66,6 +101,8 @@ class Route:
     topic: str
     handler: EventHandler
     event_types: Collection[str] | None
+    source: str
+    """The only `ce_source` accepted on this topic: its owner's."""
 
 
 class EventConsumers:
@@ -112,14 +149,28 @@ class EventConsumers:
     async def ensure_indexes(self) -> None:
         await ensure_index(self.processed, "processed_at", expireAfterSeconds=90 * 24 * 3600)
 
-    def route(self, topic: str, handler: EventHandler, event_types: Collection[str] | None = None) -> None:
-        """Send the records of `topic` to `handler`; events of other types are skipped."""
+    def route(
+        self,
+        topic: str,
+        handler: EventHandler,
+        event_types: Collection[str] | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Send the records of `topic` to `handler`; events of other types are skipped, events
+        from any source but the topic's owner (contracts.topics; `source` for a topic outside
+        the catalog) are dead-lettered."""
         if self._attached:
             raise RuntimeError("routes must be declared before the consumer is attached")
         kafka_topic = self.settings.topic(topic)
         if kafka_topic in self._routes:
             raise ValueError(f"topic {topic} already has a handler")
-        self._routes[kafka_topic] = Route(topic, handler, event_types)
+        owner = BY_NAME.get(topic)
+        expected = owner.source if owner is not None else source
+        if expected is None:
+            raise ValueError(f"topic {topic} is not in the catalog: name the source it accepts")
+        if owner is not None and source is not None and source != owner.source:
+            raise ValueError(f"topic {topic} belongs to {owner.source}, not {source}")
+        self._routes[kafka_topic] = Route(topic, handler, event_types, expected)
 
     def attach(self) -> None:
         """Create the group's one subscriber over every routed topic (once; none without routes)."""
@@ -162,6 +213,12 @@ class EventConsumers:
                 event = decode_record(record.headers, record.key, record.value, route.topic)
             except ValueError as exc:
                 await self._dead_letter(record, exc)
+                continue
+            if event.source != route.source:
+                # Checked before the type, so that a forged record is seen, not skipped unseen.
+                await self._dead_letter(
+                    record, ForeignSource(f"ce_source is not the owner of {route.topic} ({route.source})")
+                )
                 continue
             if route.event_types is not None and event.type not in route.event_types:
                 self.metrics.consumed.labels(self.group, "skipped").inc()
@@ -255,16 +312,24 @@ class EventConsumers:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        """A reference to the record, never the record: no value, no key, no traceback, since
+        any of them may hold personal data. The source topic keeps the record itself (as long as
+        the dead-letter topic keeps the reference), so it is replayed from there by offset."""
         dlq = self.dead_letter_topic
-        reason = error.reason if isinstance(error, DeadLetter) else f"{type(error).__name__}: {error}"
-        headers = {
+        reason = dead_letter_reason(error)
+        source_headers = {
             name: raw.decode("utf-8", errors="replace") for name, raw in record.headers if raw is not None
+        }
+        headers = {
+            f"x-dlq-{name.replace('_', '-')}": source_headers[name][:HEADER_CHARS]
+            for name in REFERENCE_HEADERS
+            if name in source_headers
         }
         headers.update(
             {
-                "x-dlq-error": reason[:2000],
+                "x-dlq-error": reason,
                 "x-dlq-error-type": type(error).__name__,
-                "x-dlq-trace": "".join(traceback.format_exception(error))[-4000:],
+                "x-dlq-where": error_location(error),
                 "x-dlq-topic": record.topic,
                 "x-dlq-partition": str(record.partition),
                 "x-dlq-offset": str(record.offset),
@@ -272,9 +337,15 @@ class EventConsumers:
                 "x-dlq-at": dt.datetime.now(dt.UTC).isoformat(),
             }
         )
-        await self.broker.publish(record.value or b"", topic=dlq, key=record.key, headers=headers)
+        await self.broker.publish(b"", topic=dlq, headers=headers)
         log.warning(
             "event dead-lettered",
-            extra={"dlq": dlq, "error": reason[:500], "topic": record.topic, "offset": record.offset},
+            extra={
+                "dlq": dlq,
+                "error": reason,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
         )
         self.metrics.consumed.labels(self.group, "dead_lettered").inc()

@@ -15,8 +15,12 @@ class Principal:
     subject: str
     role: Role
     org_unit: str | None
-    """Root of the subtree this principal may act on; None means the whole platform."""
+    """Root of the subtree this principal may act on; None means the whole platform, which a
+    token grants only by the explicit claim `"reach": "platform"` (see `services.kit.auth`)."""
     nip: str | None
+    employee_id: str | None = None
+    """The registry id of the employee behind an `employee` token (an ASN's NIP, a non-ASN's
+    `NA…` id): what an employee's own records are compared on. None for other roles."""
 
     def may_access(self, unit_code: str, unit_path: Sequence[str]) -> bool:
         return self.org_unit is None or self.org_unit == unit_code or self.org_unit in unit_path

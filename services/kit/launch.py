@@ -154,6 +154,9 @@ def serve(factory: str, host: str, port: int, workers: int = 1) -> None:
         host=host,
         port=port,
         log_config=None,
+        # Its lines hold the client's address and the raw path (a tracking code): the service
+        # logs requests itself instead, without either (kit.accesslog).
+        access_log=False,
         loop="uvloop",
         http="httptools",
     )

@@ -1,7 +1,9 @@
 """A service's own copy of the registry's org units and employees, fed by registry events.
 
 Services never call the registry: they keep the fields they need from its snapshots, which
-carry a version, so a late or redelivered older snapshot never overwrites a newer one.
+carry a version, so a late or redelivered older snapshot never overwrites a newer one. A version
+out of bounds is dead-lettered instead: stored, it would freeze the record against every real
+snapshot after it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,27 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from contracts.envelope import CloudEvent
 from contracts.topics import EMPLOYEES, ORG_UNITS
-from services.kit.consumer import EventConsumers
+from services.kit.consumer import DeadLetter, EventConsumers
 from services.kit.mongo import Document, Session
+
+MAX_VERSION = 1_000_000_000
+"""No record is changed a billion times: a version beyond is a forgery or a bug."""
+MAX_VERSION_STEP = 10_000
+"""How far a snapshot may run ahead of the one kept. The registry adds one per change, and a
+projection sees every change of a record (the topics are not compacted): a larger jump is not
+a snapshot we missed, it is one we must not believe."""
+
+
+class VersionOutOfBounds(DeadLetter):
+    """A snapshot whose version no registry would have written."""
+
+
+def check_version(version: object, current: int | None) -> int:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+        raise VersionOutOfBounds(f"version is not an integer between 1 and {MAX_VERSION}")
+    if current is not None and version > current + MAX_VERSION_STEP:
+        raise VersionOutOfBounds(f"version runs more than {MAX_VERSION_STEP} ahead of the one kept")
+    return version
 
 
 async def upsert_if_newer(
@@ -26,8 +47,10 @@ async def upsert_if_newer(
     fields: Document,
     on_insert: Document | None = None,
 ) -> bool:
-    """Store `fields` (with `version`) under `key` unless a snapshot as new is already there."""
+    """Store `fields` (with `version`) under `key` unless a snapshot as new is already there.
+    Raises VersionOutOfBounds (a dead letter) for a version no registry would have written."""
     current = await collection.find_one({"_id": key}, {"version": 1}, session=session)
+    check_version(version, current["version"] if current is not None else None)
     if current is not None and current["version"] >= version:
         return False
     update: Document = {"$set": {**fields, "version": version}}

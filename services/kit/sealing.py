@@ -1,7 +1,7 @@
 """Sealed personal data: JSON encrypted with Fernet keys from settings.
 
 MultiFernet: the first key seals, every key opens, so keys rotate without losing what was
-sealed before. Locally, without keys configured, a DEV-ONLY key file is generated.
+sealed before. In development mode, without keys configured, a DEV-ONLY key file is generated.
 """
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ class Sealer:
         self.what = what
 
     @classmethod
-    def from_settings(cls, keys: SecretStr | None, dev_key_file: Path, what: str) -> Sealer:
-        """`keys`: comma-separated Fernet keys from a secret store; unset, the DEV-ONLY file."""
-        text = configured_or_dev(keys, dev_key_file, Fernet.generate_key)
+    def from_settings(
+        cls, keys: SecretStr | None, dev_key_file: Path, what: str, *, dev_mode: bool, setting: str
+    ) -> Sealer:
+        """`keys`: comma-separated Fernet keys from a secret store; unset, the DEV-ONLY file in
+        development mode, else refused (naming `setting`)."""
+        text = configured_or_dev(keys, dev_key_file, Fernet.generate_key, dev_mode=dev_mode, setting=setting)
         return cls([key.strip() for key in text.split(b",") if key.strip()], what)
 
     def seal(self, value: dict[str, Any]) -> bytes:

@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
     service_name: str = "netral"
+    dev_mode: bool = False
+    """Local development only (`make up`, the tests): keys not configured fall back to DEV-ONLY
+    files and tokens to the local dev issuer. Off, a service refuses to start without them."""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
@@ -52,8 +55,18 @@ class ServiceSettings(BaseSettings):
     auth_issuer: str = "netral-dev"
     auth_audience: str = "netral"
     auth_jwks_url: str | None = None
-    """Production: the identity provider's JWKS. Unset: the local dev public key is used."""
+    """Production: the identity provider's JWKS; required unless DEV_MODE. Unset in development:
+    the local dev public key is used."""
     auth_public_key_file: Path = LOCAL_DIR / "dev-keys" / "jwt-public.pem"
+
+    http_max_body_bytes: int = Field(default=1_048_576, ge=0)
+    """The largest request body of any path a service gives no limit of its own (create_app's
+    `body_limits`): refused with 413 while it is read, before it is parsed."""
+    http_max_json_depth: int = Field(default=32, ge=1)
+    """The deepest nesting of a JSON body: deeper is refused with 422 before it is parsed."""
+    http_access_log: bool = True
+    """The service's own access log (kit.accesslog): route template, status, duration; never the
+    raw path or the client's address. Uvicorn's access log is always off."""
 
     consumer_batch_size: int = Field(default=500, ge=1)
     """Events handled per transaction by idempotent consumers."""

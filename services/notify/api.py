@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import require
@@ -14,7 +15,7 @@ from services.kit.identity import Principal
 from services.kit.mongo import Document
 from services.kit.openapi import error_responses
 from services.kit.pagination import Page, page_response
-from services.notify.domain import PUBLIC_EVENT_TYPES, not_public
+from services.notify.domain import PUBLIC_EVENT_TYPES, ReplayLimited, not_public
 from services.notify.usecases import CONTACT_ADMINS, LOG_READERS, SUBSCRIPTION_ADMINS, NotifyUseCases
 
 MAX_PAGE_SIZE = 200
@@ -35,6 +36,7 @@ class SubscriptionIn(BaseModel):
     agency: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9\-_.]*$")
     event_types: list[str] = Field(min_length=1, max_length=50)
     url: str = Field(max_length=2000, pattern=r"^https?://\S+$")
+    """Whether notify may send there (https, public addresses only) is the use case's to say."""
 
     @field_validator("event_types")
     @classmethod
@@ -144,7 +146,7 @@ async def unsubscribe(subscription_id: str, usecases: UseCases, principal: Subsc
 @router.post(
     "/subscriptions/{subscription_id}/replay",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(404),
+    responses=error_responses(404, 429),
 )
 async def replay(
     subscription_id: str,
@@ -154,6 +156,18 @@ async def replay(
         dt.datetime, Query(description="ISO 8601 dengan zona waktu, mis. 2029-01-01T00:00+07:00")
     ],
 ) -> dict[str, Any]:
-    """Send again every public event of the subscription's types since `since`."""
+    """Send again every public event of the subscription's types since `since` (and since the
+    subscription was made), a few times an hour at most."""
     count = await usecases.replay(principal, subscription_id, since)
     return {"subscription_id": subscription_id, "queued": count}
+
+
+async def replay_limited(request: Request, exc: Exception) -> JSONResponse:
+    """The app's answer to ReplayLimited (registered in services.notify.main): 429 with Retry-After."""
+    if not isinstance(exc, ReplayLimited):
+        raise exc
+    return JSONResponse(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        content={"detail": exc.message},
+        headers={"Retry-After": str(exc.retry_after)},
+    )

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.kit.clock import Clock
 from services.kit.mongo import Document
 from services.kit.polling import Wakeup, poll_forever
-from services.kit.sealing import Sealer, Unsealable
+from services.kit.sealing import Unsealable
 from services.notify.channels import DeliveryFailed, HttpSmsGateway, Outgoing, SmtpChannel, WebhookChannel
 from services.notify.domain import (
     CONTACT_MISSING,
@@ -31,7 +31,9 @@ from services.notify.domain import (
     SECRET_UNREADABLE,
     SMS_NOT_CONFIGURED,
     SUBSCRIPTION_DELETED,
+    is_phone_contact,
     retry_delay,
+    scrub_contacts,
     sealed_report_id,
 )
 from services.notify.store import Outcome
@@ -106,6 +108,12 @@ class DeliveryQueue(Protocol):
     async def sealed_webhook_secret(self, subscription_id: str) -> str | None: ...
 
 
+class Opener(Protocol):
+    """Opens a sealed value (kit.sealedbox.ContactOpener, kit.sealing.Sealer); Unsealable if it cannot."""
+
+    def open(self, token: bytes) -> dict[str, Any]: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -114,7 +122,8 @@ class Dispatcher:
         webhooks: WebhookChannel,
         clock: Clock,
         metrics: DispatchMetrics,
-        sealer: Sealer,
+        contacts: Opener,
+        secrets: Opener,
         batch_size: int = 500,
         concurrency: int = 16,
         max_attempts: int = 6,
@@ -130,7 +139,10 @@ class Dispatcher:
         self.webhooks = webhooks
         self.clock = clock
         self.metrics = metrics
-        self.sealer = sealer
+        self.contacts = contacts
+        """Opens reporters' contacts: notify's private key, which reports does not have."""
+        self.secrets = secrets
+        """Opens agencies' webhook secrets: a key of their own."""
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.max_attempts = max_attempts
@@ -174,13 +186,16 @@ class Dispatcher:
             log.error("delivery task failed", exc_info=task.exception())
 
     async def _deliver(self, doc: Document, now: dt.datetime) -> None:
-        outcome = await self._attempt(doc, now)
+        key, status, next_attempt, error = await self._attempt(doc, now)
+        # Whatever a channel answered, the log keeps no address or number from it.
+        outcome = (key, status, next_attempt, scrub_contacts(error))
         # Recorded at once, not at the end of a batch: a crash leaves as few in doubt as possible.
         await self.store.finish([outcome], self.clock.now())
         self.metrics.outcomes.labels(doc["channel"], outcome[1]).inc()
 
     async def _attempt(self, doc: Document, now: dt.datetime) -> Outcome:
         key = doc["_id"]
+        opened: list[str] = []
         if self.per_recipient is not None and doc["channel"] != "webhook":
             later = await self.per_recipient.deferred_until(doc["recipient"], now)
             if later is not None:
@@ -190,7 +205,7 @@ class Dispatcher:
                 sealed_secret = await self.store.sealed_webhook_secret(doc["subscription_id"])
                 if sealed_secret is None:
                     return key, "cancelled", None, SUBSCRIPTION_DELETED
-                secret = self._unseal(sealed_secret, "secret")
+                secret = self._unseal(self.secrets, sealed_secret, "secret")
                 await self.webhooks.send(doc["recipient"], secret, doc["webhook_id"], bytes(doc["body"]))
             elif doc["channel"] == "sms":
                 if self.sms is None:
@@ -203,22 +218,30 @@ class Dispatcher:
                     sealed = await self.store.sealed_contact(report_id)
                     if sealed is None:
                         return key, "dead", None, CONTACT_MISSING
-                    to = self._unseal(sealed, "contact")
+                    to = self._unseal(self.contacts, sealed, "contact")
+                    opened.append(to)
+                    if is_phone_contact(to):
+                        if self.sms is None:
+                            return key, "dead", None, SMS_NOT_CONFIGURED
+                        await self.sms.send(to, f"{doc['subject']}\n{doc['body']}", key)
+                        return key, "sent", None, None
                 await self.email.send(Outgoing(key, to, doc["subject"], doc["body"]))
         except Unsealable:
             # Only the delivery's key is logged: neither the contact nor the sealed token.
             log.error("a sealed contact or secret could not be opened", extra={"delivery": key})
             return key, "dead", None, SECRET_UNREADABLE if doc["channel"] == "webhook" else CONTACT_UNREADABLE
         except DeliveryFailed as exc:
+            # A server may echo the reporter's address in any form: the opened contact goes too.
+            error = scrub_contacts(str(exc), opened)
             if exc.permanent or doc["attempts"] >= self.max_attempts:
-                return key, "dead", None, str(exc)
+                return key, "dead", None, error
             delay = retry_delay(doc["attempts"], self.retry_base, self.retry_cap, self._rng)
-            return key, "pending", now + delay, str(exc)
+            return key, "pending", now + delay, error
         return key, "sent", None, None
 
-    def _unseal(self, sealed: str, field: str) -> str:
+    def _unseal(self, opener: Opener, sealed: str, field: str) -> str:
         try:
-            return str(self.sealer.open(sealed.encode())[field])
+            return str(opener.open(sealed.encode())[field])
         # A wrong key is the Sealer's Unsealable; a value that opens to something else, the others.
         except (ValueError, KeyError, TypeError):
             raise Unsealable(f"{field} tidak dapat dibaca") from None

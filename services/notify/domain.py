@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import math
 import random
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -35,10 +37,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import CloudEvent
 from contracts.topics import CATALOG
-from services.kit.errors import NotFound
+from services.kit.errors import InvalidInput, NotFound
+from services.kit.identity import Principal
 
 __all__ = [
     "CANCELLED_BY",
+    "CANNOT_CONNECT",
+    "HTTPS_REQUIRED",
     "PUBLIC_EVENT_TYPES",
     "RULES",
     "SEALED_RECIPIENT",
@@ -47,14 +52,21 @@ __all__ = [
     "Message",
     "QuietHours",
     "Recipient",
+    "ReplayLimited",
     "Rule",
     "SubscriptionNotFound",
     "Templates",
+    "WebhookHostUnknown",
+    "WebhookTarget",
+    "WebhookTargetRefused",
     "WebhookVerificationError",
+    "address_refusal",
     "applies",
     "case_id_of",
+    "check_resolved",
     "employee_recipients",
     "idempotency_key",
+    "may_manage_subscription",
     "new_webhook_secret",
     "not_public",
     "quiet_until",
@@ -64,6 +76,7 @@ __all__ = [
     "rule_delivery",
     "rules_for",
     "scheduled_at",
+    "scrub_contacts",
     "sealed_report_id",
     "send_not_before",
     "shown_recipient",
@@ -71,10 +84,12 @@ __all__ = [
     "stale_warnings",
     "still_due",
     "structured_event",
+    "subscription_owner",
     "template_extra",
     "unit_lineage",
     "verify_webhook",
     "webhook_delivery",
+    "webhook_target",
 ]
 
 Channel = Literal["email", "sms", "webhook"]
@@ -551,6 +566,227 @@ class SubscriptionNotFound(NotFound):
         super().__init__(f"langganan {subscription_id} tidak ditemukan")
 
 
+# ---------------------------------------------------------------- agencies' webhook targets (SSRF)
+
+HTTPS_REQUIRED = "alamat webhook harus memakai https://"
+# Cloud metadata services answer on these; refused even where private targets are allowed. Most
+# are link-local already (169.254.169.254); the others are listed because they are not.
+METADATA_ADDRESSES = frozenset(
+    {
+        ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, DigitalOcean
+        ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6 (a unique-local address)
+        ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud (shared address space)
+        ipaddress.ip_address("192.0.0.192"),  # Oracle Cloud (IETF protocol assignments)
+        ipaddress.ip_address("168.63.129.16"),  # Azure's wire server (a public address)
+    }
+)
+# Names that only mean something inside a cluster or a site: never an agency's endpoint.
+INTERNAL_NAME_SUFFIXES = ("cluster.local", "svc", "internal", "local", "localdomain", "home.arpa", "intranet")
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class WebhookTargetRefused(InvalidInput):
+    """A webhook URL notify will not send to: answered 422 on the `url` field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([{"field": "url", "message": message}])
+        self.message = message
+
+
+class WebhookHostUnknown(WebhookTargetRefused):
+    """The name resolved to nothing: refused when subscribing, but at a send perhaps a passing
+    fault of DNS, so retried there."""
+
+    def __init__(self) -> None:
+        super().__init__("nama host webhook tidak dapat ditemukan")
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where a webhook URL points, as far as can be told without resolving it."""
+
+    scheme: str
+    host: str
+    """The lower-case DNS name (IDNA), or the literal address without brackets."""
+    port: int
+    address: IpAddress | None
+    """The literal address in the URL; None for a name, which must be resolved."""
+
+
+def _embedded_ipv4(address: IpAddress) -> IpAddress:
+    """The IPv4 address an IPv6 one stands for (mapped, NAT64, 6to4), judged as that: otherwise
+    `::ffff:127.0.0.1` would be just another IPv6 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in NAT64_PREFIX:
+            return ipaddress.IPv4Address(address.packed[-4:])
+        if address.sixtofour is not None:
+            return address.sixtofour
+    return address
+
+
+def address_refusal(address: str | IpAddress, allow_private: bool) -> str | None:
+    """Why notify will not connect to this address, or None. Link-local and metadata addresses are
+    refused always; loopback and private ones unless `allow_private` (local development); anything
+    else that is not a public address always."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
+    except ValueError:
+        return "alamat tujuan webhook tidak valid"
+    judged = _embedded_ipv4(ip)
+    if ip in METADATA_ADDRESSES or judged in METADATA_ADDRESSES or judged.is_link_local:
+        return "alamat link-local atau layanan metadata tidak diizinkan sebagai tujuan webhook"
+    unusable = "alamat ini tidak dapat menjadi tujuan webhook"
+    if judged.is_unspecified or judged.is_multicast or (judged.version == 4 and judged.packed[0] == 0):
+        return unusable
+    private = "alamat privat atau loopback tidak diizinkan sebagai tujuan webhook"
+    # Loopback before reserved: ::1 lies in the reserved ::/8.
+    if judged.is_loopback:
+        return None if allow_private else private
+    if judged.is_reserved:
+        return unusable
+    if judged.is_private:
+        return None if allow_private else private
+    if not judged.is_global:
+        return "tujuan webhook harus alamat publik"
+    return None
+
+
+def _dns_name(host: str) -> str:
+    try:
+        name = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise WebhookTargetRefused("nama host webhook tidak valid") from None
+    labels = name.split(".")
+    if not name or not all(_DNS_LABEL.match(label) for label in labels):
+        raise WebhookTargetRefused("nama host webhook tidak valid")
+    # No top-level domain is numeric: "0x7f000001", "2130706433" or "127.1" are addresses in
+    # disguise, which the system resolver would read as 127.0.0.1.
+    if _NUMERIC_LABEL.match(labels[-1]):
+        raise WebhookTargetRefused("alamat IP webhook harus ditulis dalam bentuk baku (mis. 203.0.113.7)")
+    return name
+
+
+def webhook_target(url: str, allow_private: bool) -> WebhookTarget:
+    """The target of a webhook URL, refused (WebhookTargetRefused) when its form alone rules it
+    out: not https (plain http only where private targets are allowed), credentials in it, an
+    address in disguise, an internal name or a literal address that is not permitted."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise WebhookTargetRefused("alamat webhook tidak valid") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or (scheme == "http" and not allow_private):
+        raise WebhookTargetRefused(HTTPS_REQUIRED)
+    if parts.username is not None or parts.password is not None:
+        raise WebhookTargetRefused("alamat webhook tidak boleh memuat nama pengguna atau kata sandi")
+    if not parts.hostname:
+        raise WebhookTargetRefused("alamat webhook tidak memuat nama host")
+    port = port or (443 if scheme == "https" else 80)
+    try:
+        address: IpAddress | None = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None
+    if address is not None:
+        refusal = address_refusal(address, allow_private)
+        if refusal:
+            raise WebhookTargetRefused(refusal)
+        return WebhookTarget(scheme, str(address), port, address)
+    name = _dns_name(parts.hostname)
+    if name == "localhost" or name.endswith(".localhost"):
+        if not allow_private:
+            raise WebhookTargetRefused("alamat privat atau loopback tidak diizinkan sebagai tujuan webhook")
+    elif any(name == suffix or name.endswith("." + suffix) for suffix in INTERNAL_NAME_SUFFIXES):
+        raise WebhookTargetRefused("nama host internal tidak diizinkan sebagai tujuan webhook")
+    return WebhookTarget(scheme, name, port, None)
+
+
+def check_resolved(target: WebhookTarget, addresses: Sequence[str], allow_private: bool) -> None:
+    """Every address the target's name resolves to must be permitted (a name with one private
+    record among public ones is refused), and plain http goes to private targets only."""
+    if not addresses:
+        raise WebhookHostUnknown
+    for address in addresses:
+        refusal = address_refusal(address, allow_private)
+        if refusal:
+            raise WebhookTargetRefused(refusal)
+    if target.scheme == "http" and any(address_refusal(a, allow_private=False) is None for a in addresses):
+        raise WebhookTargetRefused(HTTPS_REQUIRED)
+
+
+# ---------------------------------------------------------------- owners of subscriptions, replays
+
+SUBSCRIPTION_OF_ANOTHER_UNIT = (
+    "langganan ini didaftarkan oleh unit lain; hanya unit pemiliknya atau BKPSDM tingkat platform "
+    "yang boleh mengelolanya"
+)
+
+
+def subscription_owner(principal: Principal) -> dict[str, str | None]:
+    """Who registered a subscription: kept with it, and what its management is checked against."""
+    return {"subject": principal.subject, "role": principal.role.value, "org_unit": principal.org_unit}
+
+
+def may_manage_subscription(principal: Principal, subscription: Mapping[str, Any]) -> bool:
+    """Its owner, an officer of the owner's unit (BKPSDM work is shared within a pemda), or a
+    platform-wide principal. A subscription from before owners were kept is the platform's."""
+    owner = subscription.get("owner") or {}
+    if principal.org_unit is None:
+        return True
+    if owner.get("subject") == principal.subject:
+        return True
+    return owner.get("org_unit") is not None and owner.get("org_unit") == principal.org_unit
+
+
+class ReplayLimited(Exception):
+    """Too many replays of one subscription in the window: answered 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        self.message = (
+            f"terlalu banyak permintaan replay untuk langganan ini; coba lagi dalam {self.retry_after} detik"
+        )
+        super().__init__(self.message)
+
+
+# ---------------------------------------------------------------- what the delivery log may say
+
+ADDRESS_HIDDEN = "[alamat disamarkan]"
+NUMBER_HIDDEN = "[nomor disamarkan]"
+_EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\]{},;:'\"@]+@[^\s<>()\[\]{},;:'\"@]+")
+_LONG_NUMBER = re.compile(r"\+?\d[\d\s().\-/]{6,}\d")
+LONG_NUMBER_DIGITS = 8
+"""A run of at least this many digits is a phone number, a NIK or a NIP: hidden. SMTP codes
+("550 5.1.1") and HTTP statuses stay."""
+
+
+def _hide_number(match: re.Match[str]) -> str:
+    text = match.group()
+    return NUMBER_HIDDEN if sum(char.isdigit() for char in text) >= LONG_NUMBER_DIGITS else text
+
+
+def scrub_contacts(text: str | None, known: Iterable[str] = ()) -> str | None:
+    """An error text as it may be stored and shown: without e-mail addresses, long numbers, or any
+    of the `known` contacts (and an address's local part, which servers echo on its own too)."""
+    if text is None:
+        return None
+    known = [contact for contact in known if len(contact) >= 3]
+    for contact in known:
+        text = re.sub(re.escape(contact), ADDRESS_HIDDEN, text, flags=re.IGNORECASE)
+    text = _EMAIL_ADDRESS.sub(ADDRESS_HIDDEN, text)
+    # Then the local parts alone, once whole addresses are gone.
+    for local_part in {contact.split("@", 1)[0] for contact in known if "@" in contact}:
+        if len(local_part) >= 3:
+            text = re.sub(re.escape(local_part), ADDRESS_HIDDEN, text, flags=re.IGNORECASE)
+    return _LONG_NUMBER.sub(_hide_number, text)
+
+
 # ---------------------------------------------------------------- the delivery plan
 
 
@@ -583,10 +819,16 @@ LEFT_IN_DOUBT = "proses berhenti saat mengirim; periksa manual"
 OVER_RECIPIENT_LIMIT = "batas kiriman per penerima; ditunda"
 SMS_NOT_CONFIGURED = "gateway SMS belum dikonfigurasi (SMS_GATEWAY_URL)"
 CONTACT_MISSING = "kontak pelapor tidak ditemukan"
-CONTACT_UNREADABLE = "kontak pelapor tidak dapat dibuka dengan kunci yang dikonfigurasi (NOTIFY_CONTACT_KEYS)"
-SECRET_UNREADABLE = (
-    "secret langganan tidak dapat dibuka dengan kunci yang dikonfigurasi (NOTIFY_CONTACT_KEYS)"
+CONTACT_UNREADABLE = (
+    "kontak pelapor tidak dapat dibuka dengan kunci yang dikonfigurasi (NOTIFY_CONTACT_PRIVATE_KEY)"
 )
+SECRET_UNREADABLE = (
+    "secret langganan tidak dapat dibuka dengan kunci yang dikonfigurasi (WEBHOOK_SECRET_KEYS)"
+)
+CANNOT_CONNECT = "tidak dapat terhubung ke penerima"
+"""Every way a connection to an agency fails reads the same: the log must not tell a closed port
+from a filtered one or a name that does not resolve."""
+TARGET_REFUSED = "tujuan webhook tidak diizinkan"
 
 
 def send_not_before(
@@ -631,6 +873,11 @@ def employee_recipients(employee: Mapping[str, Any] | None) -> list[Recipient]:
     if employee is None or not employee.get("email"):
         return []
     return [Recipient(employee["email"], employee["name"])]
+
+
+def is_phone_contact(contact: str) -> bool:
+    """A reporter leaves one contact, an e-mail address or a phone number: a number goes by SMS."""
+    return "@" not in contact
 
 
 def reporter_recipients(report_ids: Iterable[str]) -> list[Recipient]:

@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from services.kit.app import create_app
 from services.kit.clock import Clock, FileClock, SystemClock
 from services.kit.runtime import build_runtime
+from services.kit.sealedbox import ContactOpener
 from services.kit.sealing import Sealer
 from services.notify import handlers
-from services.notify.api import router
-from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel
+from services.notify.api import replay_limited, router
+from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel, WebhookTargets
 from services.notify.dispatcher import Dispatcher, DispatchMetrics, RecipientLimit
-from services.notify.domain import QuietHours, Templates
+from services.notify.domain import QuietHours, ReplayLimited, Templates
+from services.notify.ratelimits import ReplayLimit
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.usecases import NotifyUseCases
@@ -25,15 +27,31 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     clock = clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock())
     runtime = build_runtime(settings)
     store = NotifyStore(runtime.database)
-    sealer = Sealer.from_settings(
-        settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
+    # Two keys for two purposes: a compromise of reports (which seals contacts with the public
+    # half of the first) neither opens the contacts nor forges agencies' webhooks.
+    contacts = ContactOpener.from_settings(
+        settings.notify_contact_private_key,
+        settings.notify_contact_private_key_file,
+        "kontak pelapor",
+        dev_mode=settings.dev_mode,
+        setting="NOTIFY_CONTACT_PRIVATE_KEY",
     )
+    secrets = Sealer.from_settings(
+        settings.webhook_secret_keys,
+        settings.webhook_secret_key_file,
+        "secret langganan",
+        dev_mode=settings.dev_mode,
+        setting="WEBHOOK_SECRET_KEYS",
+    )
+    webhook_targets = WebhookTargets(allow_private=settings.webhooks_to_private_targets)
     usecases = NotifyUseCases(
         store,
         clock,
         Templates(timezone=settings.timezone),
-        sealer,
+        secrets,
         QuietHours(settings.timezone, settings.quiet_start, settings.quiet_end),
+        webhook_targets,
+        ReplayLimit(settings.webhook_replay_rate_limit),
     )
     email = SmtpChannel(
         settings.smtp_host,
@@ -47,10 +65,11 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     dispatcher = Dispatcher(
         store,
         email,
-        WebhookChannel(settings.webhook_timeout_seconds),
+        WebhookChannel(webhook_targets, settings.webhook_timeout_seconds),
         clock,
         DispatchMetrics(runtime.metrics_registry),
-        sealer,
+        contacts,
+        secrets,
         batch_size=settings.dispatch_batch_size,
         concurrency=settings.dispatch_concurrency,
         max_attempts=settings.max_attempts,
@@ -71,6 +90,7 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(dispatcher.run)
     app = create_app(runtime, "Netralitas ASN: notify", [router], publishes=[])
+    app.add_exception_handler(ReplayLimited, replay_limited)
     app.state.notify_usecases = usecases
     app.state.notify_store = store
     app.state.dispatcher = dispatcher

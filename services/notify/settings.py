@@ -22,9 +22,21 @@ class NotifySettings(ServiceSettings):
     smtp_start_tls: bool | None = None
     smtp_connections: int = Field(default=4, ge=1, le=64)
     mail_from: str = "Netralitas ASN <no-reply@netral.local>"
-    notify_contact_keys: SecretStr | None = None
-    """Production: the Fernet key(s) reports seals reporters' contacts with. Unset: DEV-ONLY file."""
-    notify_contact_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.fernet"
+    notify_contact_private_key: SecretStr | None = None
+    """Production: base64 of notify's X25519 private key, which alone opens the reporters' contacts
+    that reports seals with its public half (reports' NOTIFY_CONTACT_PUBLIC_KEY). Unset, in
+    development only: the DEV-ONLY file below, whose public half reports reads."""
+    notify_contact_private_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.private"
+    webhook_secret_keys: SecretStr | None = None
+    """Production: the Fernet key(s) sealing agencies' webhook secrets, notify's alone (never the
+    reporters' contact key). Unset, in development only: a DEV-ONLY file."""
+    webhook_secret_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-webhook.fernet"
+    webhook_allow_private_targets: bool | None = None
+    """Webhooks to loopback and private addresses, over plain http too, for a local receiver.
+    Unset: on in development (DEV_MODE), off otherwise. Link-local and cloud metadata addresses
+    are refused even when on."""
+    webhook_replay_rate_limit: str = "5/hour"
+    """At most this many replays of one subscription per moving window (`limits` notation)."""
     timezone: str = "Asia/Jakarta"
     quiet_start: dt.time = dt.time(21, 0)
     quiet_end: dt.time = dt.time(6, 0)
@@ -45,3 +57,9 @@ class NotifySettings(ServiceSettings):
     """After this, deliveries claimed by a dispatcher that stopped are marked in doubt."""
     clock_file: Path | None = None
     """DEV/TEST ONLY: read "now" from this file (an ISO instant)."""
+
+    @property
+    def webhooks_to_private_targets(self) -> bool:
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return self.dev_mode

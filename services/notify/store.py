@@ -245,8 +245,13 @@ class NotifyStore:
         )
 
     async def public_events_since(
-        self, event_types: Sequence[str], since: dt.datetime
+        self, event_types: Sequence[str], since: dt.datetime, kept_since: dt.datetime
     ) -> AsyncIterator[Document]:
-        query = {"type": {"$in": list(event_types)}, "time": {"$gte": since}}
+        """Of these types, with an event time from `since`, and kept (received) from `kept_since`."""
+        query = {
+            "type": {"$in": list(event_types)},
+            "time": {"$gte": since},
+            "stored_at": {"$gte": kept_since},
+        }
         async for doc in self.public_events.find(query).sort("time", ASCENDING):
             yield doc

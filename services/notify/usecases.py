@@ -1,6 +1,11 @@
 """The notify service's use cases: one method per command and query of the API, and the planning
 of deliveries from the events the Kafka handlers receive. Authorization and scope are checked
 here, once; the rules are the domain's; the store only reads and writes.
+
+Agencies' subscriptions: only BKPSDM manages them (an agency's own token cannot), each has an
+owner (the registering principal's subject and unit), and deleting or replaying one is for its
+owner, another BKPSDM officer of the owner's unit, or a platform-wide BKPSDM. A webhook URL must
+be https and must resolve to public addresses only (services.notify.channels.WebhookTargets).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any, Protocol
 from contracts.envelope import CloudEvent
 from contracts.roles import Role
 from services.kit.clock import Clock
-from services.kit.errors import InvalidInput
+from services.kit.errors import Forbidden, InvalidInput
 from services.kit.identity import Principal
 from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
@@ -21,24 +26,29 @@ from services.notify.domain import (
     CANCELLED_BY,
     DECISION_TAKEN,
     SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_OF_ANOTHER_UNIT,
     Audience,
     QuietHours,
     Recipient,
+    ReplayLimited,
     Rule,
     SubscriptionNotFound,
     Templates,
     applies,
     case_id_of,
     employee_recipients,
+    may_manage_subscription,
     new_webhook_secret,
     reporter_recipients,
     role_recipients,
     rule_delivery,
     rules_for,
+    scrub_contacts,
     send_not_before,
     shown_recipient,
     stale_warnings,
     structured_event,
+    subscription_owner,
     template_extra,
     unit_lineage,
     webhook_delivery,
@@ -78,8 +88,22 @@ class NotifyRepository(Protocol):
         self, session: Session, event: CloudEvent, body: bytes, now: dt.datetime
     ) -> None: ...
     def public_events_since(
-        self, event_types: Sequence[str], since: dt.datetime
+        self, event_types: Sequence[str], since: dt.datetime, kept_since: dt.datetime
     ) -> AsyncIterator[Document]: ...
+
+
+class WebhookTargetCheck(Protocol):
+    """Refuses (domain.WebhookTargetRefused) a webhook URL notify may not send to
+    (services.notify.channels.WebhookTargets)."""
+
+    async def pinned(self, url: str) -> object: ...
+
+
+class ReplayAllowance(Protocol):
+    """How long until a subscription may be replayed again; None: now, and counted
+    (services.notify.ratelimits.ReplayLimit)."""
+
+    async def wait_seconds(self, subscription_id: str) -> int | None: ...
 
 
 class NotifyUseCases:
@@ -88,14 +112,19 @@ class NotifyUseCases:
         store: NotifyRepository,
         clock: Clock,
         templates: Templates,
-        sealer: Sealer,
+        secrets: Sealer,
         quiet: QuietHours,
+        webhook_targets: WebhookTargetCheck,
+        replays: ReplayAllowance,
     ) -> None:
         self.store = store
         self.clock = clock
         self.templates = templates
-        self.sealer = sealer
+        self.secrets = secrets
+        """Seals agencies' webhook secrets: a key of notify's own, not the reporters' contacts'."""
         self.quiet = quiet
+        self.webhook_targets = webhook_targets
+        self.replays = replays
 
     # ------------------------------------------------------------ contacts of roles
 
@@ -124,11 +153,13 @@ class NotifyUseCases:
         page: int,
         page_size: int,
     ) -> tuple[list[Document], int]:
-        """One page of the log, newest first; a reporter's contact never appears in it."""
+        """One page of the log, newest first; a reporter's contact never appears in it. Errors are
+        stored scrubbed; scrubbed again here for entries written before that."""
         principal.check_role(*LOG_READERS)
         docs, total = await self.store.delivery_log(status, audience, agency, page, page_size)
         for doc in docs:
             doc["recipient"] = shown_recipient(doc["recipient"])
+            doc["last_error"] = scrub_contacts(doc.get("last_error"))
         return docs, total
 
     # ------------------------------------------------------------ agencies' subscriptions
@@ -136,44 +167,62 @@ class NotifyUseCases:
     async def subscribe(
         self, principal: Principal, agency: str, event_types: Sequence[str], url: str
     ) -> tuple[Document, str]:
-        """A new subscription and its signing secret, which is shown once and kept sealed."""
+        """A new subscription and its signing secret, which is shown once and kept sealed. The
+        URL's target is checked (resolved) here, and again at every send."""
         principal.check_role(*SUBSCRIPTION_ADMINS)
+        await self.webhook_targets.pinned(url)
         secret = new_webhook_secret()
         doc: Document = {
             "_id": str(uuid.uuid4()),
             "agency": agency,
             "event_types": sorted(set(event_types)),
             "url": url,
-            "sealed_secret": self.sealer.seal({"secret": secret}).decode(),
+            "sealed_secret": self.secrets.seal({"secret": secret}).decode(),
+            "owner": subscription_owner(principal),
             "created_at": self.clock.now(),
         }
         await self.store.insert_subscription(doc)
         return doc, secret
 
     async def subscriptions(self, principal: Principal) -> list[Document]:
+        """Those the caller may manage."""
         principal.check_role(*SUBSCRIPTION_ADMINS)
-        return await self.store.list_subscriptions()
+        return [
+            doc for doc in await self.store.list_subscriptions() if may_manage_subscription(principal, doc)
+        ]
+
+    async def _managed(self, principal: Principal, subscription_id: str) -> Document:
+        principal.check_role(*SUBSCRIPTION_ADMINS)
+        sub = await self.store.subscription(subscription_id)
+        if sub is None:
+            raise SubscriptionNotFound(subscription_id)
+        if not may_manage_subscription(principal, sub):
+            raise Forbidden(SUBSCRIPTION_OF_ANOTHER_UNIT)
+        return sub
 
     async def unsubscribe(self, principal: Principal, subscription_id: str) -> None:
         """Its webhooks not yet sent are cancelled."""
-        principal.check_role(*SUBSCRIPTION_ADMINS)
+        await self._managed(principal, subscription_id)
         if not await self.store.delete_subscription(subscription_id):
             raise SubscriptionNotFound(subscription_id)
         await self.store.cancel_pending_of_subscription(subscription_id, SUBSCRIPTION_DELETED)
 
     async def replay(self, principal: Principal, subscription_id: str, since: dt.datetime) -> int:
-        """Send a subscription again every kept public event of its types since `since`; how many."""
+        """Send a subscription again every kept public event of its types since `since`, of those
+        kept since the subscription was made (what it was there for, not the history before it);
+        how many. A few times per window only (ReplayLimited)."""
         principal.check_role(*SUBSCRIPTION_ADMINS)
         if since.tzinfo is None:
             raise InvalidInput.one("since", "waktu harus memuat zona waktu, mis. 2029-01-01T00:00:00+07:00")
-        sub = await self.store.subscription(subscription_id)
-        if sub is None:
-            raise SubscriptionNotFound(subscription_id)
+        sub = await self._managed(principal, subscription_id)
+        wait = await self.replays.wait_seconds(subscription_id)
+        if wait is not None:
+            raise ReplayLimited(wait)
         replay_id = uuid.uuid4().hex
         now = self.clock.now()
         count = 0
         batch: list[Document] = []
-        async for doc in self.store.public_events_since(sub["event_types"], since):
+        async for doc in self.store.public_events_since(sub["event_types"], since, sub["created_at"]):
             batch.append(webhook_delivery(sub, doc["_id"], doc["type"], doc["body"], replay_id, now))
             count += 1
             if len(batch) >= REPLAY_BATCH:

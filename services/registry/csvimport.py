@@ -90,12 +90,37 @@ class CsvFileError(ValueError):
     """The file as a whole cannot be imported (empty, no usable header)."""
 
 
+# Sixteen digits on their own are a NIK, or look like one: never shown in full in an import
+# report, whatever the column. `NA` and sixteen digits is a non-ASN employee id, derived from a
+# keyed hash of the NIK, and stays readable.
+LOOSE_NIK = re.compile(r"(?<!\d)(?<!NA)\d{16}(?!\d)")
+
+
+def mask_nik(value: str) -> str:
+    """Import reports show only enough of a NIK to find the row."""
+    return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "****"
+
+
+def without_niks(text: str) -> str:
+    return LOOSE_NIK.sub(lambda found: mask_nik(found.group()), text)
+
+
 @dataclass(frozen=True)
 class RowError:
+    """One problem of one row, as the import report shows it. A value of the `nik` column, and
+    any NIK-like number elsewhere, is masked here, where every row error is made, so that no
+    path to the report (and to the import_errors collection) can carry a NIK in clear."""
+
     line: int
     column: str | None
     value: str | None
     message: str
+
+    def __post_init__(self) -> None:
+        if self.value:
+            shown = mask_nik(self.value) if self.column == "nik" else without_niks(self.value)
+            object.__setattr__(self, "value", shown)
+        object.__setattr__(self, "message", without_niks(self.message))
 
 
 @dataclass(frozen=True)
@@ -105,11 +130,8 @@ class ParsedRow:
     errors: list[RowError] = field(default_factory=list)
     identity: str | None = None
     """NIP, or NIK for non-ASN: what makes two rows the same person within one file."""
-
-
-def mask_nik(value: str) -> str:
-    """Import reports show only enough of a NIK to find the row."""
-    return value[:4] + "*" * max(len(value) - 8, 0) + value[-4:] if len(value) > 8 else "****"
+    identity_column: str = "nip"
+    """The column `identity` came from."""
 
 
 def _normalise_header(name: str) -> str:
@@ -215,8 +237,6 @@ def parse_row(
             continue
         if suspect and NOT_UTF8.search(cell):
             shown = cell.encode("utf-8", errors="surrogateescape").decode("latin-1")
-            if name == "nik":
-                shown = mask_nik(shown)
             errors.append(
                 RowError(line, name, shown, "berisi byte yang bukan UTF-8; simpan file sebagai CSV UTF-8")
             )
@@ -226,17 +246,17 @@ def parse_row(
         values["employment_type"] = _normalise_choice(values["employment_type"], EMPLOYMENT_TYPE_ALIASES)
     if "level" in values:
         values["level"] = _normalise_choice(values["level"], LEVEL_ALIASES)
-    identity = values.get("nip") or values.get("nik") or None
+    identity_column = "nip" if values.get("nip") else "nik"
+    identity = values.get(identity_column) or None
     if errors:
-        return ParsedRow(line, None, errors, identity)
+        return ParsedRow(line, None, errors, identity, identity_column)
     try:
         employee = EmployeeInput.model_validate(values, context={"today": today})
     except ValidationError as exc:
         for error in exc.errors():
             column = str(error["loc"][0]) if error["loc"] else None
-            value = values.get(column or "")
-            if column == "nik" and value:
-                value = mask_nik(value)
-            errors.append(RowError(line, column, value, readable_message(error)))
-        return ParsedRow(line, None, errors, identity)
-    return ParsedRow(line, employee, [], employee.nip or employee.nik)
+            errors.append(RowError(line, column, values.get(column or ""), readable_message(error)))
+        return ParsedRow(line, None, errors, identity, identity_column)
+    if employee.nip is not None:
+        return ParsedRow(line, employee, [], employee.nip, "nip")
+    return ParsedRow(line, employee, [], employee.nik, "nik")

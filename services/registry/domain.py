@@ -487,13 +487,17 @@ class EmployeeChange:
     """The profile fields that change, sorted."""
 
 
+def _before_and_after(current: Record, changes: Mapping[str, object]) -> dict[str, list[object]]:
+    return {key: [current.get(key), value] for key, value in changes.items()}
+
+
 def _updated(current: Record, changes: Mapping[str, object], actor: str, now: dt.datetime) -> EmployeeChange:
     update: Record = {**changes, "updated_at": now, "version": current["version"] + 1}
     history: Record = {
         "employee_id": current["_id"],
         "at": now,
         "action": "update",
-        "changes": {key: [current.get(key), value] for key, value in changes.items()},
+        "changes": _before_and_after(current, changes),
         "by": actor,
     }
     changed = sorted(changes)
@@ -529,6 +533,10 @@ def _transferred(
     }
     if effective_date is not None:
         history["effective_date"] = effective_date.isoformat()
+    if changes:
+        # A move that also changes the profile (a new post, a re-import with a new e-mail)
+        # leaves every changed field in the history, as an update would.
+        history["changes"] = _before_and_after(current, changes)
     history["by"] = actor
     event = EmployeeTransferredV1(
         employee=employee_snapshot({**current, **update}),

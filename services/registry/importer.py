@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter
 
+from contracts.roles import Role
 from services.kit.clock import Clock
+from services.kit.errors import Forbidden
+from services.kit.identity import Principal
 from services.kit.polling import Wakeup, poll_forever
-from services.registry.csvimport import ParsedRow, RowError, decode, mask_nik, parse_rows, read_layout
+from services.registry.csvimport import CsvLayout, ParsedRow, RowError, decode, parse_rows, read_layout
 from services.registry.domain import (
     EmployeeInput,
     RuleViolation,
@@ -42,6 +45,8 @@ class ImportSettings:
     lease_seconds: float = 15.0
     idle_poll_seconds: float = 1.0
     parallel_chunks: int = 2
+    sweep_seconds: float = 3600.0
+    """How often uploaded files no import needs any more are looked for (see `sweep`)."""
 
 
 class CommittedLines:
@@ -78,6 +83,20 @@ class ChunkRows:
     last_line: int = 0
 
 
+def importer_of(job: dict[str, object]) -> Principal:
+    """Who uploaded the file, as far as its rows are concerned: the unit scope of their token at
+    upload time. Every row is checked against it as the same person's API call would be."""
+    scope = job.get("scope")
+    # Jobs queued before the role was kept: only the scope matters to the rows.
+    role = Role(str(job.get("role") or (Role.OPD_ADMIN if scope else Role.BKPSDM)))
+    return Principal(str(job["created_by"]), role, scope if isinstance(scope, str) else None, None)
+
+
+def read_file(data: bytes) -> tuple[str, CsvLayout]:
+    text = decode(data)
+    return text, read_layout(text)
+
+
 class ImportWorker:
     def __init__(
         self,
@@ -107,6 +126,16 @@ class ImportWorker:
     async def run(self) -> None:
         await poll_forever("import", self.step, self._wake, self.settings.idle_poll_seconds)
 
+    async def sweep(self) -> None:
+        """Delete, at start and then periodically, the uploaded files (NIKs in clear) that a crash
+        left behind: of an import that finished, or of an upload that never became one."""
+
+        async def step() -> bool:
+            await self.store.sweep_import_files()
+            return False
+
+        await poll_forever("import file sweep", step, Wakeup(), self.settings.sweep_seconds)
+
     async def step(self) -> bool:
         """Import the next waiting file, if any; True when there may be another."""
         job = await self.store.claim_import(self.owner, self.settings.lease_seconds)
@@ -133,10 +162,10 @@ class ImportWorker:
             log.exception("import interrupted", extra={"import_id": import_id})
 
     async def _import(self, import_id: str, job: dict[str, object]) -> None:
-        text = decode(await self.store.import_file(job))
-        layout = read_layout(text)
+        # Decoding and sniffing a large file takes a while: off the event loop.
+        text, layout = await asyncio.to_thread(read_file, await self.store.import_file(job))
         committed = CommittedLines(await self.store.committed_chunks(import_id))
-        scope = job.get("scope")
+        importer = importer_of(job)
         units: dict[str, UnitRef | None] = {}
         rows = iter(parse_rows(text, layout, local_date(self.clock.now())))
         first_seen: dict[str, int] = {}
@@ -147,7 +176,7 @@ class ImportWorker:
                 # Parsing (Python, in a thread) overlaps the transactions in flight (MongoDB).
                 chunk, more = await asyncio.to_thread(self._next_chunk, rows, first_seen, committed)
                 if chunk.processed:
-                    in_flight.add(asyncio.create_task(self._flush(import_id, chunk, units, scope)))
+                    in_flight.add(asyncio.create_task(self._flush(import_id, chunk, units, importer)))
                 if in_flight and (len(in_flight) >= self.settings.parallel_chunks or not more):
                     done, in_flight = await asyncio.wait(
                         in_flight, return_when=asyncio.FIRST_COMPLETED if more else asyncio.ALL_COMPLETED
@@ -176,12 +205,11 @@ class ImportWorker:
             chunk.first_line = chunk.first_line or parsed.line
             chunk.last_line = parsed.line
             if duplicate_of is not None:
-                is_nik = parsed.employee is not None and parsed.employee.nik is not None
                 chunk.errors.append(
                     RowError(
                         parsed.line,
-                        "nik" if is_nik else "nip",
-                        mask_nik(parsed.identity or "") if is_nik else parsed.identity,
+                        parsed.identity_column,
+                        parsed.identity,
                         f"pegawai yang sama sudah ada di baris {duplicate_of}; baris ini dilewati",
                     )
                 )
@@ -207,7 +235,7 @@ class ImportWorker:
         import_id: str,
         chunk: ChunkRows,
         units: dict[str, UnitRef | None],
-        scope: object,
+        importer: Principal,
     ) -> None:
         if chunk.processed == 0:
             return
@@ -228,15 +256,10 @@ class ImportWorker:
                     )
                 )
                 continue
-            if isinstance(scope, str) and scope not in unit.lineage:
-                chunk.errors.append(
-                    RowError(
-                        line,
-                        "org_unit_code",
-                        code,
-                        f"unit {code} berada di luar wewenang Anda (unit {scope})",
-                    )
-                )
+            try:
+                importer.check_access(unit.code, unit.path)
+            except Forbidden as exc:
+                chunk.errors.append(RowError(line, "org_unit_code", code, exc.message))
                 continue
             try:
                 level_fits_unit(employee.level, unit.kind)
@@ -244,7 +267,7 @@ class ImportWorker:
                 chunk.errors.append(RowError(line, "level", employee.level.value, exc.message))
                 continue
             rows.append(ImportRow(line, employee, unit))
-        write = await self.decide(import_id, rows, chunk)
+        write = await self.decide(import_id, rows, chunk, importer)
         await self.store.apply_import_chunk(import_id, self.owner, write)
         counts = write.counts
         self.rows_total.labels("imported").inc(counts.imported)
@@ -252,9 +275,13 @@ class ImportWorker:
         self.rows_total.labels("unchanged").inc(counts.unchanged)
         self.rows_total.labels("failed").inc(counts.failed)
 
-    async def decide(self, import_id: str, rows: list[ImportRow], chunk: ChunkRows) -> ChunkWrite:
-        """What the chunk's rows do to the employees on file. The write is conditional on the
-        versions read here, so a change made in between makes the chunk retry, never lose it."""
+    async def decide(
+        self, import_id: str, rows: list[ImportRow], chunk: ChunkRows, importer: Principal
+    ) -> ChunkWrite:
+        """What the chunk's rows do to the employees on file. A row may change or move only an
+        employee the importer may act on where they are now, as for a transfer by the API (the
+        row's own unit is checked before). The write is conditional on the versions read here,
+        so a change made in between makes the chunk retry, never lose it."""
         write = ChunkWrite((chunk.first_line, chunk.last_line), chunk.processed, errors=list(chunk.errors))
         ids = [self.vault.employee_id(row.employee) for row in rows]
         existing = await self.store.employees_by_id(ids)
@@ -270,12 +297,27 @@ class ImportWorker:
                 write.events.append(registered)
                 write.counts.imported += 1
                 continue
+            identity_column, identity = (
+                ("nip", row.employee.nip) if row.employee.nip is not None else ("nik", row.employee.nik)
+            )
+            if not importer.may_access(current["org_unit_code"], current["org_unit_path"]):
+                # Neither the employee's unit nor their state is told: they are not the importer's.
+                write.errors.append(
+                    RowError(
+                        row.line,
+                        identity_column,
+                        identity,
+                        f"pegawai ini terdaftar di unit di luar wewenang Anda (unit {importer.org_unit}); "
+                        "baris ini dilewati",
+                    )
+                )
+                continue
             if not current["active"]:
                 write.errors.append(
                     RowError(
                         row.line,
-                        "nip",
-                        row.employee.nip,
+                        identity_column,
+                        identity,
                         f"pegawai {employee_id} sudah nonaktif; tidak diimpor ulang",
                     )
                 )

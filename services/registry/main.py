@@ -28,7 +28,15 @@ def build_app(settings: RegistrySettings | None = None, clock: Clock | None = No
     settings = settings or RegistrySettings()
     clock = clock or SystemClock()
     runtime = build_runtime(settings)
-    vault = NikVault(configured_or_dev(settings.nik_secret, settings.nik_key_file, NikVault.generate))
+    vault = NikVault(
+        configured_or_dev(
+            settings.nik_secret,
+            settings.nik_key_file,
+            NikVault.generate,
+            dev_mode=settings.dev_mode,
+            setting="NIK_SECRET",
+        )
+    )
     store = RegistryStore(runtime, clock)
     worker = ImportWorker(
         store,
@@ -43,7 +51,7 @@ def build_app(settings: RegistrySettings | None = None, clock: Clock | None = No
         runtime.metrics_registry,
     )
     runtime.startup_hooks.append(store.ensure_indexes)
-    runtime.background_tasks.append(worker.run)
+    runtime.background_tasks += [worker.run, worker.sweep]
     app = create_app(
         runtime,
         "Netralitas ASN: registry",
@@ -56,7 +64,7 @@ def build_app(settings: RegistrySettings | None = None, clock: Clock | None = No
             EmployeeTransferredV1,
             EmployeeDeactivatedV1,
         ],
+        body_limits={"/v1/imports": settings.max_import_bytes},
     )
     app.state.registry = RegistryUseCases(store, vault, clock, worker.notify)
-    app.state.max_import_bytes = settings.max_import_bytes
     return app

@@ -7,12 +7,15 @@ the caller, and in which words, is the use cases' business.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bson import ObjectId
 from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
 from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,6 +29,7 @@ from services.registry.csvimport import RowError
 from services.registry.domain import EmployeeChange, UnitRef, unit_ref
 
 SOURCE = "/netral/registry"
+FINISHED = ("completed", "failed")
 
 
 class LeaseLost(RuntimeError):
@@ -197,9 +201,10 @@ class RegistryStore:
     # ------------------------------------------------------------ imports
 
     async def create_import(
-        self, data: bytes, filename: str, total: int, actor: str, scope: str | None
+        self, data: bytes, filename: str, total: int, actor: str, role: str, scope: str | None
     ) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+        """Queue the file. It holds NIKs in clear: it is kept only until the import finishes."""
+        digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
         file_id = await self.files.upload_from_stream(filename, data, metadata={"sha256": digest})
         now = self.clock.now()
         job: Document = {
@@ -210,6 +215,7 @@ class RegistryStore:
             "sha256": digest,
             "total": total,
             "scope": scope,
+            "role": role,
             "created_by": actor,
             "created_at": now,
             "started_at": now,
@@ -285,7 +291,10 @@ class RegistryStore:
     async def finish_import(
         self, import_id: str, owner: str, status: str, message: str | None = None
     ) -> None:
-        await self.imports.update_one(
+        """Mark the import finished, then delete its uploaded file: a finished import never
+        reads it again. GridFS cannot join a transaction; a crash in between leaves the file to
+        `sweep_import_files` at the next start."""
+        job = await self.imports.find_one_and_update(
             {"_id": import_id, "owner": owner},
             {
                 "$set": {
@@ -295,7 +304,35 @@ class RegistryStore:
                     "message": message,
                 }
             },
+            {"file_id": 1},
         )
+        if job is not None and job.get("file_id") is not None:
+            await self._delete_file(job["file_id"])
+
+    async def _delete_file(self, file_id: ObjectId) -> None:
+        try:
+            await self.files.delete(file_id)
+        except NoFile:
+            pass  # deleted already (by the sweep, or a retry); its chunks are gone all the same
+
+    async def sweep_import_files(self, orphaned_after: dt.timedelta = dt.timedelta(hours=1)) -> None:
+        """Delete uploaded files no import will read again: those of finished imports whose
+        worker died before it deleted them, and those an upload left without a job (the upload
+        cut short, or the job never written) once they are older than `orphaned_after`. The
+        files are few: one per import still running."""
+        cutoff = self.clock.now() - orphaned_after
+        files_collection = self.db["import_files.files"]
+        chunks_collection = self.db["import_files.chunks"]
+        async for stored in files_collection.find({}, {"_id": 1, "uploadDate": 1}):
+            job = await self.imports.find_one({"_id": f"imp-{stored['_id']}"}, {"status": 1})
+            abandoned = job is None and stored["uploadDate"] < cutoff
+            if abandoned or (job is not None and job["status"] in FINISHED):
+                await self._delete_file(stored["_id"])
+        # Chunks written by an upload that died before its file document.
+        for files_id in await chunks_collection.distinct("files_id"):
+            if isinstance(files_id, ObjectId) and files_id.generation_time < cutoff:
+                if await files_collection.find_one({"_id": files_id}, {"_id": 1}) is None:
+                    await chunks_collection.delete_many({"files_id": files_id})
 
     async def apply_import_chunk(self, import_id: str, owner: str, chunk: ChunkWrite) -> None:
         """Write one chunk of rows, their history and events, their errors, its commit marker

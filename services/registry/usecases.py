@@ -5,6 +5,7 @@ is checked here, once; the rules are in `services.registry.domain`, the document
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
 from services.kit.mongo import Document
 from services.kit.validation import field_errors
-from services.registry.csvimport import CsvFileError, count_rows, decode, read_layout
+from services.registry.csvimport import CsvFileError, CsvLayout, count_rows, decode, read_layout
 from services.registry.domain import (
     DeactivationReason,
     EmployeeChange,
@@ -74,6 +75,13 @@ class ImportStatus:
     progress: dict[str, int]
     errors: list[Document]
     """One page of the per-row errors."""
+
+
+def sniffed(data: bytes) -> tuple[CsvLayout, int]:
+    """The file's layout and its number of data rows, or CsvFileError."""
+    text = decode(data)
+    layout = read_layout(text)
+    return layout, count_rows(text, layout)
 
 
 class RegistryUseCases:
@@ -150,7 +158,11 @@ class RegistryUseCases:
         employee = await self.store.employee(employee_id)
         if employee is None:
             raise EmployeeNotFound(employee_id)
-        if principal.role is Role.EMPLOYEE and principal.nip != employee.get("nip"):
+        # Compared on the registry id, which every employee has (a non-ASN has no NIP): a token
+        # without an employee id sees nobody.
+        if principal.role is Role.EMPLOYEE and (
+            principal.employee_id is None or principal.employee_id != employee["_id"]
+        ):
             raise Forbidden("pegawai hanya boleh melihat datanya sendiri")
         principal.check_access(employee["org_unit_code"], employee["org_unit_path"])
         return employee
@@ -268,16 +280,15 @@ class RegistryUseCases:
     async def start_import(self, principal: Principal, data: bytes, filename: str) -> ImportStarted:
         """Queue a CSV for the import worker; its rows are checked there, the file as a whole here."""
         principal.check_role(*IMPORTERS)
-        text = decode(data)
         try:
-            layout = read_layout(text)
+            # Decoding and sniffing a file of many MB takes a while: off the event loop.
+            layout, total = await asyncio.to_thread(sniffed, data)
         except CsvFileError as exc:
             raise InvalidInput.one("file", str(exc)) from None
-        total = count_rows(text, layout)
         if total == 0:
             raise InvalidInput.one("file", "file CSV hanya berisi header, tanpa baris data")
         import_id = await self.store.create_import(
-            data, filename, total, principal.subject, principal.org_unit
+            data, filename, total, principal.subject, principal.role.value, principal.org_unit
         )
         self.import_queued()
         return ImportStarted(import_id, total, layout.ignored)

@@ -21,11 +21,13 @@ from services.reports.domain import (
     CATEGORIES,
     CATEGORY_BY_CODE,
     STATE_LABELS,
+    AccessHead,
     Action,
     CaseState,
     DeadlineKind,
     EscalationLevel,
     ReportForm,
+    case_summary,
 )
 from services.reports.usecases import (
     AUDITORS,
@@ -38,6 +40,7 @@ from services.reports.usecases import (
     CaseView,
     IntakeResult,
     ReportsUseCases,
+    TrackedReport,
 )
 
 MAX_PAGE_SIZE = 200
@@ -112,6 +115,23 @@ class SubjectIn(_Input):
     employee_id: str = Field(min_length=10, max_length=32)
 
 
+class TrackIn(_Input):
+    code: str
+    """The tracking code from the intake's answer, in the body so that no URL (and so no log
+    line of a proxy or of this service) ever holds it."""
+
+
+class IdentityReasonIn(_Input):
+    reason: str | None = Field(default=None, max_length=500)
+    """Why the identity is opened: logged with the read, and required (at least 10 characters)."""
+
+
+class PublishedHeadIn(_Input):
+    length: int = Field(ge=1)
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """From a `report.reporter_access_head.v1` event the auditor kept."""
+
+
 class ReportsMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.received = Counter(
@@ -151,19 +171,29 @@ class ReportsMetrics:
 
 class RateLimits:
     """Per-client limits on the public endpoints, in this process's memory: with several
-    replicas each counts on its own, so the effective limit is replicas × the setting."""
+    replicas each counts on its own, so the effective limit is replicas × the setting. The
+    client's address is only a key of the limiter's memory: it is never logged nor a label."""
 
-    def __init__(self, intake: str, tracking: str, trust_forwarded_for: bool) -> None:
+    def __init__(self, intake: str, tracking: str, trusted_proxy_hops: int = 0) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.items: dict[str, RateLimitItem] = {"intake": parse(intake), "tracking": parse(tracking)}
-        self.trust_forwarded_for = trust_forwarded_for
+        self.trusted_proxy_hops = trusted_proxy_hops
 
     def client(self, request: Request) -> str:
-        if self.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
+        """The address the nearest untrusted hop connected from. Each trusted proxy appends the
+        address it was connected from to X-Forwarded-For, so the client is the entry that many
+        hops from the right; anything further left was written by the client and is not read.
+        A header shorter than the proxies (a misconfiguration) falls back to the peer."""
+        peer = request.client.host if request.client else "unknown"
+        if self.trusted_proxy_hops == 0:
+            return peer
+        hops = [
+            hop.strip()
+            for header in request.headers.getlist("x-forwarded-for")
+            for hop in header.split(",")
+            if hop.strip()
+        ]
+        return hops[-self.trusted_proxy_hops] if len(hops) >= self.trusted_proxy_hops else peer
 
     async def check(self, request: Request, endpoint: str, metrics: ReportsMetrics) -> None:
         item = self.items[endpoint]
@@ -193,18 +223,6 @@ def _limits(request: Request) -> RateLimits:
     return limits
 
 
-async def _bounded_body(request: Request) -> None:
-    """Refuse an oversized body; the fields' own limits bound the rest. A body sent without a
-    Content-Length (chunked) is measured as FastAPI read it for validation."""
-    limit: int = request.app.state.max_body_bytes
-    length = request.headers.get("content-length")
-    size = int(length) if length is not None and length.isdigit() else len(await request.body())
-    if size > limit:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, f"isi permintaan terlalu besar (maksimal {limit} bita)"
-        )
-
-
 async def _intake_limit(request: Request) -> None:
     await _limits(request).check(request, "intake", _metrics(request))
 
@@ -232,6 +250,11 @@ def _form(body: ReportIn) -> ReportForm:
     )
 
 
+TRACK_URL = "/v1/reports/track"
+"""Where a reporter follows their report: POST the code as `{"code": ...}`. The older
+`GET /v1/reports/track/{code}` still answers, but puts the code in a URL."""
+
+
 def _receipt(result: IntakeResult) -> dict[str, Any]:
     return {
         "report_id": result.report_id,
@@ -240,7 +263,7 @@ def _receipt(result: IntakeResult) -> dict[str, Any]:
             "Laporan diterima. Simpan kode pelacakan ini: hanya dengan kode ini Anda dapat mengikuti "
             "perkembangan laporan, dan kode ini tidak dapat dipulihkan bila hilang."
         ),
-        "track_url": f"/v1/reports/track/{result.tracking_code}",
+        "track_url": TRACK_URL,
     }
 
 
@@ -254,7 +277,7 @@ async def categories() -> dict[str, Any]:
 @router.post(
     "/reports",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(_intake_limit), Depends(_bounded_body)],
+    dependencies=[Depends(_intake_limit)],
     responses=error_responses(413, 429),
 )
 async def file_report(
@@ -273,7 +296,6 @@ async def file_report(
 @router.post(
     "/reports/bawaslu",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(_bounded_body)],
     responses=error_responses(413),
 )
 async def file_bawaslu_finding(
@@ -287,12 +309,27 @@ async def file_bawaslu_finding(
     return {**_receipt(result), "case_id": result.case_id, "linked": result.linked}
 
 
+@router.post(
+    "/reports/track",
+    dependencies=[Depends(_tracking_limit)],
+    responses=error_responses(404, 413, 429),
+)
+async def track(body: TrackIn, usecases: UseCases) -> dict[str, Any]:
+    """What the reporter sees: the status and every change with its reason. Nothing internal.
+    The code travels in the body, never in a URL."""
+    return _tracking_page(await usecases.track(body.code))
+
+
 @router.get(
     "/reports/track/{code}", dependencies=[Depends(_tracking_limit)], responses=error_responses(404, 429)
 )
-async def track(code: str, usecases: UseCases) -> dict[str, Any]:
-    """What the reporter sees: the status and every change with its reason. Nothing internal."""
-    tracked = await usecases.track(code)
+async def track_by_path(code: str, usecases: UseCases) -> dict[str, Any]:
+    """The older form of `POST /v1/reports/track`, kept for links already given out: the same
+    answer. Only the route's template is logged, never the path with the code."""
+    return _tracking_page(await usecases.track(code))
+
+
+def _tracking_page(tracked: TrackedReport) -> dict[str, Any]:
     report, case = tracked.report, tracked.case
     state = CaseState(case["state"])
     category = CATEGORY_BY_CODE[report["category"]]
@@ -315,28 +352,6 @@ async def track(code: str, usecases: UseCases) -> dict[str, Any]:
     }
 
 
-def _case_summary(case: dict[str, Any]) -> dict[str, Any]:
-    state = CaseState(case["state"])
-    return {
-        "id": case["_id"],
-        "state": state.value,
-        "state_label": STATE_LABELS[state],
-        "category": case["category"],
-        "class": case["violation_class"],
-        "channels": case["channels"],
-        "report_count": len(case["report_ids"]),
-        "incident_date": case["incident_date"].date(),
-        "accused": case["accused"],
-        "subject": case["subject"],
-        "match_status": case["match_status"],
-        "org_unit_code": case["org_unit_code"],
-        "deadlines": case["deadlines"],
-        "overdue": case.get("overdue", False),
-        "received_at": case["received_at"],
-        "updated_at": case["updated_at"],
-    }
-
-
 def _allowed(view: CaseView) -> list[str]:
     return [action.value for action in view.allowed_actions]
 
@@ -351,40 +366,18 @@ async def list_reports(
     page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
-    docs, total = await usecases.list_cases(principal, state, overdue, org_unit, page, page_size)
-    return page_response([_case_summary(doc) for doc in docs], page, page_size, total)
+    summaries, total = await usecases.list_cases(principal, state, overdue, org_unit, page, page_size)
+    return page_response(summaries, page, page_size, total)
 
 
 @router.get("/reports/{case_id}", responses=error_responses(404))
 async def get_report(
     case_id: str, usecases: UseCases, principal: Annotated[Principal, Depends(require(*CASE_READERS))]
 ) -> dict[str, Any]:
+    """The case as the caller's role may see it: an OPD admin sees where a case about their
+    unit's employee stands, not the reports, their channels or who acted."""
     view = await usecases.case_detail(principal, case_id)
-    case = view.case
-    return {
-        **_case_summary(case),
-        "bawaslu_references": case["bawaslu_references"],
-        "candidates": case.get("candidates", []),
-        "sanction": case.get("sanction"),
-        "history": case["history"],
-        "allowed_actions": _allowed(view),
-        "reports": [
-            {
-                "id": r["_id"],
-                "channel": r["channel"],
-                "category": r["category"],
-                "description": r["description"],
-                "incident_date": r["incident_date"].date(),
-                "location": r["location"],
-                "accused": r["accused"],
-                "evidence": r["evidence"],
-                "bawaslu_reference": r.get("bawaslu_reference"),
-                "anonymous": r["anonymous"],
-                "received_at": r["received_at"],
-            }
-            for r in view.reports
-        ],
-    }
+    return {**view.shown, "allowed_actions": _allowed(view)}
 
 
 @router.put("/reports/{case_id}/subject", responses=error_responses(404, 409))
@@ -395,7 +388,7 @@ async def assign_subject(
     principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
 ) -> dict[str, Any]:
     """Confirm which employee the accused is, when matching was unsure."""
-    return _case_summary(await usecases.assign_subject(principal, case_id, body.employee_id))
+    return case_summary(await usecases.assign_subject(principal, case_id, body.employee_id), principal.role)
 
 
 @router.post("/reports/{case_id}/transitions", responses=error_responses(404, 409))
@@ -415,18 +408,19 @@ async def transition(
         recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)
         if recommended is not None:
             metrics.time_to_decision.observe((case["decided_at"] - recommended).total_seconds() / 86400)
-    return {**_case_summary(case), "sanction": case.get("sanction"), "allowed_actions": _allowed(view)}
+    return {**view.shown, "sanction": case.get("sanction"), "allowed_actions": _allowed(view)}
 
 
-@router.get("/reports/{case_id}/reporter", responses=error_responses(404))
+@router.post("/reports/{case_id}/reporter", responses=error_responses(404, 413))
 async def reporter_identity(
     case_id: str,
     usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*IDENTITY_READERS))],
-    reason: str | None = Query(default=None, max_length=500),
+    body: IdentityReasonIn | None = None,
 ) -> dict[str, Any]:
-    """The reporters' identities: only with a stated reason, and every read is logged."""
-    identities = await usecases.reporter_identity(principal, case_id, reason)
+    """The reporters' identities: only with a stated reason, and every read is logged. The
+    reason is in the body: a URL's query string reaches logs."""
+    identities = await usecases.reporter_identity(principal, case_id, body.reason if body else None)
     return {
         "case_id": case_id,
         "reporters": identities,
@@ -442,16 +436,38 @@ async def reporter_access_log(
     page: Page = 1,
     page_size: int = Query(default=50, ge=1, le=MAX_PAGE_SIZE),
 ) -> dict[str, Any]:
-    docs, total = await usecases.access_entries(case_id, page, page_size)
+    """The log of identity reads, newest first: for a unit-bound auditor, of their units' cases."""
+    docs, total = await usecases.access_entries(principal, case_id, page, page_size)
     items = [
         {
+            "seq": d["seq"],
             "case_id": d["case_id"],
             "actor": d["actor"],
             "actor_role": d["actor_role"],
             "reason": d["reason"],
             "identities_read": d["identities_read"],
             "at": d["at"],
+            "hash": d["hash"],
         }
         for d in docs
     ]
     return page_response(items, page, page_size, total)
+
+
+@router.post("/reporter-access-log/verify", responses=error_responses(413))
+async def verify_reporter_access_log(
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*AUDITORS))],
+    body: PublishedHeadIn | None = None,
+) -> dict[str, Any]:
+    """Whether the log is as written: each entry against its hash chain, the end against the
+    recorded head and, if given, a head the auditor kept from a published event."""
+    published = AccessHead(body.length, body.head_hash) if body else None
+    check = await usecases.verify_access_log(published)
+    return {
+        "intact": check.intact,
+        "length": check.length,
+        "head_hash": check.head_hash,
+        "first_broken": check.first_broken,
+        "problem": check.problem,
+    }

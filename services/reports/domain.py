@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
+import json
 import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
@@ -42,6 +44,7 @@ from contracts.reports import (
     ReportAppealFiledV1,
     ReportClosedV1,
     ReportDeadlineBreachedV1,
+    ReporterAccessHeadV1,
     ReporterContactV1,
     ReportEscalatedV1,
     ReportReceivedV1,
@@ -910,15 +913,19 @@ class PreparedIntake:
     new_case_id: str
     """The id of the case this report opens, if it links into none."""
     tracking_code: str
+    tracking_hash: str
+    """The code's keyed hash (see `tracking_hash`): all the report keeps of the code."""
     received_at: dt.datetime
     sealed_identity: bytes | None
     sealed_contact: str | None
     """The reporter's contact sealed for the notify service, for status updates."""
 
 
-def tracking_hash(code: str) -> str:
-    """Only the hash is stored: someone reading the database cannot follow a reporter's case."""
-    return hashlib.sha256(code.encode()).hexdigest()
+def tracking_hash(code: str, key: bytes) -> str:
+    """Only this hash is stored: someone reading the database cannot follow a reporter's case.
+    Keyed (HMAC-SHA256): without the service's key, a copy of the database does not let anyone
+    test guessed codes against it."""
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 
 def as_datetime(day: dt.date) -> dt.datetime:
@@ -959,7 +966,7 @@ def report_document(prepared: PreparedIntake, case_id: str) -> Document:
     return {
         "_id": prepared.report_id,
         "case_id": case_id,
-        "tracking_hash": tracking_hash(prepared.tracking_code),
+        "tracking_hash": prepared.tracking_hash,
         "channel": intake.channel,
         "category": intake.category,
         "description": intake.description,
@@ -1053,7 +1060,7 @@ def received_events(case: Document, prepared: PreparedIntake, linked: bool) -> l
         ReportReceivedV1(
             case=case_snapshot(case), report_id=prepared.report_id, channel=channel, linked=linked
         ),
-        PublicReportReceivedV1(case=public_snapshot(case), channel=channel, linked=linked),
+        PublicReportReceivedV1(case=public_snapshot(case), linked=linked),
     ]
     if prepared.sealed_contact is not None:
         events.append(
@@ -1355,3 +1362,210 @@ class CaseRules:
         self.schedule(after)
         events = [event for duty in fired for event in duty_events(after, duty, now)]
         return FiredDuties(after, fired, events)
+
+
+# ---------------------------------------------------------------- what each role sees of a case
+
+UNIT_ADMINS: frozenset[Role] = frozenset({Role.OPD_ADMIN})
+"""Roles that see a case only as far as their unit's follow-up needs: which of their employees
+it is about, where it stands and its deadlines. Not the reports (description, evidence,
+place), not the channels, not the accused as reported, not who acted: a supervisor's report
+about their own staff would otherwise point at the supervisor."""
+
+
+def case_summary(case: Document, role: Role) -> Document:
+    """A case in a list, or after a change, as `role` may see it."""
+    state = CaseState(case["state"])
+    if role in UNIT_ADMINS:
+        return {
+            "id": case["_id"],
+            "state": state.value,
+            "state_label": STATE_LABELS[state],
+            "category": case["category"],
+            "class": case["violation_class"],
+            "subject": case["subject"],
+            "org_unit_code": case["org_unit_code"],
+            "deadlines": case["deadlines"],
+            "overdue": case.get("overdue", False),
+            "received_at": case["received_at"],
+            "updated_at": case["updated_at"],
+        }
+    return {
+        "id": case["_id"],
+        "state": state.value,
+        "state_label": STATE_LABELS[state],
+        "category": case["category"],
+        "class": case["violation_class"],
+        "channels": case["channels"],
+        "report_count": len(case["report_ids"]),
+        "incident_date": case["incident_date"].date(),
+        "accused": case["accused"],
+        "subject": case["subject"],
+        "match_status": case["match_status"],
+        "org_unit_code": case["org_unit_code"],
+        "deadlines": case["deadlines"],
+        "overdue": case.get("overdue", False),
+        "received_at": case["received_at"],
+        "updated_at": case["updated_at"],
+    }
+
+
+def case_details(case: Document, reports: Sequence[Document], role: Role) -> Document:
+    """One case with its reports, as `role` may see it (no reports at all for a unit admin)."""
+    summary = case_summary(case, role)
+    if role in UNIT_ADMINS:
+        return {
+            **summary,
+            "sanction": case.get("sanction"),
+            "history": [
+                {"state": entry["state"], "action": entry["action"], "at": entry["at"]}
+                for entry in case["history"]
+            ],
+        }
+    return {
+        **summary,
+        "bawaslu_references": case["bawaslu_references"],
+        "candidates": case.get("candidates", []),
+        "sanction": case.get("sanction"),
+        "history": case["history"],
+        "reports": [
+            {
+                "id": r["_id"],
+                "channel": r["channel"],
+                "category": r["category"],
+                "description": r["description"],
+                "incident_date": r["incident_date"].date(),
+                "location": r["location"],
+                "accused": r["accused"],
+                "evidence": r["evidence"],
+                "bawaslu_reference": r.get("bawaslu_reference"),
+                "anonymous": r["anonymous"],
+                "received_at": r["received_at"],
+            }
+            for r in reports
+        ],
+    }
+
+
+# ---------------------------------------------------------------- the log of identity reads
+
+ACCESS_GENESIS = "0" * 64
+"""The `prev_hash` of the first entry of the reporter-access log."""
+ACCESS_HASHED_FIELDS = ("seq", "case_id", "lineage", "actor", "actor_role", "reason", "identities_read", "at")
+"""What an entry's hash covers, with the previous entry's hash."""
+
+
+def access_time(moment: dt.datetime) -> dt.datetime:
+    """`moment` as MongoDB keeps it (UTC, milliseconds), so that a stored entry hashes as written."""
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def access_entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+    """The chain link: binds the entry's content to its place and to every entry before it, so
+    an edit, a deletion or a reordering changes every hash from that point on."""
+    fields = {name: entry.get(name) for name in ACCESS_HASHED_FIELDS}
+    at = fields["at"]
+    fields["at"] = access_time(at).isoformat(timespec="milliseconds") if isinstance(at, dt.datetime) else at
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{prev_hash}:{canonical}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessHead:
+    """The last entry of the access log: how many there are, and the last one's hash."""
+
+    length: int
+    hash: str
+
+
+EMPTY_ACCESS_LOG = AccessHead(0, ACCESS_GENESIS)
+
+
+def chained_access_entry(
+    head: AccessHead,
+    entry_id: str,
+    case: Document,
+    actor: str,
+    actor_role: Role,
+    reason: str,
+    identities_read: int,
+    at: dt.datetime,
+) -> tuple[Document, AccessHead]:
+    """The next entry of the access log after `head`, and the head it makes. The case's lineage
+    is kept in the entry, so that auditors see the entries of their units' cases only."""
+    entry: Document = {
+        "_id": entry_id,
+        "seq": head.length,
+        "case_id": case["_id"],
+        "lineage": list(case.get("lineage", [])),
+        "actor": actor,
+        "actor_role": actor_role.value,
+        "reason": reason,
+        "identities_read": identities_read,
+        "at": access_time(at),
+        "prev_hash": head.hash,
+    }
+    entry["hash"] = access_entry_hash(head.hash, entry)
+    return entry, AccessHead(head.length + 1, entry["hash"])
+
+
+def access_head_event(head: AccessHead, at: dt.datetime) -> ReporterAccessHeadV1:
+    """What is published after each read: the head only, so that the log's content stays here."""
+    return ReporterAccessHeadV1(length=head.length, head_hash=head.hash, at=at)
+
+
+@dataclass(frozen=True)
+class AccessLogCheck:
+    intact: bool
+    length: int
+    """Entries checked intact, from the first."""
+    head_hash: str
+    """The hash of the last intact entry (ACCESS_GENESIS when none)."""
+    first_broken: int | None
+    problem: str | None
+
+
+def _link_problem(
+    position: int, prev: str, entry: Mapping[str, Any], published: AccessHead | None
+) -> str | None:
+    if entry.get("seq") != position:
+        return f"catatan nomor {position} hilang atau nomor urutnya diubah"
+    if entry.get("prev_hash") != prev:
+        return f"catatan nomor {position}: rantai terputus (prev_hash tidak cocok)"
+    if entry.get("hash") != access_entry_hash(prev, entry):
+        return f"catatan nomor {position}: isi catatan telah diubah"
+    if published is not None and position == published.length - 1 and entry["hash"] != published.hash:
+        return f"catatan nomor {position} tidak cocok dengan kepala log yang diterbitkan"
+    return None
+
+
+def verify_access_log(
+    entries: Sequence[Mapping[str, Any]],
+    recorded_head: AccessHead | None,
+    published: AccessHead | None = None,
+) -> AccessLogCheck:
+    """Check the whole log in `seq` order against its hashes, the head recorded with it, and a
+    head published earlier (an auditor's copy of a `report.reporter_access_head.v1` event).
+    An edited entry breaks its own hash, a deleted one leaves a gap, a reordering breaks a
+    `prev_hash`; a deleted tail shows against the recorded or the published head."""
+    prev = ACCESS_GENESIS
+    for position, entry in enumerate(sorted(entries, key=lambda e: int(e.get("seq", -1)))):
+        problem = _link_problem(position, prev, entry, published)
+        if problem is not None:
+            return AccessLogCheck(False, position, prev, position, problem)
+        prev = entry["hash"]
+    length = len(entries)
+    if recorded_head is not None and (recorded_head.length, recorded_head.hash) != (length, prev):
+        return AccessLogCheck(
+            False, length, prev, length, "kepala log tidak cocok dengan catatan: ada catatan yang dihapus"
+        )
+    if published is not None and published.length > length:
+        return AccessLogCheck(
+            False,
+            length,
+            prev,
+            length,
+            f"log lebih pendek ({length}) daripada kepala yang diterbitkan ({published.length})",
+        )
+    return AccessLogCheck(True, length, prev, None, None)

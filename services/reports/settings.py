@@ -17,10 +17,16 @@ class ReportsSettings(ServiceSettings):
     """Production: comma-separated Fernet keys from a secret store; the first encrypts, all
     decrypt (rotation). Unset: a DEV-ONLY key generated under .local/dev-keys."""
     reporter_key_file: Path = LOCAL_DIR / "dev-keys" / "reports-reporter.fernet"
-    notify_contact_keys: SecretStr | None = None
-    """Production: the notify service's Fernet key(s), to seal reporters' contacts for it alone.
-    Unset: the DEV-ONLY key file that a local notify service reads too."""
-    notify_contact_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.fernet"
+    notify_contact_public_key: str | None = None
+    """Production: notify's X25519 public key (base64 of 32 bytes), to seal reporters' contacts
+    so that only notify, with its private key, opens them. Not a secret; required unless DEV_MODE."""
+    notify_contact_private_key_file: Path = LOCAL_DIR / "dev-keys" / "notify-contact.private"
+    """DEV-ONLY: the local notify's private key file, whose public half is used when
+    NOTIFY_CONTACT_PUBLIC_KEY is unset in development."""
+    tracking_key: SecretStr | None = None
+    """Production: the HMAC key of the stored tracking-code hashes, from a secret store;
+    required unless DEV_MODE. Changing it makes every earlier tracking code unknown."""
+    tracking_key_file: Path = LOCAL_DIR / "dev-keys" / "reports-tracking.key"
     timezone: str = "Asia/Jakarta"
     """Where a deadline's day ends (WIB by default; WITA/WIT provinces set theirs)."""
     link_window_days: int = Field(default=2, ge=0, le=30)
@@ -31,8 +37,11 @@ class ReportsSettings(ServiceSettings):
     deadline_batch_size: int = 1000
     rate_limit_intake: str = "30/minute"
     rate_limit_tracking: str = "120/minute"
-    trust_forwarded_for: bool = False
-    """Behind the ingress, the client is the first X-Forwarded-For address."""
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    """How many proxies in front of the service append to X-Forwarded-For (1 behind the
+    ingress). The client is the address that many hops from the right; 0 ignores the header
+    and uses the connection's peer. The addresses to the left are whatever the client sent."""
     max_body_bytes: int = 65_536
+    """The largest request body of every /v1 path, refused with 413 while it is read."""
     clock_file: Path | None = None
     """DEV/TEST ONLY: read "now" from this file (an ISO instant) to move deadlines in tests."""

@@ -20,7 +20,7 @@ from contracts.envelope import EventData, new_event
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
-from services.reports.domain import OpenCase, as_datetime, name_tokens, tracking_hash
+from services.reports.domain import EMPTY_ACCESS_LOG, AccessHead, OpenCase, as_datetime, name_tokens
 
 SOURCE = "/netral/reports"
 SUBJECT_FIELDS = {
@@ -58,6 +58,9 @@ class ReportsStore:
         self.subjects = self.db["case_subjects"]
         self.identities = self.db["reporter_identities"]
         self.access_log = self.db["reporter_access_log"]
+        self.access_head = self.db["reporter_access_head"]
+        """One document: the log's length and last hash, which every append writes (so that
+        appends are serialised) and verification compares with the entries."""
 
     async def ensure_indexes(self) -> None:
         await ensure_index(self.employees, "nip")
@@ -75,6 +78,8 @@ class ReportsStore:
             partialFilterExpression={"next_due_at": {"$type": "date"}},
         )
         await ensure_index(self.access_log, [("at", DESCENDING)])
+        await ensure_index(self.access_log, "seq", unique=True)
+        await ensure_index(self.access_log, [("lineage", ASCENDING), ("at", DESCENDING)])
 
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run `work` in one transaction (retried by the driver on transient errors), then wake
@@ -196,8 +201,8 @@ class ReportsStore:
     async def case_reports(self, case_id: str) -> list[Document]:
         return [doc async for doc in self.reports.find({"case_id": case_id}).sort("received_at", ASCENDING)]
 
-    async def report_by_tracking_code(self, code: str) -> Document | None:
-        return await self.reports.find_one({"tracking_hash": tracking_hash(code)})
+    async def report_by_tracking_hash(self, hashed: str) -> Document | None:
+        return await self.reports.find_one({"tracking_hash": hashed})
 
     async def list_cases(
         self,
@@ -252,18 +257,47 @@ class ReportsStore:
     async def sealed_identities(self, session: Session, case_id: str) -> list[Document]:
         return [doc async for doc in self.identities.find({"case_id": case_id}, session=session)]
 
-    async def log_identity_access(self, session: Session, entry: Document) -> None:
+    async def access_log_head(self, session: Session) -> AccessHead:
+        doc = await self.access_head.find_one({"_id": "head"}, session=session)
+        return AccessHead(doc["length"], doc["hash"]) if doc else EMPTY_ACCESS_LOG
+
+    async def append_access_entry(
+        self, session: Session, entry: Document, before: AccessHead, after: AccessHead
+    ) -> None:
+        """Append `entry` and move the head from `before` to `after`. Two reads at once both
+        write the head document: one transaction conflicts and is retried on the new head.
+        The log has no update or delete: entries are only ever appended."""
+        await self.access_head.update_one(
+            {"_id": "head", "length": before.length},
+            {"$set": {"length": after.length, "hash": after.hash}},
+            upsert=True,
+            session=session,
+        )
         await self.access_log.insert_one(entry, session=session)
 
     async def access_entries(
-        self, case_id: str | None, page: int, page_size: int
+        self, within: Sequence[str], case_id: str | None, page: int, page_size: int
     ) -> tuple[list[Document], int]:
-        query: Document = {"case_id": case_id} if case_id else {}
+        """Entries of cases in every unit of `within` (and of `case_id` if given), newest first."""
+        conditions: list[Document] = [{"lineage": unit} for unit in within]
+        if case_id:
+            conditions.append({"case_id": case_id})
+        query: Document = {"$and": conditions} if conditions else {}
         total = await self.access_log.count_documents(query)
         cursor = (
-            self.access_log.find(query).sort("at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
+            self.access_log.find(query).sort("seq", DESCENDING).skip((page - 1) * page_size).limit(page_size)
         )
         return [doc async for doc in cursor], total
+
+    async def whole_access_log(self) -> tuple[list[Document], AccessHead | None]:
+        """Every entry in order, and the recorded head (None if there is none), read together."""
+
+        async def read(session: Session) -> tuple[list[Document], AccessHead | None]:
+            entries = [doc async for doc in self.access_log.find({}, session=session).sort("seq", ASCENDING)]
+            head = await self.access_head.find_one({"_id": "head"}, session=session)
+            return entries, AccessHead(head["length"], head["hash"]) if head else None
+
+        return await self.transaction(read)
 
     # ------------------------------------------------------------ deadlines
 

@@ -4,7 +4,8 @@ needs through the store; lets the domain's rules decide; and commits in one tran
 
 Reporter confidentiality: the reporter's name, contact and token subject are sealed here
 before anything is written, and only `reporter_identity` opens them, with its audit entry in
-the same transaction. They reach no event, log line or metric.
+the same transaction. They reach no event, log line or metric. The contact is sealed a second
+time, for notify alone, with notify's public key: this service cannot open that copy.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from contracts.envelope import EventData
 from contracts.roles import Role
@@ -25,6 +26,8 @@ from services.kit.identity import Principal
 from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
 from services.reports.domain import (
+    AccessHead,
+    AccessLogCheck,
     Action,
     CaseRules,
     CaseState,
@@ -36,7 +39,11 @@ from services.reports.domain import (
     ReportForm,
     TransitionRefused,
     WorkingCalendar,
+    access_head_event,
     allowed_actions,
+    case_details,
+    case_summary,
+    chained_access_entry,
     check_incident_date,
     employee_ref,
     match_by_name,
@@ -45,6 +52,8 @@ from services.reports.domain import (
     received_events,
     report_document,
     subject_key,
+    tracking_hash,
+    verify_access_log,
 )
 from services.reports.store import ReportsStore
 
@@ -87,6 +96,14 @@ class CaseView:
     case: Document
     allowed_actions: list[Action]
     reports: list[Document]
+    shown: Document = field(default_factory=dict)
+    """What the caller's role may see of it (see domain.case_details)."""
+
+
+class ContactSealing(Protocol):
+    """Seals a reporter's contact for the notify service (kit.sealedbox.ContactSealer)."""
+
+    def seal(self, value: dict[str, Any]) -> bytes: ...
 
 
 def check_case_scope(principal: Principal, case: Document) -> None:
@@ -104,15 +121,18 @@ class ReportsUseCases:
         self,
         store: ReportsStore,
         vault: Sealer,
-        contact_sealer: Sealer,
+        contact_sealer: ContactSealing,
         clock: Clock,
         calendar: WorkingCalendar,
         link_window_days: int = 2,
         escalation_step_days: int = 5,
+        *,
+        tracking_key: bytes,
     ) -> None:
         self.store = store
         self.vault = vault
         self.contact_sealer = contact_sealer
+        self.tracking_key = tracking_key
         self.clock = clock
         self.calendar = calendar
         self.rules = CaseRules(calendar, link_window_days, escalation_step_days)
@@ -140,6 +160,7 @@ class ReportsUseCases:
         check_incident_date(form.incident_date, self.calendar.local_date(self.clock.now()))
         intake = Intake(**{**vars(form), "reporter": reporter}, channel=channel)
         result, employee = await self._match(intake.accused)
+        tracking_code = new_code()
         unit_code = employee["org_unit_code"] if employee else intake.accused.get("org_unit_code")
         unit = await self.store.unit(unit_code) if unit_code and employee is None else None
         unit_path: list[str] = employee["org_unit_path"] if employee else (unit["path"] if unit else [])
@@ -155,7 +176,8 @@ class ReportsUseCases:
                 ),
                 report_id=str(uuid.uuid4()),
                 new_case_id=str(uuid.uuid4()),
-                tracking_code=new_code(),
+                tracking_code=tracking_code,
+                tracking_hash=tracking_hash(tracking_code, self.tracking_key),
                 received_at=self.clock.now(),
                 sealed_identity=self.vault.seal(reporter) if reporter is not None else None,
                 sealed_contact=(
@@ -231,7 +253,7 @@ class ReportsUseCases:
     async def track(self, code: str) -> TrackedReport:
         """What the reporter follows with their code: the report and its case."""
         normalised = normalise_code(code, "kode pelacakan")
-        report = await self.store.report_by_tracking_code(normalised)
+        report = await self.store.report_by_tracking_hash(tracking_hash(normalised, self.tracking_key))
         if report is None:
             raise NotFound("kode pelacakan tidak ditemukan; periksa kembali kode Anda")
         case = await self.store.case(report["case_id"])
@@ -250,16 +272,21 @@ class ReportsUseCases:
         page: int,
         page_size: int,
     ) -> tuple[list[Document], int]:
+        """The cases in the caller's scope, each as their role may see it."""
         if org_unit and principal.org_unit is not None:
             unit = await self.store.unit(org_unit)
             principal.check_access(org_unit, unit["path"] if unit else [])
         within = [unit for unit in (principal.org_unit, org_unit) if unit]
-        return await self.store.list_cases(within, state.value if state else None, overdue, page, page_size)
+        docs, total = await self.store.list_cases(
+            within, state.value if state else None, overdue, page, page_size
+        )
+        return [case_summary(doc, principal.role) for doc in docs], total
 
     async def case_detail(self, principal: Principal, case_id: str) -> CaseView:
         case = await self._scoped_case(principal, case_id)
         reports = await self.store.case_reports(case_id)
-        return CaseView(case, allowed_actions(CaseState(case["state"]), principal.role), reports)
+        allowed = allowed_actions(CaseState(case["state"]), principal.role)
+        return CaseView(case, allowed, reports, case_details(case, reports, principal.role))
 
     async def _scoped_case(
         self, principal: Principal, case_id: str, session: Session | None = None
@@ -315,7 +342,8 @@ class ReportsUseCases:
             return saved
 
         saved = await self.store.transaction(work)
-        return CaseView(saved, allowed_actions(CaseState(saved["state"]), principal.role), [])
+        allowed = allowed_actions(CaseState(saved["state"]), principal.role)
+        return CaseView(saved, allowed, [], case_summary(saved, principal.role))
 
     # ------------------------------------------------------------ reporter identity
 
@@ -329,33 +357,42 @@ class ReportsUseCases:
                 "reason",
                 "alasan membuka identitas pelapor wajib diisi (minimal 10 karakter) dan akan dicatat",
             )
-        await self._scoped_case(principal, case_id)
+        case = await self._scoped_case(principal, case_id)
         now = self.clock.now()
 
         async def work(session: Session) -> list[Document]:
             sealed = await self.store.sealed_identities(session, case_id)
-            await self.store.log_identity_access(
-                session,
-                {
-                    "_id": str(uuid.uuid4()),
-                    "case_id": case_id,
-                    "actor": principal.subject,
-                    "actor_role": principal.role.value,
-                    "reason": reason.strip(),
-                    "identities_read": len(sealed),
-                    "at": now,
-                },
+            head = await self.store.access_log_head(session)
+            entry, new_head = chained_access_entry(
+                head,
+                str(uuid.uuid4()),
+                case,
+                principal.subject,
+                principal.role,
+                reason.strip(),
+                len(sealed),
+                now,
             )
+            await self.store.append_access_entry(session, entry, head, new_head)
+            await self.store.stage(session, [access_head_event(new_head, entry["at"])])
             return sealed
 
         sealed = await self.store.transaction(work)
         return [{"report_id": doc["_id"], **self.vault.open(doc["sealed"])} for doc in sealed]
 
     async def access_entries(
-        self, case_id: str | None, page: int, page_size: int
+        self, principal: Principal, case_id: str | None, page: int, page_size: int
     ) -> tuple[list[Document], int]:
-        """The audit log of identity reads (the API lets only AUDITORS ask)."""
-        return await self.store.access_entries(case_id, page, page_size)
+        """The log of identity reads (only AUDITORS ask): a unit-bound auditor sees the entries
+        of their units' cases only, as they see those cases only."""
+        within = [principal.org_unit] if principal.org_unit is not None else []
+        return await self.store.access_entries(within, case_id, page, page_size)
+
+    async def verify_access_log(self, published: AccessHead | None = None) -> AccessLogCheck:
+        """Whether the log is as it was written: every entry against its hash and the one before
+        it, and the end against the recorded head and, if given, a head published earlier."""
+        entries, recorded = await self.store.whole_access_log()
+        return verify_access_log(entries, recorded, published)
 
     # ------------------------------------------------------------ deadlines
 

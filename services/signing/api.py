@@ -14,7 +14,7 @@ from services.kit.auth import require
 from services.kit.identity import Principal
 from services.kit.openapi import DESCRIPTIONS, error_responses
 from services.kit.pagination import Page, page_response
-from services.signing.domain import CascadePolicy, Refused
+from services.signing.domain import CEREMONY_MODE_MESSAGE, IN_PERSON, CascadePolicy, Refused
 from services.signing.store import SignResult
 from services.signing.usecases import (
     CAMPAIGN_ADMINS,
@@ -67,7 +67,18 @@ class SignIn(BaseModel):
 
 class CeremonySignIn(SignIn):
     employee_id: str = Field(min_length=10, max_length=32)
-    mode: Literal["online", "in_person"] = "in_person"
+    mode: Literal["in_person"] = Field(
+        default="in_person", description="selalu in_person: upacara mencatat tanda tangan langsung"
+    )
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _in_person(cls, value: object) -> object:
+        # The use case refuses any other mode as well; said here so that the answer is the
+        # rule's own message, not a bare "must be one of".
+        if value != IN_PERSON:
+            raise ValueError(CEREMONY_MODE_MESSAGE)
+        return value
 
 
 def _usecases(request: Request) -> SigningUseCases:
@@ -238,6 +249,7 @@ async def verify_campaign_chain(
         "head_hash": verdict.head_hash,
         "first_broken": verdict.first_broken,
         "problem": verdict.problem,
+        "checkpoint_length": verdict.checkpoint_length,
     }
 
 

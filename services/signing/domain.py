@@ -208,10 +208,27 @@ def pact_sha256(text: str) -> str:
 
 # ---------------------------------------------------------------- statements
 
-MODES = frozenset({"online", "in_person"})
+ONLINE = "online"
+IN_PERSON = "in_person"
+MODES = frozenset({ONLINE, IN_PERSON})
 SIGNED_AT_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-STATEMENT_FIELDS = ("code", "campaign", "signer", "pact_sha256", "signed_at", "mode")
+STATEMENT_FIELDS = (
+    "code",
+    "campaign",
+    "signer",
+    "pact_sha256",
+    "signed_at",
+    "mode",
+    "authenticated_by",
+    "recorded_by",
+)
+# Signed too, but empty for a signature the employee made themself: no one recorded it for them.
+OPTIONAL_STATEMENT_FIELDS = frozenset({"recorded_by"})
+CEREMONY_MODE_MESSAGE = (
+    "tanda tangan pada upacara selalu dicatat sebagai tanda tangan langsung (mode in_person); "
+    "mode lain tidak diterima"
+)
 
 
 def utc_timestamp(moment: dt.datetime) -> str:
@@ -224,6 +241,11 @@ def utc_timestamp(moment: dt.datetime) -> str:
 def _statement_problems(fields: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     for name in STATEMENT_FIELDS:
+        if name not in fields:
+            problems.append(f"kolom {name} tidak ada")
+            continue
+        if name in OPTIONAL_STATEMENT_FIELDS and fields[name] is None:
+            continue
         if not isinstance(fields.get(name), str) or not fields[name]:
             problems.append(f"kolom {name} harus berupa teks yang tidak kosong")
     if problems:
@@ -236,6 +258,8 @@ def _statement_problems(fields: Mapping[str, Any]) -> list[str]:
         problems.append("signed_at harus RFC 3339 UTC, misalnya 2024-01-31T08:00:00.000000Z")
     if fields["mode"] not in MODES:
         problems.append("mode harus online atau in_person")
+    if fields.get("recorded_by") is not None and fields["mode"] != IN_PERSON:
+        problems.append("tanda tangan yang dicatat petugas harus bermode in_person")
     return problems
 
 
@@ -251,7 +275,8 @@ def _valid_timestamp(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Statement:
-    """What a signer states: this person signed this pact version, in this campaign, at this time."""
+    """What a signer states: this person signed this pact version, in this campaign, at this time;
+    and who vouched for it: whose token was used, and the admin who recorded it at a ceremony."""
 
     code: str
     campaign: str
@@ -259,6 +284,8 @@ class Statement:
     pact_sha256: str
     signed_at: str  # RFC 3339 UTC with 'Z' and microseconds, see utc_timestamp
     mode: str  # "online" | "in_person"
+    authenticated_by: str  # "{role}:{subject}" of the token the signature came with
+    recorded_by: str | None  # the recording OPD admin's subject at a ceremony; None otherwise
 
     def __post_init__(self) -> None:
         # Refuse to sign what a verifier would later call malformed.
@@ -273,7 +300,7 @@ def _canonical(fields: Mapping[str, Any]) -> bytes:
 
 
 def _statement_fields(s: Statement) -> dict[str, Any]:
-    return {name: str(getattr(s, name)) for name in STATEMENT_FIELDS}
+    return {name: getattr(s, name) for name in STATEMENT_FIELDS}
 
 
 def statement_bytes(s: Statement) -> bytes:
@@ -424,11 +451,26 @@ def provisional_receipt(stmt: Statement, key: ReceiptKey) -> dict[str, Any]:
 
 
 def chained_receipt(stmt: Statement, key: ReceiptKey, chain_index: int, prev_hash: str) -> dict[str, Any]:
+    return _linked(provisional_receipt(stmt, key), key, chain_index, prev_hash)
+
+
+def _linked(
+    provisional: Mapping[str, Any], key: ReceiptKey, chain_index: int, prev_hash: str
+) -> dict[str, Any]:
+    """The provisional receipt given its place in the chain. Its statement signature is carried
+    over, never made anew: re-signing here would turn a statement the service never signed
+    into one it did."""
     if isinstance(chain_index, bool) or not isinstance(chain_index, int) or chain_index < 0:
         raise ValueError("chain_index harus bilangan bulat ≥ 0")
     if not SHA256_PATTERN.match(prev_hash):
         raise ValueError("prev_hash harus 64 digit heksadesimal huruf kecil")
-    receipt = provisional_receipt(stmt, key)
+    statement = Statement(**{name: provisional[name] for name in STATEMENT_FIELDS})
+    receipt = {
+        **_statement_fields(statement),
+        "statement_hash": statement_hash(statement),
+        "statement_signature": provisional["statement_signature"],
+        "key_id": provisional["key_id"],
+    }
     hash_ = link_hash(prev_hash, chain_index, receipt["statement_hash"])
     receipt.update(
         chain_index=chain_index,
@@ -660,11 +702,11 @@ def revised_campaign(campaign: Mapping[str, Any], revision: Mapping[str, Any]) -
 # ---------------------------------------------------------------- signatures
 
 
-def check_may_sign(
-    campaign: Mapping[str, Any], employee: Mapping[str, Any], now: dt.datetime, recorder_unit: str | None
-) -> None:
-    """Open campaign before its deadline, active employee in its scope, and (at a ceremony)
-    an employee of the recording admin's unit. The cascade is checked after, see cascade_warning."""
+def check_may_sign(campaign: Mapping[str, Any], employee: Mapping[str, Any], now: dt.datetime) -> None:
+    """Open campaign before its deadline, and an active employee in its scope. Whether a
+    ceremony's admin may record this employee is their scope, checked by the use case before
+    anything about the employee's signature is answered; the cascade is checked after, see
+    cascade_warning."""
     code, employee_id = campaign["_id"], employee["_id"]
     if campaign["status"] != OPEN or now >= campaign["deadline"]:
         raise Refused(f"kampanye {code} sudah ditutup")
@@ -672,8 +714,13 @@ def check_may_sign(
         raise Refused(f"pegawai {employee_id} tidak aktif")
     if not set(employee["lineage"]) & set(campaign["scope"]):
         raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {code}")
-    if recorder_unit is not None and recorder_unit not in employee["lineage"]:
-        raise Refused(f"pegawai {employee_id} berada di luar unit {recorder_unit}")
+
+
+def check_ceremony_mode(mode: str) -> None:
+    """A ceremony records people signing in front of the admin: never an online signature,
+    which the employee makes themself with their own token."""
+    if mode != IN_PERSON:
+        raise InvalidInput.one("mode", CEREMONY_MODE_MESSAGE)
 
 
 def cascade_units(employee: Mapping[str, Any], kinds: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -736,6 +783,8 @@ def new_signature(
         pact_sha256=campaign["pact_sha256"],
         signed_at=utc_timestamp(now),
         mode=mode,
+        authenticated_by=authenticated_by,
+        recorded_by=recorded_by,
     )
     record: dict[str, Any] = {
         "_id": signature_id(code, employee_id),
@@ -770,15 +819,63 @@ def new_signature(
 # ---------------------------------------------------------------- the chain's sequencing and checks
 
 
+def pending_problems(signature: Mapping[str, Any], public_pem: bytes) -> tuple[str, ...]:
+    """Why a pending signature read back from the database must not be chained; () when it may.
+
+    Its receipt must be a provisional receipt this service signed, and the record around it
+    must say the same as the signed statement: whoever can write to the database, but does not
+    hold the receipt key, cannot get a signature of their own making into the chain."""
+    receipt = signature.get("receipt")
+    if not isinstance(receipt, Mapping):
+        return ("catatan tanda tangan tidak memuat tanda terima",)
+    check = verify_receipt(receipt, public_pem)
+    problems = list(check.problems)
+    if check.stage != PENDING:
+        problems.append("tanda terima bukan tanda terima sementara")
+    claimed = {
+        "campaign": receipt.get("campaign"),
+        "employee_id": receipt.get("signer"),
+        "authenticated_by": receipt.get("authenticated_by"),
+        "recorded_by": receipt.get("recorded_by"),
+    }
+    for name, value in claimed.items():
+        if signature.get(name) != value:
+            problems.append(f"kolom {name} catatan tidak sama dengan pernyataan yang ditandatangani")
+    if signature.get("_id") != signature_id(str(receipt.get("campaign")), str(receipt.get("signer"))):
+        problems.append("id catatan tidak sesuai dengan kampanye dan penanda tangan pernyataan")
+    return tuple(problems)
+
+
+@dataclass(frozen=True)
+class PendingSorted:
+    """Pending signatures as read, in acceptance order: those that may be chained, and the
+    others with why not."""
+
+    chainable: list[Mapping[str, Any]]
+    refused: list[tuple[Mapping[str, Any], tuple[str, ...]]]
+
+
+def sort_pending(signatures: Iterable[Mapping[str, Any]], public_pem: bytes) -> PendingSorted:
+    chainable: list[Mapping[str, Any]] = []
+    refused: list[tuple[Mapping[str, Any], tuple[str, ...]]] = []
+    for signature in signatures:
+        problems = pending_problems(signature, public_pem)
+        if problems:
+            refused.append((signature, problems))
+        else:
+            chainable.append(signature)
+    return PendingSorted(chainable, refused)
+
+
 def link_receipts(
     receipts: Iterable[Mapping[str, Any]], key: ReceiptKey, chain_index: int, head_hash: str
 ) -> list[dict[str, Any]]:
     """Provisional receipts, in acceptance order, chained after position `chain_index` - 1
-    whose hash is `head_hash`."""
+    whose hash is `head_hash`. Each keeps its own statement signature (see sort_pending for the
+    check that comes first), so a receipt the service never signed stays invalid in the chain."""
     chained: list[dict[str, Any]] = []
     for receipt in receipts:
-        statement = Statement(**{name: receipt[name] for name in STATEMENT_FIELDS})
-        link = chained_receipt(statement, key, chain_index, head_hash)
+        link = _linked(receipt, key, chain_index, head_hash)
         chained.append(link)
         head_hash, chain_index = link["hash"], chain_index + 1
     return chained
@@ -809,6 +906,60 @@ def checkpoint_due(campaign: Mapping[str, Any], final: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class CheckpointCheck:
+    """The chain held against the last checkpoint published for it."""
+
+    length: int | None  # the chain length the checkpoint names; None when there is none yet
+    problem: str | None
+    first_broken: int | None
+
+
+def held_against_checkpoint(
+    campaign_code: str,
+    links: Iterable[Mapping[str, Any]],
+    check: ChainCheck,
+    last_checkpoint: Mapping[str, Any] | None,
+    public_pem: bytes,
+) -> CheckpointCheck:
+    """Does the chain still hold what the last published checkpoint signed? A database writer
+    can cut records off the end and move the head kept next to the chain to match; agencies
+    hold the checkpoint, so the chain must still contain it: at least as long, and the same
+    record at its last position."""
+    if last_checkpoint is None:
+        return CheckpointCheck(None, None, None)
+    length, head = last_checkpoint.get("chain_length"), last_checkpoint.get("head_hash")
+    if (
+        not _is_index(length)
+        or not _is_hash(head)
+        or last_checkpoint.get("campaign") != campaign_code
+        or not _signed(
+            public_pem, checkpoint_message(campaign_code, length, head), last_checkpoint.get("signature")
+        )
+    ):
+        return CheckpointCheck(
+            None, "checkpoint terakhir yang tersimpan tidak sah: catatan checkpoint telah diubah", None
+        )
+    if length == 0:
+        return CheckpointCheck(length, None, None)
+    if check.length < length:
+        return CheckpointCheck(
+            length,
+            f"rantai berisi {check.length} catatan utuh, checkpoint terakhir yang diterbitkan "
+            f"mencatat {length} (catatan dihapus dari ujung rantai)",
+            check.length,
+        )
+    at_checkpoint = next((link for link in links if link.get("chain_index") == length - 1), None)
+    if at_checkpoint is None or at_checkpoint.get("hash") != head:
+        return CheckpointCheck(
+            length,
+            f"catatan nomor {length - 1} tidak sama dengan kepala rantai pada checkpoint terakhir "
+            "yang diterbitkan (rantai ditulis ulang)",
+            length - 1,
+        )
+    return CheckpointCheck(length, None, None)
+
+
+@dataclass(frozen=True)
 class ChainVerdict:
     valid: bool
     length: int
@@ -816,17 +967,25 @@ class ChainVerdict:
     head_hash: str
     first_broken: int | None
     problem: str | None
+    checkpoint_length: int | None = None
 
 
-def chain_verdict(check: ChainCheck, recorded_length: int) -> ChainVerdict:
-    """The chain's own check, held against the head kept by the sequencer: records cut off the
-    end leave a valid but shorter chain, and the recorded head (published in checkpoints)
-    gives it away."""
+def chain_verdict(
+    check: ChainCheck, recorded_length: int, checkpointed: CheckpointCheck | None = None
+) -> ChainVerdict:
+    """The chain's own check, held against the head kept by the sequencer and against the last
+    published checkpoint: records cut off the end leave a valid but shorter chain, which the
+    recorded head gives away, and when the recorded head was moved too, the checkpoint."""
+    checkpointed = checkpointed or CheckpointCheck(None, None, None)
     valid, first_broken, problem = check.valid, check.first_broken, check.problem
     if valid and check.length != recorded_length:
         valid, first_broken = False, min(check.length, recorded_length)
         problem = f"rantai berisi {check.length} catatan, kepala rantai mencatat {recorded_length}"
-    return ChainVerdict(valid, check.length, recorded_length, check.head_hash, first_broken, problem)
+    if valid and checkpointed.problem is not None:
+        valid, first_broken, problem = False, checkpointed.first_broken, checkpointed.problem
+    return ChainVerdict(
+        valid, check.length, recorded_length, check.head_hash, first_broken, problem, checkpointed.length
+    )
 
 
 # ---------------------------------------------------------------- deadlines

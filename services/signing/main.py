@@ -29,7 +29,11 @@ from services.signing.usecases import SigningMetrics, SigningUseCases
 
 def load_key(settings: SigningSettings) -> ReceiptKey:
     pem = configured_or_dev(
-        settings.receipt_key_pem, settings.receipt_key_file, lambda: ReceiptKey.generate().to_pem()
+        settings.receipt_key_pem,
+        settings.receipt_key_file,
+        lambda: ReceiptKey.generate().to_pem(),
+        dev_mode=settings.dev_mode,
+        setting="RECEIPT_KEY_PEM",
     )
     return ReceiptKey.from_pem(pem)
 

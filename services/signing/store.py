@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from contracts.envelope import CloudEvent
+from contracts.signing import ChainCheckpointV1
 from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import RegistryProjection
@@ -76,6 +77,8 @@ class SigningStore:
         )
         self.campaigns = self.db["campaigns"]
         self.signatures = self.db["signatures"]
+        self.quarantine = self.db["quarantined_signatures"]
+        self.checkpoints = self.db["checkpoints"]
 
     async def ensure_indexes(self) -> None:
         await ensure_index(self.employees, [("lineage", ASCENDING), ("active", ASCENDING)])
@@ -92,6 +95,7 @@ class SigningStore:
             [("pending", ASCENDING), ("accepted", ASCENDING)],
             partialFilterExpression={"pending": True},
         )
+        await ensure_index(self.checkpoints, [("campaign", ASCENDING), ("chain_length", DESCENDING)])
 
     # ------------------------------------------------------------ projection of the registry
 
@@ -276,26 +280,55 @@ class SigningStore:
 
     # ------------------------------------------------------------ chain sequencing
 
-    async def sequence_pending(self, limit: int) -> int:
+    async def pending_signatures(self, limit: int) -> list[Document]:
+        """The oldest pending signatures, in acceptance order, with what their check reads."""
+        return await self.signatures.find(
+            {"pending": True},
+            {"campaign": 1, "employee_id": 1, "authenticated_by": 1, "recorded_by": 1, "receipt": 1},
+            sort=[("accepted", ASCENDING)],
+            limit=limit,
+        ).to_list()
+
+    async def chain_signatures(self, docs: Sequence[Document]) -> None:
         """Give pending signatures their chain positions, a batch per campaign per transaction.
         Only the holder of the sequencer lease calls this, so one chain per campaign results
         however many replicas take signatures."""
-        pending = await self.signatures.find(
-            {"pending": True}, {"campaign": 1, "receipt": 1}, sort=[("accepted", ASCENDING)], limit=limit
-        ).to_list()
         by_campaign: dict[str, list[Document]] = {}
-        for doc in pending:
+        for doc in docs:
             by_campaign.setdefault(doc["campaign"], []).append(doc)
-        for campaign_code, docs in by_campaign.items():
-            await self._chain(campaign_code, docs)
-        return len(pending)
+        for campaign_code, campaign_docs in by_campaign.items():
+            await self._chain(campaign_code, campaign_docs)
+
+    async def quarantine_signature(self, doc: Document, problems: Sequence[str], at: dt.datetime) -> str:
+        """Move a pending signature out of the signatures, into the quarantine with why, in one
+        transaction; the quarantine record's id. Its employee's mark for the campaign goes too,
+        when the record claimed their signature's own id, so that they can still sign."""
+        record_id = ObjectId()
+
+        async def work(session: Session) -> None:
+            full = await self.signatures.find_one({"_id": doc["_id"], "pending": True}, session=session)
+            if full is None:
+                return
+            await self.quarantine.insert_one(
+                {"_id": record_id, "signature": full, "problems": list(problems), "at": at}, session=session
+            )
+            await self.signatures.delete_one({"_id": doc["_id"]}, session=session)
+            campaign, employee_id = full.get("campaign"), full.get("employee_id")
+            if isinstance(campaign, str) and full["_id"] == f"{campaign}:{employee_id}":
+                await self.employees.update_one(
+                    {"_id": employee_id}, {"$pull": {"signed_campaigns": campaign}}, session=session
+                )
+
+        await self.runtime.commit(work)
+        return str(record_id)
 
     async def _chain(self, campaign_code: str, docs: list[Document]) -> None:
         async def work(session: Session) -> None:
             campaign = await self.campaigns.find_one(
                 {"_id": campaign_code}, {"chain_length": 1, "head_hash": 1}, session=session
             )
-            assert campaign is not None
+            if campaign is None:
+                raise ChainMoved(f"campaign of {len(docs)} pending signatures is gone")
             start = campaign["chain_length"]
             chained = link_receipts([doc["receipt"] for doc in docs], self.key, start, campaign["head_hash"])
             updates = [
@@ -315,23 +348,31 @@ class SigningStore:
 
         await self.runtime.commit(work)
 
-    async def save_checkpoint(self, campaign_code: str, length: int, events: Sequence[CloudEvent]) -> bool:
-        """Record that the chain was checkpointed at `length` and stage the checkpoint; False
-        (nothing written) when the chain is no longer at that length."""
+    async def save_checkpoint(self, head: ChainCheckpointV1, events: Sequence[CloudEvent]) -> bool:
+        """Record that the chain was checkpointed at its length, keep the checkpoint and stage
+        its event; False (nothing written) when the chain is no longer at that length."""
 
         async def work(session: Session) -> bool:
             marked = await self.campaigns.update_one(
-                {"_id": campaign_code, "chain_length": length},
-                {"$set": {"checkpointed_length": length}},
+                {"_id": head.campaign, "chain_length": head.chain_length},
+                {"$set": {"checkpointed_length": head.chain_length}},
                 session=session,
             )
             if marked.matched_count != 1:
                 return False
+            await self.checkpoints.insert_one(head.model_dump(), session=session)
             await self.runtime.outbox.add(session, list(events))
             return True
 
         saved: bool = await self.runtime.commit(work)
         return saved
+
+    async def last_checkpoint(self, campaign_code: str) -> Document | None:
+        """The checkpoint of the campaign's longest chain: the chain only grows, so the one
+        that asks the most of it."""
+        return await self.checkpoints.find_one(
+            {"campaign": campaign_code}, sort=[("chain_length", DESCENDING), ("at", DESCENDING)]
+        )
 
     async def open_campaign_codes(self) -> list[str]:
         return [doc["_id"] async for doc in self.campaigns.find({"status": OPEN}, {"_id": 1})]
@@ -446,19 +487,21 @@ class SigningStore:
         )
 
     async def close_campaign(
-        self, campaign_code: str, length: int, closed_at: dt.datetime, events: Sequence[CloudEvent]
+        self, final: ChainCheckpointV1, closed_at: dt.datetime, events: Sequence[CloudEvent]
     ) -> Document | None:
         """Status, final checkpoint and `campaign.closed`, together; None (nothing written) when
-        the campaign is closed already or its chain is no longer at `length`."""
+        the campaign is closed already or its chain is no longer at the checkpoint's length."""
+        campaign_code = final.campaign
 
         async def work(session: Session) -> Document | None:
             doc = await self.campaigns.find_one_and_update(
-                {"_id": campaign_code, "status": OPEN, "chain_length": length},
+                {"_id": campaign_code, "status": OPEN, "chain_length": final.chain_length},
                 {"$set": {"status": CLOSED, "closed_at": closed_at}},
                 session=session,
                 return_document=ReturnDocument.AFTER,
             )
             if doc is not None:
+                await self.checkpoints.insert_one(final.model_dump(), session=session)
                 await self.runtime.outbox.add(session, list(events))
             return doc
 

@@ -627,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
             "MONGODB_DATABASE": database,
             "KAFKA_TOPIC_PREFIX": prefix,
             "HTTP_PORT": str(port),
+            "DEV_MODE": "true",
             "AUTH_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
             "NIK_KEY_FILE": str(keys / "registry-nik.key"),
             "LOG_LEVEL": "WARNING",

@@ -68,7 +68,6 @@ from netral.seed import EmployeeRow, OrgUnitRow, generate
 from services.kit.clock import SystemClock
 from services.kit.mongo import Session, in_transaction
 from services.kit.runtime import build_runtime
-from services.kit.sealing import Sealer
 from services.reports.domain import (
     CATEGORIES,
     DEADLINE_STARTED_BY,
@@ -77,12 +76,12 @@ from services.reports.domain import (
     CaseState,
     Intake,
     PreparedIntake,
-    WorkingCalendar,
     employee_ref,
     match_by_name,
     match_by_nip,
     subject_key,
 )
+from services.reports.main import build_usecases
 from services.reports.settings import ReportsSettings
 from services.reports.store import ReportsStore
 from services.reports.usecases import ReportsUseCases
@@ -340,8 +339,10 @@ def reports_settings(uri: str, bootstrap: str, database: str, prefix: str, keys:
         kafka_bootstrap_servers=bootstrap,
         kafka_topic_prefix=prefix,
         reporter_key_file=keys / "reports-reporter.fernet",
-        notify_contact_key_file=keys / "notify-contact.fernet",
+        notify_contact_private_key_file=keys / "notify-contact.private",
+        tracking_key_file=keys / "reports-tracking.key",
         auth_public_key_file=keys / "jwt-public.pem",
+        dev_mode=True,
     )
 
 
@@ -352,17 +353,7 @@ def open_store(settings: ReportsSettings) -> ReportsStore:
 
 def open_usecases(store: ReportsStore, settings: ReportsSettings) -> ReportsUseCases:
     """The use cases over `store`, assembled as services.reports.main.build_app does."""
-    return ReportsUseCases(
-        store,
-        Sealer.from_settings(settings.reporter_keys, settings.reporter_key_file, "identitas pelapor"),
-        Sealer.from_settings(
-            settings.notify_contact_keys, settings.notify_contact_key_file, "kontak pelapor"
-        ),
-        SystemClock(),
-        WorkingCalendar(settings.timezone),
-        link_window_days=settings.link_window_days,
-        escalation_step_days=settings.escalation_step_days,
-    )
+    return build_usecases(store, settings, SystemClock())
 
 
 async def preload(store: ReportsStore, units: list[Document], employees: list[Document]) -> float:
@@ -852,6 +843,7 @@ class CaseFactory:
             report_id=str(uuid.uuid4()),
             new_case_id=str(uuid.uuid4()),
             tracking_code="",
+            tracking_hash="",
             received_at=at,
             sealed_identity=None,
             sealed_contact=None,
@@ -1346,9 +1338,11 @@ def main(argv: list[str] | None = None) -> int:
             "MONGODB_DATABASE": settings.database_name,
             "KAFKA_TOPIC_PREFIX": prefix,
             "HTTP_PORT": str(engines.free_port()),
+            "DEV_MODE": "true",
             "AUTH_PUBLIC_KEY_FILE": str(settings.auth_public_key_file),
             "REPORTER_KEY_FILE": str(settings.reporter_key_file),
-            "NOTIFY_CONTACT_KEY_FILE": str(settings.notify_contact_key_file),
+            "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(settings.notify_contact_private_key_file),
+            "TRACKING_KEY_FILE": str(settings.tracking_key_file),
             "RATE_LIMIT_INTAKE": RATE_LIMIT_INTAKE,
             "LOG_LEVEL": "WARNING",
         }

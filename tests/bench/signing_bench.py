@@ -880,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
             "MONGODB_URI": uri,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_TOPIC_PREFIX": prefix,
+            "DEV_MODE": "true",
             "AUTH_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
             "NIK_KEY_FILE": str(keys / "registry-nik.key"),
             "RECEIPT_KEY_FILE": str(keys / "receipt.pem"),

@@ -144,18 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engines: {uri}, {bootstrap}; work dir {work}", flush=True)
         keys = work / "keys"
         ensure_dev_keys(keys)
-        for name in ("reporter.fernet", "notify-contact.fernet"):
-            (keys / name).write_bytes(Fernet.generate_key())
+        (keys / "reporter.fernet").write_bytes(Fernet.generate_key())
         unique = f"b{uuid.uuid4().hex[:8]}"
         common = {
             "MONGODB_URI": uri,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_TOPIC_PREFIX": f"{unique}.",
+            "DEV_MODE": "true",
             "AUTH_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
             "NIK_KEY_FILE": str(keys / "registry-nik.key"),
             "RECEIPT_KEY_FILE": str(keys / "receipt.pem"),
             "REPORTER_KEY_FILE": str(keys / "reporter.fernet"),
-            "NOTIFY_CONTACT_KEY_FILE": str(keys / "notify-contact.fernet"),
+            # Made by the first service that needs them (atomically: kit.devkeys.read_or_create).
+            "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(keys / "notify-contact.private"),
+            "WEBHOOK_SECRET_KEY_FILE": str(keys / "notify-webhook.fernet"),
+            "TRACKING_KEY_FILE": str(keys / "reports-tracking.key"),
             "LOG_LEVEL": "WARNING",
         }
         figures: list[ServiceFigures] = []

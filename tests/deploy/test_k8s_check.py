@@ -185,3 +185,23 @@ def test_an_alert_on_a_metric_nobody_exports_is_named(
 )
 def test_metric_names_are_read_from_promql(expr: str, names: set[str]) -> None:
     assert k8scheck.metric_names(expr) == names
+
+
+def test_an_ingress_with_an_access_log_is_named(tree: Path, facts: dict[str, k8scheck.ServiceFacts]) -> None:
+    def log_access(doc: Doc) -> Doc:
+        del doc["metadata"]["annotations"][k8scheck.ACCESS_LOG_ANNOTATION]
+        return doc
+
+    assert mutate(tree, is_kind("Ingress", "reports-public"), log_access) == 1
+    found = problems(tree, facts)
+    assert any(
+        "Ingress reports-public does not set nginx.ingress.kubernetes.io/enable-access-log" in line
+        for line in found
+    ), found
+
+
+def test_dev_mode_in_a_cluster_is_named(tree: Path, facts: dict[str, k8scheck.ServiceFacts]) -> None:
+    settings = tree / "base" / "common.env"
+    settings.write_text(settings.read_text() + "DEV_MODE=true\n")
+    found = problems(tree, facts)
+    assert any("sets DEV_MODE, a DEV/TEST-only setting" in line for line in found), found

@@ -7,6 +7,7 @@ from the code (a wrong module, port, path or setting) fails here."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 from netral import engines, k8scheck
+from services.kit.sealedbox import ContactOpener, generate_private_key
 from services.signing.domain import ReceiptKey
 from tests.processes import stop_service
 
@@ -35,14 +37,23 @@ LOCAL_ENGINE_SETTINGS = {
 DROPPED = {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE"}
 
 
+# notify's contact key pair: the private half for notify, the public half for reports.
+NOTIFY_CONTACT_PRIVATE_KEY = generate_private_key().decode()
+NOTIFY_CONTACT_PUBLIC_KEY = ContactOpener(NOTIFY_CONTACT_PRIVATE_KEY.encode(), "kontak").public_key().decode()
+
+
 def dev_secret(name: str, service_env: dict[str, str]) -> str | None:
-    """A local dev value for a Secret reference; None for an optional one left unset."""
+    """A local value for a Secret reference; None for an optional one left unset. The services
+    run here as in the cluster, outside development mode: every key must be given."""
     values = {
         "MONGODB_URI": service_env["MONGODB_URI"],
         "NIK_SECRET": Fernet.generate_key().decode(),
         "RECEIPT_KEY_PEM": ReceiptKey.generate().to_pem().decode(),
         "REPORTER_KEYS": Fernet.generate_key().decode(),
-        "NOTIFY_CONTACT_KEYS": Fernet.generate_key().decode(),
+        "TRACKING_KEY": secrets.token_urlsafe(32),
+        "NOTIFY_CONTACT_PUBLIC_KEY": NOTIFY_CONTACT_PUBLIC_KEY,
+        "NOTIFY_CONTACT_PRIVATE_KEY": NOTIFY_CONTACT_PRIVATE_KEY,
+        "WEBHOOK_SECRET_KEYS": Fernet.generate_key().decode(),
     }
     return values.get(name)
 

@@ -30,6 +30,7 @@ from contracts.envelope import CloudEvent, decode_record
 from contracts.roles import Role
 from contracts.topics import CATALOG, REPORT_CASES, REPORTS_PUBLIC
 from netral.devstack import wait_ready
+from services.kit.sealedbox import ContactOpener, generate_private_key
 from services.reports.domain import (
     STATE_LABELS,
     CaseState,
@@ -122,14 +123,19 @@ class Pemda:
 @pytest.fixture
 def pemda(tmp_path: Path, service_env: dict[str, str], service_runner: ServiceRunner) -> Pemda:
     """The registry and two reports processes (same database, same topics, different ports),
-    started at once. The reporter key is written first so that both processes share it."""
+    started at once. The keys are written first so that both processes share them."""
     reporter_key = tmp_path / "reporter.fernet"
     reporter_key.write_bytes(Fernet.generate_key())
     reporter_key.chmod(0o600)
+    tracking_key = tmp_path / "tracking.key"
+    tracking_key.write_bytes(Fernet.generate_key())
+    tracking_key.chmod(0o600)
     clock = ClockFile(tmp_path / "clock.txt")
     env = {
         "LOG_LEVEL": "INFO",
         "REPORTER_KEY_FILE": str(reporter_key),
+        "TRACKING_KEY_FILE": str(tracking_key),
+        "NOTIFY_CONTACT_PUBLIC_KEY": ContactOpener(generate_private_key(), "kontak").public_key().decode(),
         "CLOCK_FILE": str(clock.path),
         "DEADLINE_SCAN_SECONDS": str(SCAN_SECONDS),
         "RATE_LIMIT_INTAKE": "1000/minute",
@@ -269,8 +275,9 @@ def ce_ids(records: list[ConsumerRecord[bytes, bytes]]) -> set[str]:
 
 
 def events_in(records: list[ConsumerRecord[bytes, bytes]], case_id: str) -> list[CloudEvent]:
+    """The case's events; the topic also carries the heads of the identity-read log, of no case."""
     events = [decode_record(r.headers, r.key, r.value, r.topic) for r in records]
-    return [event for event in events if event.data["case"]["case_id"] == case_id]
+    return [event for event in events if event.data.get("case", {}).get("case_id") == case_id]
 
 
 def found(haystack: bytes | str, needles: tuple[str, ...] = NEEDLES + VARIANTS) -> list[str]:
@@ -467,9 +474,9 @@ async def test_anonymous_intake_to_recorded_sanction_leaks_no_reporter(
 
             # 4. One audited read of the identities, with a reason; the log lists it.
             reason = "Klarifikasi keterangan pelapor untuk berita acara pemeriksaan"
-            identity = await http.get(
+            identity = await http.post(
                 f"{second}/v1/reports/{case_id}/reporter",
-                params={"reason": reason},
+                json={"reason": reason},
                 headers=bearer(tokens["inspektorat"]),
             )
             assert identity.status_code == 200, identity.text
@@ -509,7 +516,9 @@ async def test_anonymous_intake_to_recorded_sanction_leaks_no_reporter(
                         responses.append((f"GET {url}/v1/reports {params} as {role}", response.text))
                     detail = await http.get(f"{url}/v1/reports/{case_id}", headers=bearer(token))
                     assert detail.status_code == 200, detail.text
-                    assert len(detail.json()["reports"]) == 3 and "Budi Santoso" in detail.text
+                    assert "Budi Santoso" in detail.text
+                    # The unit admin sees their employee's case, not the reports (issue 12, #9).
+                    assert len(detail.json().get("reports", [])) == (0 if role == "opd_admin" else 3)
                     responses.append((f"GET {url}/v1/reports/{case_id} as {role}", detail.text))
                 for role in ("bkpsdm", "bkn", "inspektorat"):
                     for params in ({}, {"case_id": case_id}):
@@ -557,6 +566,13 @@ async def test_anonymous_intake_to_recorded_sanction_leaks_no_reporter(
         # One event per change, in the order of the changes on Kafka (one partition per case),
         # although the two replicas made the changes in turn.
         internal = events_in(by_topic[pemda.prefix + REPORT_CASES.name], case_id)
+        # The one identity read published the head of its log, with neither case nor reader.
+        heads = [
+            decode_record(r.headers, r.key, r.value, r.topic)
+            for r in by_topic[pemda.prefix + REPORT_CASES.name]
+            if decode_record(r.headers, r.key, r.value, r.topic).type == "report.reporter_access_head.v1"
+        ]
+        assert [(head.data["length"], case_id in head.payload.decode()) for head in heads] == [(1, False)]
         assert [(event.type, event.data["case"]["version"]) for event in internal] == [
             ("report.received.v1", 1),
             ("report.received.v1", 2),

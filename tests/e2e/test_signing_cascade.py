@@ -148,7 +148,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
             json={"employee_id": STAFF_3, "consent": True},
             headers=bearer(mint("opd_admin", org_unit="32.01.001")),
         )
-        assert outside.status_code == 409  # another OPD's ceremony
+        assert outside.status_code == 403  # another OPD's ceremony: out of the admin's scope
 
         totals = await progress()
         assert (totals["expected"], totals["signed"]) == (len(people), 4)

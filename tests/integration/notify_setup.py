@@ -25,14 +25,16 @@ from tests.kafka_reader import wait_for
 
 @dataclass
 class Mailbox:
-    """aiosmtpd handler: every accepted message, and addresses to refuse (550)."""
+    """aiosmtpd handler: every accepted message, and addresses to refuse with `refusal` (a 5xx
+    reply; `{address}` in it is replaced by the refused address, as many servers echo it)."""
 
     messages: list[Message] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    refusal: str = "550 mailbox unavailable"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
-            return "550 mailbox unavailable"
+            return self.refusal.replace("{address}", address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -104,9 +106,11 @@ class WebhookReceiver:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, port: int) -> AsyncIterator[None]:
+async def serving(app: FastAPI, port: int, certificate: tuple[str, str] | None = None) -> AsyncIterator[None]:
+    """`certificate`: (certificate file, key file) to serve https."""
+    tls = {"ssl_certfile": certificate[0], "ssl_keyfile": certificate[1]} if certificate else {}
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **tls)  # type: ignore[arg-type]
     )
     task = asyncio.create_task(server.serve())
     await wait_for(lambda: server.started, timeout=10, interval=0.02)

@@ -20,7 +20,7 @@ from contracts.envelope import new_event
 from contracts.reports import ReporterContactV1, ReportVerifiedV1
 from contracts.signing import PledgeReminderDueV1
 from netral.engines import free_port
-from services.kit.sealing import Sealer
+from services.kit.sealedbox import ContactSealer, dev_public_key
 from services.notify.channels import DeliveryFailed, HttpSmsGateway
 from services.notify.main import build_app as build_notify
 from services.notify.settings import NotifySettings
@@ -166,7 +166,8 @@ async def test_reporter_hears_of_the_case_without_the_contact_showing(
     controller = smtp_server(port, mailbox)
     try:
         async with registry_and_notify(settings_kwargs, mint("bkpsdm"), port) as pemda:
-            sealer = Sealer.from_settings(None, Path(str(pemda.settings.notify_contact_key_file)), "kontak")
+            # As reports seals it: with notify's public key, here the DEV-ONLY pair's.
+            sealer = ContactSealer(dev_public_key(Path(str(pemda.settings.notify_contact_private_key_file))))
             contact = ReporterContactV1(
                 report_id="r-1",
                 case_id="c-1",

@@ -16,9 +16,10 @@ from services.kit.mongo import Session, in_transaction
 from services.kit.outbox import OutboxRelay
 from services.kit.runtime import Runtime, build_runtime, ensure_topics
 from services.kit.settings import ServiceSettings
-from tests.kafka_reader import events_of, read_topic, wait_for
+from tests.kafka_reader import events_of, read_at, read_topic, wait_for
 
 TOPIC = "test.counters"
+SOURCE = "/netral/test"
 
 
 class CounterBumped(EventData):
@@ -63,7 +64,7 @@ async def stage(runtime: Runtime, events: list[CloudEvent]) -> None:
 
 
 def bump(counter: str, amount: int) -> CloudEvent:
-    return new_event(CounterBumped(counter=counter, amount=amount), "/netral/test")
+    return new_event(CounterBumped(counter=counter, amount=amount), SOURCE)
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceS
                 {"_id": event.key}, {"$inc": {"sum": event.data["amount"]}}, upsert=True, session=session
             )
 
-        runtime.consumers.route(TOPIC, project, {"test.counter.bumped.v1"})
+        runtime.consumers.route(TOPIC, project, {"test.counter.bumped.v1"}, source=SOURCE)
         runtime.consumers.attach()
         await ensure_topics(settings, runtime.consumers.dead_letter_topics)
         await runtime.consumers.ensure_indexes()
@@ -159,6 +160,14 @@ async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceS
             await producer.publish(b"{}", topic, key=b"k", headers={"content-type": "application/json"})
             negative = bump("k", -1)
             await producer.publish(negative.kafka_value(), topic, key=b"k", headers=negative.kafka_headers())
+            # Well-formed, but not from the topic's producer: not counted, dead-lettered.
+            forged = bump("k", 1000)
+            await producer.publish(
+                forged.kafka_value(),
+                topic,
+                key=b"k",
+                headers=forged.kafka_headers() | {"ce_source": "/netral/intruder"},
+            )
             after_poison = bump("k", 100)
             await producer.publish(
                 after_poison.kafka_value(), topic, key=b"k", headers=after_poison.kafka_headers()
@@ -172,17 +181,33 @@ async def test_consumer_is_idempotent_and_dead_letters_poison(settings: ServiceS
             dead = await read_topic(
                 settings.kafka_bootstrap_servers,
                 settings.topic(dead_letter_topic(group)),
-                lambda r: len(r) >= 3,
+                lambda r: len(r) >= 4,
             )
             processed = await runtime.database["processed_events"].count_documents({})
         finally:
             await producer.stop()
             await runtime.broker.stop()
-    assert len(dead) == 3
+    assert len(dead) == 4
     errors = [dict((name, value.decode()) for name, value in record.headers) for record in dead]
     assert any("not JSON" in e["x-dlq-error"] for e in errors)
     assert any("missing CloudEvents headers" in e["x-dlq-error"] for e in errors)
     assert any(e["x-dlq-error"] == "jumlah negatif tidak sah" for e in errors)
+    foreign = next(e for e in errors if e["x-dlq-error-type"] == "ForeignSource")
+    assert foreign["x-dlq-error"] == f"ce_source is not the owner of {TOPIC} ({SOURCE})"
+    assert foreign["x-dlq-ce-id"] == forged.id
     assert all(e["x-dlq-topic"] == settings.topic(TOPIC) and e["x-dlq-offset"] for e in errors)
-    assert dead[0].value in (b"not json", b"{}", negative.kafka_value())
+    # A reference, never the record: no value, no key, no traceback, no source header copied.
+    assert all(record.value in (b"", None) and record.key is None for record in dead)
+    assert all("x-dlq-trace" not in e and "ce_subject" not in e and "ce_id" not in e for e in errors)
     assert processed == 3  # first, second, after_poison: the duplicate left no second mark
+
+    # Replay is by reference: the source record sits at the dead letter's topic, partition, offset.
+    negative_letter = next(e for e in errors if e["x-dlq-error"] == "jumlah negatif tidak sah")
+    source = await read_at(
+        settings.kafka_bootstrap_servers,
+        negative_letter["x-dlq-topic"],
+        int(negative_letter["x-dlq-partition"]),
+        int(negative_letter["x-dlq-offset"]),
+    )
+    assert source.value == negative.kafka_value()
+    assert events_of([source])[0].id == negative.id == negative_letter["x-dlq-ce-id"]

@@ -55,13 +55,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/categories": EVERYONE,
     "POST /v1/reports": frozenset({"anonymous", "employee", "opd_admin"}),
     "POST /v1/reports/bawaslu": frozenset({"bawaslu"}),
+    "POST /v1/reports/track": EVERYONE,
     "GET /v1/reports/track/{code}": EVERYONE,
     "GET /v1/reports": frozenset({"opd_admin", "bkpsdm", "ppk", "inspektorat", "bawaslu", "bkn"}),
     "GET /v1/reports/{case_id}": frozenset({"opd_admin", "bkpsdm", "ppk", "inspektorat", "bawaslu", "bkn"}),
     "PUT /v1/reports/{case_id}/subject": frozenset({"bkpsdm", "bkn"}),
     "POST /v1/reports/{case_id}/transitions": frozenset(HANDLERS),
-    "GET /v1/reports/{case_id}/reporter": frozenset({"bkpsdm", "inspektorat"}),
+    "POST /v1/reports/{case_id}/reporter": frozenset({"bkpsdm", "inspektorat"}),
     "GET /v1/reporter-access-log": frozenset({"bkpsdm", "inspektorat", "bkn"}),
+    "POST /v1/reporter-access-log/verify": frozenset({"bkpsdm", "inspektorat", "bkn"}),
 }
 
 # What an admitted caller gets with the requests built in `_matrix_request`. The transition asks to
@@ -71,13 +73,15 @@ ADMITTED_STATUS = {
     "GET /v1/categories": 200,
     "POST /v1/reports": 201,
     "POST /v1/reports/bawaslu": 201,
+    "POST /v1/reports/track": 200,
     "GET /v1/reports/track/{code}": 200,
     "GET /v1/reports": 200,
     "GET /v1/reports/{case_id}": 200,
     "PUT /v1/reports/{case_id}/subject": 200,
     "POST /v1/reports/{case_id}/transitions": 409,
-    "GET /v1/reports/{case_id}/reporter": 200,
+    "POST /v1/reports/{case_id}/reporter": 200,
     "GET /v1/reporter-access-log": 200,
+    "POST /v1/reporter-access-log/verify": 200,
 }
 
 # State → action → the roles that may take it there. Anything not listed is illegal in that state
@@ -266,8 +270,10 @@ def _matrix_request(endpoint: str, case: dict[str, str], serial: int) -> tuple[s
         kwargs["json"] = {"employee_id": BUDI}
     elif endpoint == "POST /v1/reports/{case_id}/transitions":
         kwargs["json"] = transition_body("close")
-    elif endpoint == "GET /v1/reports/{case_id}/reporter":
-        kwargs["params"] = {"reason": "Klarifikasi keterangan pelapor untuk pemeriksaan"}
+    elif endpoint == "POST /v1/reports/track":
+        kwargs["json"] = {"code": case["tracking_code"]}
+    elif endpoint == "POST /v1/reports/{case_id}/reporter":
+        kwargs["json"] = {"reason": "Klarifikasi keterangan pelapor untuk pemeriksaan"}
     return method, path, kwargs
 
 
@@ -697,11 +703,13 @@ async def test_public_endpoints_answer_any_input_without_a_server_error(
             receipt = response.json()
             code = receipt["tracking_code"]
             assert CODE.match(code), receipt
-            assert receipt["track_url"] == f"/v1/reports/track/{code}" and receipt["message"]
+            assert receipt["track_url"] == "/v1/reports/track" and receipt["message"]
             typed = typed_back(code, style)
             tracked = await client.get(f"/v1/reports/track/{urllib.parse.quote(typed, safe='')}")
             assert tracked.status_code == 200, f"{typed}: {tracked.text}"
             assert tracked.json()["tracking_code"] == code
+            posted = await client.post(receipt["track_url"], json={"code": typed})
+            assert posted.status_code == 200 and posted.json() == tracked.json(), f"{typed}: {posted.text}"
             assert tracked.json()["status"] == "received"  # nobody moves a case in this test
             received.append(code)
 
@@ -800,8 +808,8 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
     limit = reports_settings.max_body_bytes
     # The reports service alone: these checks need no registry, and starting one costs ~10 s.
     async with running_app(build_reports(reports_settings, clock=FixedClock(NOW))) as client:
-        # Oversized: refused whether the size is announced or the body is streamed in chunks. Every
-        # request counts against the intake limit, refused ones included (abuse is what it is for).
+        # Oversized: refused whether the size is announced or the body is streamed in chunks, while
+        # it is read and before anything parses it (so before the rate limit sees the request).
         oversized = _padded(report_body(), limit + 1)
         announced = await client.post("/v1/reports", content=oversized, headers=JSON)
         assert announced.status_code == 413, announced.text
@@ -815,13 +823,16 @@ async def test_rate_limits_answer_429_in_bahasa_and_oversized_bodies_413(
         assert "content-length" not in streamed.request.headers
         assert streamed.status_code == 413, streamed.text
 
-        # Exactly at the limit is still accepted; with the two refused ones, "3/minute" is used up,
-        # and an invalid body is refused by the limit before its validation.
+        # Exactly at the limit is still accepted. Every request that reaches the service counts
+        # against the intake limit, invalid ones included (abuse is what it is for): with two
+        # invalid ones "3/minute" is used up, and the next invalid body is refused by the limit
+        # before its validation.
         at_limit = await client.post("/v1/reports", content=_padded(report_body(), limit), headers=JSON)
         assert at_limit.status_code == 201, at_limit.text
         code = at_limit.json()["tracking_code"]
-        invalid = await client.post("/v1/reports", json={"category": "tidak ada"})
-        assert invalid.status_code == 429, invalid.text
+        for expected in (422, 422, 429):
+            invalid = await client.post("/v1/reports", json={"category": "tidak ada"})
+            assert invalid.status_code == expected, invalid.text
         for headers in ({}, {"X-Forwarded-For": "203.0.113.9"}):  # not trusted unless configured
             refused = await client.post("/v1/reports", json=report_body(), headers=headers)
             assert refused.status_code == 429, refused.text

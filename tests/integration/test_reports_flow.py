@@ -13,7 +13,7 @@ import httpx
 
 from contracts.topics import REPORT_CASES, REPORTER_CONTACTS, REPORTS_PUBLIC
 from services.kit.clock import FixedClock
-from services.kit.sealing import Sealer
+from services.kit.sealedbox import ContactOpener
 from tests.integration.reports_pemda import registry_and_reports
 from tests.kafka_reader import events_of, read_topic
 
@@ -217,18 +217,23 @@ async def test_reporter_identity_is_sealed_and_every_read_is_audited(
         assert b"Rina" not in sealed["sealed"]
 
         path = f"/v1/reports/{case_id}/reporter"
-        assert (await client.get(path, headers=bearer(mint("bkpsdm")))).status_code == 422
+        assert (await client.post(path, headers=bearer(mint("bkpsdm")))).status_code == 422
+        # The reason is never taken from the URL, whose query string reaches logs.
+        in_query = await client.get(
+            path, params={"reason": "Klarifikasi saksi"}, headers=bearer(mint("bkpsdm"))
+        )
+        assert in_query.status_code == 405
         assert (
-            await client.get(path, params={"reason": "x"}, headers=bearer(mint("bkpsdm")))
+            await client.post(path, json={"reason": "x"}, headers=bearer(mint("bkpsdm")))
         ).status_code == 422
         for role in ("bkn", "bawaslu", "ppk", "employee", "agency"):
-            denied = await client.get(
-                path, params={"reason": "ingin tahu saja ya"}, headers=bearer(mint(role))
+            denied = await client.post(
+                path, json={"reason": "ingin tahu saja ya"}, headers=bearer(mint(role))
             )
             assert denied.status_code == 403, role
         assert await store.access_log.count_documents({}) == 0
         reason = "Klarifikasi keterangan saksi pelapor untuk pemeriksaan"
-        opened = await client.get(path, params={"reason": reason}, headers=bearer(mint("inspektorat")))
+        opened = await client.post(path, json={"reason": reason}, headers=bearer(mint("inspektorat")))
         assert opened.status_code == 200
         assert opened.json()["reporters"][0]["name"] == "Rina Wulandari"
         log = await client.get("/v1/reporter-access-log", headers=bearer(mint("bkn")))
@@ -252,8 +257,9 @@ async def test_reporter_identity_is_sealed_and_every_read_is_audited(
         assert len(records) == 1 and b"rina" not in records[0].value.lower()
         contact = events_of(records)[0].data
         assert contact["report_id"] == report["_id"] and contact["case_id"] == case_id
-        sealer = Sealer.from_settings(None, Path(str(settings_kwargs["notify_contact_key_file"])), "kontak")
-        assert sealer.open(contact["sealed_contact"].encode()) == {"contact": REPORTER["contact"]}
+        # Opened with notify's private key (the DEV-ONLY file whose public half reports sealed with).
+        opener = ContactOpener(pemda.settings.notify_contact_private_key_file.read_bytes(), "kontak")
+        assert opener.open(contact["sealed_contact"].encode()) == {"contact": REPORTER["contact"]}
 
 
 async def test_matching_by_name_shows_candidates_when_unsure(

@@ -449,6 +449,30 @@ def test_non_utf8_nik_is_masked_in_error() -> None:
     assert NIK not in error.value
 
 
+def test_a_nik_in_another_column_is_masked_in_its_error() -> None:
+    parsed = parse(csv_text(EN_HEADER, row(nip=NIK)))[0]
+    error = only_error(parsed)
+    assert (error.column, error.value) == ("nip", "3201********0001")
+    assert parsed.identity_column == "nip"
+
+
+def test_no_row_error_carries_a_sixteen_digit_identity() -> None:
+    error = RowError(7, "org_unit_code", f"X{NIK}", f"unit organisasi {NIK} tidak ditemukan")
+    assert (error.value, error.message) == (
+        "X3201********0001",
+        "unit organisasi 3201********0001 tidak ditemukan",
+    )
+    # NIPs (18 digits) and non-ASN employee ids (NA + 16) are shown as they are.
+    kept = RowError(7, "nip", NIP, f"pegawai NA{NIK} sudah nonaktif")
+    assert (kept.value, kept.message) == (NIP, f"pegawai NA{NIK} sudah nonaktif")
+    assert RowError(7, "nik", NIK, "x").value == "3201********0001"
+
+
+def test_an_invalid_non_asn_row_names_its_nik_column_for_the_duplicate_check() -> None:
+    parsed = parse(csv_text(EN_HEADER, honorer(employment_type="PNS")))[0]
+    assert parsed.employee is None and (parsed.identity, parsed.identity_column) == (NIK, "nik")
+
+
 @pytest.mark.parametrize(
     ("value", "masked"),
     [

@@ -17,8 +17,9 @@ from prometheus_client import CollectorRegistry
 
 from services.kit.clock import FixedClock
 from services.kit.mongo import Document
+from services.kit.sealedbox import ContactOpener, ContactSealer, generate_private_key
 from services.kit.sealing import Sealer
-from services.notify.channels import DeliveryFailed, Outgoing, SmtpChannel, WebhookChannel
+from services.notify.channels import DeliveryFailed, HttpSmsGateway, Outgoing, SmtpChannel, WebhookChannel
 from services.notify.dispatcher import CHANNELS, OUTCOMES, Dispatcher, DispatchMetrics, RecipientLimit
 from services.notify.store import Outcome
 
@@ -103,6 +104,11 @@ def _webhook(key: str, subscription_id: str = "sub-1") -> Document:
     }
 
 
+OPENER = ContactOpener(generate_private_key(), "kontak pelapor")
+"""Notify's private key; reports seals with its public half (CONTACTS)."""
+CONTACTS = ContactSealer(OPENER.public_key())
+
+
 def _dispatcher(
     queue: FakeQueue,
     sealer: Sealer,
@@ -110,6 +116,7 @@ def _dispatcher(
     webhooks: FakeWebhooks | None = None,
     rate: str | None = None,
 ) -> tuple[Dispatcher, CollectorRegistry]:
+    """`sealer`: the webhook secrets' key."""
     registry = CollectorRegistry()
     dispatcher = Dispatcher(
         queue,
@@ -117,6 +124,7 @@ def _dispatcher(
         cast(WebhookChannel, webhooks or FakeWebhooks()),
         FixedClock(NOW),
         DispatchMetrics(registry),
+        OPENER,
         sealer,
         concurrency=50,
         per_recipient=RecipientLimit(rate) if rate else None,
@@ -134,7 +142,7 @@ async def _dispatch_all(dispatcher: Dispatcher, queue: FakeQueue, expected: int)
 
 @pytest.fixture
 def sealer() -> Sealer:
-    return Sealer([Fernet.generate_key()], "kontak pelapor")
+    return Sealer([Fernet.generate_key()], "secret langganan")
 
 
 # ---------------------------------------------------------------- the per-recipient limit
@@ -193,7 +201,7 @@ async def test_the_fourth_mail_to_one_recipient_is_deferred_and_webhooks_are_not
 
 async def test_a_reporter_s_sealed_contact_is_opened_only_to_send(sealer: Sealer) -> None:
     queue = FakeQueue([_email("r", "sealed:r-1")])
-    queue.contacts["r-1"] = sealer.seal({"contact": "rina@x.org"}).decode()
+    queue.contacts["r-1"] = CONTACTS.seal({"contact": "rina@x.org"}).decode()
     email = FakeEmail()
     dispatcher, _registry = _dispatcher(queue, sealer, email)
     await _dispatch_all(dispatcher, queue, 1)
@@ -204,9 +212,10 @@ async def test_a_reporter_s_sealed_contact_is_opened_only_to_send(sealer: Sealer
 async def test_a_contact_sealed_with_another_key_is_dead_and_never_logged(
     sealer: Sealer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    other = Sealer([Fernet.generate_key()], "kontak pelapor")
+    other = Sealer([Fernet.generate_key()], "secret langganan")
+    other_notify = ContactSealer(ContactOpener(generate_private_key(), "kontak pelapor").public_key())
     queue = FakeQueue([_email("r", "sealed:r-1"), _email("gone", "sealed:r-2"), _webhook("w")])
-    sealed = other.seal({"contact": "rina@x.org"}).decode()
+    sealed = other_notify.seal({"contact": "rina@x.org"}).decode()
     queue.contacts["r-1"] = sealed
     queue.secrets["sub-1"] = other.seal({"secret": "whsec_abc"}).decode()
     email = FakeEmail()
@@ -234,6 +243,39 @@ async def test_a_refused_address_is_dead_a_deleted_subscription_cancelled_and_sm
     assert queue.outcomes["s"][1] == "dead" and "SMS_GATEWAY_URL" in str(queue.outcomes["s"][3])
     counted = registry.get_sample_value
     assert counted("netral_notify_deliveries_total", {"channel": "email", "outcome": "dead"}) == 1.0
+
+
+class FakeSms:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, to: str, text: str, key: str) -> None:
+        self.sent.append((to, key))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_reporter_who_left_a_phone_number_is_texted_not_mailed(
+    sealer: Sealer, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = FakeQueue([_email("r", "sealed:r-1")])
+    queue.contacts["r-1"] = CONTACTS.seal({"contact": "+62 813-4455-6677"}).decode()
+    email, sms = FakeEmail(), FakeSms()
+    dispatcher, _registry = _dispatcher(queue, sealer, email)
+    dispatcher.sms = cast(HttpSmsGateway, sms)
+    await _dispatch_all(dispatcher, queue, 1)
+    assert queue.outcomes["r"][1] == "sent"
+    assert email.sent == [] and sms.sent == [("+62 813-4455-6677", "r")]
+
+    # Without a gateway: dead, with a reason that names no number, and nothing in the log.
+    queue = FakeQueue([_email("q", "sealed:r-1")])
+    queue.contacts["r-1"] = CONTACTS.seal({"contact": "+62 813-4455-6677"}).decode()
+    dispatcher, _registry = _dispatcher(queue, sealer, email)
+    with caplog.at_level(logging.DEBUG):
+        await _dispatch_all(dispatcher, queue, 1)
+    assert queue.outcomes["q"][1:3] == ("dead", None) and "SMS_GATEWAY_URL" in str(queue.outcomes["q"][3])
+    assert "4455" not in caplog.text and email.sent == []
 
 
 def test_every_outcome_series_starts_at_zero() -> None:

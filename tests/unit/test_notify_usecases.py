@@ -17,7 +17,9 @@ from services.kit.errors import Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
 from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
+from services.notify.channels import WebhookTargets
 from services.notify.domain import SEALED_RECIPIENT, QuietHours, Templates, structured_event
+from services.notify.ratelimits import ReplayLimit
 from services.notify.usecases import NotifyUseCases
 from tests.integration.notify_setup import public_received
 
@@ -108,14 +110,37 @@ class FakeStore:
         self, session: Session, event: CloudEvent, body: bytes, now: dt.datetime
     ) -> None:
         if all(doc["_id"] != event.id for doc in self.public_events):
-            self.public_events.append({"_id": event.id, "type": event.type, "time": event.time, "body": body})
+            self.public_events.append(
+                {"_id": event.id, "type": event.type, "time": event.time, "body": body, "stored_at": now}
+            )
 
     async def public_events_since(
-        self, event_types: Sequence[str], since: dt.datetime
+        self, event_types: Sequence[str], since: dt.datetime, kept_since: dt.datetime
     ) -> AsyncIterator[Document]:
         for doc in sorted(self.public_events, key=lambda doc: doc["time"]):
-            if doc["type"] in event_types and doc["time"] >= since:
+            if doc["type"] in event_types and doc["time"] >= since and doc["stored_at"] >= kept_since:
                 yield doc
+
+
+PUBLIC_HOSTS = {"b.example": ["93.184.215.14"], "agency.example": ["93.184.215.15"]}
+
+
+async def public_resolver(host: str, port: int) -> list[str]:
+    """DNS for the tests: the agencies' names resolve to public addresses, nothing else resolves."""
+    return PUBLIC_HOSTS.get(host, [])
+
+
+def notify_usecases(store: FakeStore, sealer: Sealer, clock: FixedClock | None = None) -> NotifyUseCases:
+    quiet = QuietHours("Asia/Jakarta", dt.time(21, 0), dt.time(6, 0))
+    return NotifyUseCases(
+        store,
+        clock or FixedClock(NOW),
+        Templates(),
+        sealer,
+        quiet,
+        WebhookTargets(allow_private=False, resolver=public_resolver),
+        ReplayLimit("5/hour"),
+    )
 
 
 @pytest.fixture
@@ -130,8 +155,7 @@ def sealer() -> Sealer:
 
 @pytest.fixture
 def usecases(store: FakeStore, sealer: Sealer) -> NotifyUseCases:
-    quiet = QuietHours("Asia/Jakarta", dt.time(21, 0), dt.time(6, 0))
-    return NotifyUseCases(store, FixedClock(NOW), Templates(), sealer, quiet)
+    return notify_usecases(store, sealer)
 
 
 def _reminder(employee_id: str = "198503152010011005") -> dict[str, Any]:
@@ -239,8 +263,7 @@ async def test_an_event_no_rule_reacts_to_reads_nothing(usecases: NotifyUseCases
 
 async def test_a_reminder_at_night_waits_until_morning(store: FakeStore, sealer: Sealer) -> None:
     night = dt.datetime(2029, 1, 15, 15, 0, tzinfo=dt.UTC)  # 22.00 WIB
-    quiet = QuietHours("Asia/Jakarta", dt.time(21, 0), dt.time(6, 0))
-    usecases = NotifyUseCases(store, FixedClock(night), Templates(), sealer, quiet)
+    usecases = notify_usecases(store, sealer, FixedClock(night))
     store.employees["e-1"] = {"_id": "e-1", "name": "Budi Santoso", "email": "budi@x.go.id"}
     await usecases.plan(SESSION, "evt-1", "pledge.reminder_due.v1", _reminder("e-1"))
     (doc,) = store.deliveries.values()

@@ -27,6 +27,7 @@ from services.registry.domain import (
     check_nik,
     check_unit_parent,
     employee_reimport,
+    employee_transfer,
     employee_update,
     level_fits_unit,
     level_rule,
@@ -621,8 +622,20 @@ def test_reimport_into_another_unit_is_a_transfer_dated_the_day_of_the_import() 
         "org_unit_path": ["32"],
     }
     assert change.history["action"] == "transfer" and "effective_date" not in change.history
+    assert change.history["changes"] == {"position": ["Analis Kepegawaian", "Perawat"]}
     assert isinstance(change.event, EmployeeTransferredV1)
     assert change.event.effective_date == NOW.date() and change.event.employee.version == 4
+
+
+def test_a_move_that_changes_the_profile_keeps_every_change_in_the_history() -> None:
+    incoming = EmployeeInput.model_validate(employee(org_unit_code="OPD-DINKES", email="baru@example.go.id"))
+    unit = UnitRef("OPD-DINKES", OrgUnitKind.OPD, ["32"])
+    reimported = employee_reimport(on_file(), incoming, unit, "impor", "import:imp-1", NOW)
+    assert reimported is not None and reimported.history["changes"] == {"email": [None, "baru@example.go.id"]}
+    ordered = employee_transfer(on_file(), unit, "mutasi", NOW.date(), "Kepala Seksi", None, "admin", NOW)
+    assert ordered.history["changes"] == {"position": ["Analis Kepegawaian", "Kepala Seksi"]}
+    plain = employee_transfer(on_file(), unit, "mutasi", NOW.date(), None, None, "admin", NOW)
+    assert "changes" not in plain.history
 
 
 def test_reimport_of_the_same_details_changes_nothing() -> None:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, cast
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -23,6 +24,7 @@ from contracts.roles import Role
 from services.kit.clock import FixedClock
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
+from services.registry import usecases
 from services.registry.csvimport import RowError
 from services.registry.domain import (
     DeactivationReason,
@@ -47,6 +49,7 @@ HEAD_NIP = "197003151995031001"
 NIK = "3201015503850001"
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 class FakeStore:
@@ -58,7 +61,7 @@ class FakeStore:
         self.history: list[Record] = []
         self.events: list[EventData] = []
         self.imports: dict[str, Record] = {}
-        self.queued: list[tuple[str, int, str, str | None]] = []
+        self.queued: list[tuple[str, int, str, str, str | None]] = []
 
     async def unit(self, code: str) -> UnitRef | None:
         unit = self.units.get(code)
@@ -124,11 +127,17 @@ class FakeStore:
         return [entry for entry in self.history if entry["employee_id"] == employee_id]
 
     async def create_import(
-        self, data: bytes, filename: str, total: int, actor: str, scope: str | None
+        self, data: bytes, filename: str, total: int, actor: str, role: str, scope: str | None
     ) -> str:
         import_id = f"imp-{len(self.imports) + 1}"
-        self.imports[import_id] = {"_id": import_id, "total": total, "scope": scope, "created_by": actor}
-        self.queued.append((filename, total, actor, scope))
+        self.imports[import_id] = {
+            "_id": import_id,
+            "total": total,
+            "scope": scope,
+            "role": role,
+            "created_by": actor,
+        }
+        self.queued.append((filename, total, actor, role, scope))
         return import_id
 
     async def import_job(self, import_id: str) -> Record | None:
@@ -141,8 +150,13 @@ class FakeStore:
         return {"processed": 1, "imported": 1, "updated": 0, "unchanged": 0, "failed": 0}
 
 
-def principal(role: Role = Role.BKPSDM, org_unit: str | None = None, nip: str | None = None) -> Principal:
-    return Principal(f"{role.value}-1", role, org_unit, nip)
+def principal(
+    role: Role = Role.BKPSDM,
+    org_unit: str | None = None,
+    nip: str | None = None,
+    employee_id: str | None = None,
+) -> Principal:
+    return Principal(f"{role.value}-1", role, org_unit, nip, employee_id)
 
 
 ADMIN = principal()
@@ -370,10 +384,27 @@ async def test_readers_outside_the_writers_cannot_register(registry: RegistryUse
 
 async def test_an_employee_sees_only_their_own_record(registry: RegistryUseCases, store: FakeStore) -> None:
     await registered(registry, store)
-    own, history = await registry.employee(principal(Role.EMPLOYEE, nip=STAFF_NIP), STAFF_NIP)
+    own, history = await registry.employee(
+        principal(Role.EMPLOYEE, nip=STAFF_NIP, employee_id=STAFF_NIP), STAFF_NIP
+    )
     assert own["_id"] == STAFF_NIP and history == []
     with pytest.raises(Forbidden, match="pegawai hanya boleh melihat datanya sendiri"):
-        await registry.employee(principal(Role.EMPLOYEE, nip=HEAD_NIP), STAFF_NIP)
+        await registry.employee(principal(Role.EMPLOYEE, nip=HEAD_NIP, employee_id=HEAD_NIP), STAFF_NIP)
+    # The NIP alone proves nothing: the comparison is on the employee id.
+    with pytest.raises(Forbidden, match="pegawai hanya boleh melihat datanya sendiri"):
+        await registry.employee(principal(Role.EMPLOYEE, nip=STAFF_NIP), STAFF_NIP)
+
+
+async def test_an_employee_token_without_an_employee_id_sees_no_non_asn_worker(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    worker = await registered(
+        registry, store, nip=None, employment_type="NON_ASN", supervisor_nip=None, nik=NIK
+    )
+    with pytest.raises(Forbidden, match="pegawai hanya boleh melihat datanya sendiri"):
+        await registry.employee(principal(Role.EMPLOYEE), worker["_id"])
+    own, _ = await registry.employee(principal(Role.EMPLOYEE, employee_id=worker["_id"]), worker["_id"])
+    assert own["_id"] == worker["_id"]
 
 
 async def test_reading_a_missing_or_foreign_employee(registry: RegistryUseCases, store: FakeStore) -> None:
@@ -573,7 +604,27 @@ async def test_start_import_queues_the_file_with_the_principal_scope(
         "a.csv",
     )
     assert started.total == 1 and started.ignored_columns == ["catatan"]
-    assert store.queued == [("a.csv", 1, OPD_ADMIN.subject, "32.01.001")] and woken == [True]
+    assert store.queued == [("a.csv", 1, OPD_ADMIN.subject, "opd_admin", "32.01.001")] and woken == [True]
+
+
+async def test_an_upload_is_decoded_and_sniffed_off_the_event_loop(
+    registry: RegistryUseCases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 50 MB file takes about a second to decode, sniff and count: never on the loop's thread."""
+    threads: dict[str, int] = {}
+
+    def recorded(name: str, work: Callable[..., T]) -> Callable[..., T]:
+        def run(*args: Any) -> T:
+            threads[name] = threading.get_ident()
+            return work(*args)
+
+        return run
+
+    for name in ("decode", "read_layout", "count_rows"):
+        monkeypatch.setattr(usecases, name, recorded(name, getattr(usecases, name)))
+    await registry.start_import(OPD_ADMIN, CSV, "a.csv")
+    assert set(threads) == {"decode", "read_layout", "count_rows"}
+    assert threading.get_ident() not in threads.values()
 
 
 @pytest.mark.parametrize(
@@ -634,7 +685,7 @@ async def test_import_chunk_registers_updates_moves_and_skips(
         import_row(4, nip=HEAD_NIP, supervisor_nip=None, org_unit_code="32.01.002"),  # moved
         import_row(5, nip="199001012015032003", supervisor_nip=None),  # deactivated
     ]
-    write = await worker.decide("imp-1", rows, chunk)
+    write = await worker.decide("imp-1", rows, chunk, ADMIN)
     assert [record["_id"] for record in write.inserts] == ["198503152010011001"]
     assert write.inserts[0]["created_by"] == "import:imp-1"
     assert [change.history["action"] for change in write.changes] == ["update", "transfer"]
@@ -666,6 +717,48 @@ async def test_identical_import_row_changes_nothing(
     worker = ImportWorker(
         cast(RegistryStore, store), vault, clock, "worker-1", ImportSettings(), CollectorRegistry()
     )
-    write = await worker.decide("imp-1", [import_row(2)], ChunkRows(processed=1, first_line=2, last_line=2))
+    write = await worker.decide(
+        "imp-1", [import_row(2)], ChunkRows(processed=1, first_line=2, last_line=2), ADMIN
+    )
     assert not write.inserts and not write.changes and not write.events
     assert write.counts.unchanged == 1 and write.counts.failed == 0
+
+
+async def test_import_row_may_not_take_over_an_employee_of_another_unit(
+    registry: RegistryUseCases, store: FakeStore, vault: NikVault, clock: FixedClock
+) -> None:
+    # Both on file in OPD 32.01.002; the importer is OPD 32.01.001's admin, the rows say 32.01.001.
+    await registered(registry, store, org_unit_code="32.01.002", supervisor_nip=None)
+    worker_record = await registered(
+        registry,
+        store,
+        nip=None,
+        employment_type="NON_ASN",
+        org_unit_code="32.01.002",
+        supervisor_nip=None,
+        nik=NIK,
+    )
+    worker = ImportWorker(
+        cast(RegistryStore, store), vault, clock, "worker-1", ImportSettings(), CollectorRegistry()
+    )
+    rows = [
+        import_row(2, org_unit_code="32.01.001.01", email="penyerang@example.com", supervisor_nip=None),
+        import_row(
+            3,
+            nip=None,
+            employment_type="NON_ASN",
+            org_unit_code="32.01.001.01",
+            supervisor_nip=None,
+            email="penyerang@example.com",
+            nik=NIK,
+        ),
+    ]
+    write = await worker.decide("imp-1", rows, ChunkRows(processed=2, first_line=2, last_line=3), OPD_ADMIN)
+    assert not write.inserts and not write.changes and not write.events
+    assert [(error.line, error.column, error.value) for error in write.errors] == [
+        (2, "nip", STAFF_NIP),
+        (3, "nik", "3201********0001"),
+    ]
+    assert all("di luar wewenang Anda (unit 32.01.001)" in error.message for error in write.errors)
+    assert write.counts.failed == 2 and write.counts.updated == 0
+    assert store.employees[worker_record["_id"]]["org_unit_code"] == "32.01.002"

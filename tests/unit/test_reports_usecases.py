@@ -21,6 +21,8 @@ from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
 from services.kit.sealing import Sealer
 from services.reports.domain import (
+    EMPTY_ACCESS_LOG,
+    AccessHead,
     Action,
     CaseState,
     DeadlineKind,
@@ -31,7 +33,6 @@ from services.reports.domain import (
     ReportForm,
     TransitionRefused,
     WorkingCalendar,
-    tracking_hash,
 )
 from services.reports.store import ReportsStore
 from services.reports.usecases import IntakeResult, ReportsUseCases
@@ -39,6 +40,7 @@ from services.reports.usecases import IntakeResult, ReportsUseCases
 T = TypeVar("T")
 Doc = dict[str, Any]
 NOW = dt.datetime(2024, 3, 25, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 WIB
+TRACKING_KEY = b"kunci-uji-kode-pelacakan"
 BUDI: Doc = {
     "_id": "emp-budi-0001",
     "nip": "198001012005011001",
@@ -59,6 +61,7 @@ class FakeStore:
         self.subjects: dict[str, list[Doc]] = {}
         self.identities: dict[str, Doc] = {}
         self.access_log: list[Doc] = []
+        self.head = EMPTY_ACCESS_LOG
         self.employees: dict[str, Doc] = {BUDI["_id"]: BUDI}
         self.units: dict[str, Doc] = {"32.01.10": {"_id": "32.01.10", "path": ["32", "32.01"]}}
         self.events: list[EventData] = []
@@ -146,8 +149,8 @@ class FakeStore:
     async def case_reports(self, case_id: str) -> list[Doc]:
         return [r for r in self.reports.values() if r["case_id"] == case_id]
 
-    async def report_by_tracking_code(self, code: str) -> Doc | None:
-        return next((r for r in self.reports.values() if r["tracking_hash"] == tracking_hash(code)), None)
+    async def report_by_tracking_hash(self, hashed: str) -> Doc | None:
+        return next((r for r in self.reports.values() if r["tracking_hash"] == hashed), None)
 
     async def list_cases(
         self, within: Sequence[str], state: str | None, overdue: bool | None, page: int, page_size: int
@@ -170,8 +173,28 @@ class FakeStore:
     async def sealed_identities(self, session: Any, case_id: str) -> list[Doc]:
         return [doc for doc in self.identities.values() if doc["case_id"] == case_id]
 
-    async def log_identity_access(self, session: Any, entry: Doc) -> None:
+    async def access_log_head(self, session: Any) -> AccessHead:
+        return self.head
+
+    async def append_access_entry(
+        self, session: Any, entry: Doc, before: AccessHead, after: AccessHead
+    ) -> None:
+        assert before == self.head
+        self.head = after
         self.access_log.append(entry)
+
+    async def access_entries(
+        self, within: Sequence[str], case_id: str | None, page: int, page_size: int
+    ) -> tuple[list[Doc], int]:
+        found = [
+            e
+            for e in reversed(self.access_log)
+            if all(unit in e["lineage"] for unit in within) and case_id in (None, e["case_id"])
+        ]
+        return found, len(found)
+
+    async def whole_access_log(self) -> tuple[list[Doc], AccessHead | None]:
+        return list(self.access_log), self.head
 
     async def due_cases(self, session: Any, now: dt.datetime, batch: int) -> list[Doc]:
         due = [c for c in self.cases.values() if c.get("next_due_at") is not None and c["next_due_at"] <= now]
@@ -203,6 +226,7 @@ def usecases(store: FakeStore, reporter_vault: Sealer) -> ReportsUseCases:
         Sealer([Fernet.generate_key()], "kontak pelapor"),
         FixedClock(NOW),
         WorkingCalendar(),
+        tracking_key=TRACKING_KEY,
     )
 
 

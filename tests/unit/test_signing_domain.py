@@ -246,9 +246,20 @@ def statement(signer_id: str = "198503152010011001", **overrides: Any) -> Statem
         "pact_sha256": PACT,
         "signed_at": "2024-01-31T08:00:00.123456Z",
         "mode": "online",
+        "authenticated_by": f"employee:pegawai-{signer_id}",
+        "recorded_by": None,
     }
     values.update(overrides)
     return Statement(**values)
+
+
+def ceremony_statement(signer_id: str = "198503152010011001", **overrides: Any) -> Statement:
+    """Recorded by an OPD admin at a ceremony: every statement field is text."""
+    return statement(
+        signer_id,
+        **{"mode": "in_person", "authenticated_by": "opd_admin:opd-admin-1", "recorded_by": "opd-admin-1"}
+        | overrides,
+    )
 
 
 def test_statement_bytes_are_canonical_json() -> None:
@@ -256,8 +267,10 @@ def test_statement_bytes_are_canonical_json() -> None:
     assert (
         statement_bytes(s)
         == (
-            '{"campaign":"pemilu-2024-jabar","code":"AB12-CD34-EF56","mode":"online",'
-            f'"pact_sha256":"{PACT}","signed_at":"2024-01-31T08:00:00.123456Z","signer":"Ñ1"}}'
+            '{"authenticated_by":"employee:pegawai-198503152010011001","campaign":"pemilu-2024-jabar",'
+            '"code":"AB12-CD34-EF56","mode":"online",'
+            f'"pact_sha256":"{PACT}","recorded_by":null,"signed_at":"2024-01-31T08:00:00.123456Z",'
+            '"signer":"Ñ1"}'
         ).encode()
     )
     assert statement_hash(s) == hashlib.sha256(statement_bytes(s)).hexdigest()
@@ -272,6 +285,9 @@ def test_statement_bytes_are_canonical_json() -> None:
         {"pact_sha256": "ABC"},
         {"code": "ab12-cd34-ef56"},
         {"campaign": ""},
+        {"authenticated_by": ""},
+        {"recorded_by": ""},
+        {"recorded_by": "opd-admin-1"},  # recorded by an admin, yet online
     ],
 )
 def test_statement_refuses_malformed_fields(overrides: dict[str, Any]) -> None:
@@ -326,7 +342,16 @@ def test_from_pem_refuses_other_key_types() -> None:
 
 # ---------------------------------------------------------------- receipts
 
-STATEMENT_KEYS = ["code", "campaign", "signer", "pact_sha256", "signed_at", "mode"]
+STATEMENT_KEYS = [
+    "code",
+    "campaign",
+    "signer",
+    "pact_sha256",
+    "signed_at",
+    "mode",
+    "authenticated_by",
+    "recorded_by",
+]
 PENDING_FIELDS = [*STATEMENT_KEYS, "statement_hash", "statement_signature", "key_id", "status"]
 CHAINED_FIELDS = [*PENDING_FIELDS, "chain_index", "prev_hash", "hash", "signature"]
 
@@ -379,7 +404,10 @@ def _other_char(c: str) -> str:
 
 
 def altered(value: Any, where: str) -> Any:
-    """The value with one character (or the number) changed, at the start, middle or end."""
+    """The value with one character (or the number) changed, at the start, middle or end; an
+    empty field filled in."""
+    if value is None:
+        return "opd-admin-1"
     if isinstance(value, int):
         return value + 1
     position = {"first": 0, "middle": len(value) // 2, "last": len(value) - 1}[where]
@@ -389,7 +417,7 @@ def altered(value: Any, where: str) -> Any:
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 @pytest.mark.parametrize("field", PENDING_FIELDS)
 def test_pending_receipt_with_one_character_altered_is_invalid(field: str, where: str) -> None:
-    receipt = provisional_receipt(statement(), KEY)
+    receipt = provisional_receipt(ceremony_statement(), KEY)
     receipt[field] = altered(receipt[field], where)
     check = verify_receipt(receipt, PUBLIC)
     assert not check.valid and check.problems
@@ -398,7 +426,7 @@ def test_pending_receipt_with_one_character_altered_is_invalid(field: str, where
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 @pytest.mark.parametrize("field", CHAINED_FIELDS)
 def test_chained_receipt_with_one_character_altered_is_invalid(field: str, where: str) -> None:
-    receipt = chained_receipt(statement(), KEY, 12, "cd" * 32)
+    receipt = chained_receipt(ceremony_statement(), KEY, 12, "cd" * 32)
     receipt[field] = altered(receipt[field], where)
     check = verify_receipt(receipt, PUBLIC)
     assert not check.valid and check.problems

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.envelope import CloudEvent
 from contracts.roles import Role
+from contracts.signing import ChainCheckpointV1
 from services.kit.clock import FixedClock
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
@@ -97,6 +98,8 @@ class FakeStore:
         self.events: list[CloudEvent] = []
         self.reminders_sent: list[tuple[str, int]] = []
         self.leader_queries = 0
+        self.quarantined: list[tuple[Document, list[str]]] = []
+        self.checkpoints: list[Document] = []
 
     async def campaign(self, code: str) -> Document | None:
         return self.campaigns.get(code)
@@ -188,22 +191,33 @@ class FakeStore:
         docs = [doc for doc in self.employees.values() if unit_code in doc["lineage"]]
         return docs, len(docs)
 
-    async def sequence_pending(self, limit: int) -> int:
-        pending = [doc for doc in self.signatures.values() if doc["pending"]][:limit]
-        for doc in pending:
+    async def pending_signatures(self, limit: int) -> list[Document]:
+        return [dict(doc) for doc in self.signatures.values() if doc["pending"]][:limit]
+
+    async def chain_signatures(self, docs: Sequence[Document]) -> None:
+        for doc in docs:
+            stored = self.signatures[doc["_id"]]
             campaign = self.campaigns[doc["campaign"]]
             [link] = link_receipts([doc["receipt"]], KEY, campaign["chain_length"], campaign["head_hash"])
-            doc.update(receipt=link, pending=False)
+            stored.update(receipt=link, pending=False)
             campaign.update(chain_length=campaign["chain_length"] + 1, head_hash=link["hash"])
-        return len(pending)
+
+    async def quarantine_signature(self, doc: Document, problems: Sequence[str], at: dt.datetime) -> str:
+        self.quarantined.append((self.signatures.pop(doc["_id"]), list(problems)))
+        return f"q{len(self.quarantined)}"
 
     async def open_campaign_codes(self) -> list[str]:
         return [code for code, doc in self.campaigns.items() if doc["status"] == "open"]
 
-    async def save_checkpoint(self, campaign_code: str, length: int, events: Sequence[CloudEvent]) -> bool:
-        self.campaigns[campaign_code]["checkpointed_length"] = length
+    async def save_checkpoint(self, head: ChainCheckpointV1, events: Sequence[CloudEvent]) -> bool:
+        self.campaigns[head.campaign]["checkpointed_length"] = head.chain_length
+        self.checkpoints.append(head.model_dump())
         self.events += events
         return True
+
+    async def last_checkpoint(self, campaign_code: str) -> Document | None:
+        mine = [doc for doc in self.checkpoints if doc["campaign"] == campaign_code]
+        return max(mine, key=lambda doc: doc["chain_length"], default=None)
 
     async def open_campaigns(self) -> list[Document]:
         return [dict(doc) for doc in self.campaigns.values() if doc["status"] == "open"]
@@ -227,12 +241,13 @@ class FakeStore:
         self.reminders_sent.append((campaign_code, hours_before))
 
     async def close_campaign(
-        self, campaign_code: str, length: int, closed_at: dt.datetime, events: Sequence[CloudEvent]
+        self, final: ChainCheckpointV1, closed_at: dt.datetime, events: Sequence[CloudEvent]
     ) -> Document | None:
-        campaign = self.campaigns[campaign_code]
-        if campaign["status"] != "open" or campaign["chain_length"] != length:
+        campaign = self.campaigns[final.campaign]
+        if campaign["status"] != "open" or campaign["chain_length"] != final.chain_length:
             return None
         campaign.update(status="closed", closed_at=closed_at)
+        self.checkpoints.append(final.model_dump())
         self.events += events
         return campaign
 
@@ -456,7 +471,7 @@ async def test_a_ceremony_records_signatures_of_the_admins_own_unit(signing: Sig
     assert recorded.created and recorded.receipt["mode"] == "in_person"
     record = signing.store.signatures[f"pilkada-2029:{STAFF}"]
     assert record["recorded_by"] == "opd-admin-1" and record["authenticated_by"] == "opd_admin:opd-admin-1"
-    with pytest.raises(Refused, match=f"pegawai {OTHER_STAFF} berada di luar unit 32.01.001"):
+    with pytest.raises(Forbidden, match=r"unit 32\.01\.002 berada di luar wewenang Anda"):
         await signing.usecases.record_ceremony_signature(
             OPD_ADMIN, "pilkada-2029", OTHER_STAFF, "in_person", {}
         )
