@@ -101,6 +101,9 @@ def _wait(predicate: object, what: str, timeout: float, log: Path) -> None:
     raise EngineError(f"{what} tidak siap dalam {timeout:.0f} s. Log terakhir:\n{tail}")
 
 
+TRANSACTION_LIFETIME_SECONDS = 15
+
+
 def start_mongod(root: Path, port: int) -> int:
     data = root / "mongo"
     data.mkdir(parents=True, exist_ok=True)
@@ -119,6 +122,11 @@ def start_mongod(root: Path, port: int) -> int:
                 REPLICA_SET,
                 "--wiredTigerCacheSizeGB",
                 "1",
+                # A process killed mid-transaction leaves it open, holding its documents, until
+                # MongoDB aborts it: 60 s by default. A resumed import waits that long for its
+                # first chunk; locally (tests, `make up`) 15 s is enough for any transaction.
+                "--setParameter",
+                f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}",
                 "--quiet",
             ],
             stdout=out,
