@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
 from cloudevents.kafka import KafkaMessage
 from cloudevents.kafka import from_binary as cloudevents_from_kafka
@@ -95,3 +96,42 @@ async def wait_for(condition: Callable[[], object], timeout: float = 30.0, inter
             return
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def prefixed_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Every topic of one test (its prefix), dead-letter topics included."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return sorted(name for name in await admin.list_topics() if name.startswith(prefix))
+    finally:
+        await admin.close()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic`, from the beginning past the end offsets as they are now (none for
+    a topic without partitions). Records at or past the reported end are kept: the local Tansu
+    broker reports a partition's end as the last batch's base offset + 1. Callers check
+    completeness against what was published."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        await consumer.topics()  # loads the metadata
+        assigned = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not assigned:
+            return records
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        deadline = time.monotonic() + 30
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in assigned}
+            if all(positions[tp] >= ends[tp] for tp in assigned):
+                break
+            assert time.monotonic() < deadline, f"could not read {topic} to its end"
+            for partition_records in (await consumer.getmany(*assigned, timeout_ms=500)).values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records

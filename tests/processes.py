@@ -84,6 +84,20 @@ class ServiceRunner:
         for service in services:
             await asyncio.to_thread(wait_ready, service.url, READY_SECONDS, service.log)
 
+    async def start_platform(
+        self, env: Mapping[str, str], notify_env: Mapping[str, str]
+    ) -> tuple[RunningService, RunningService, RunningService, RunningService]:
+        """The four services together, each with its own database (`<test database>_<name>`),
+        ready when this returns; `notify_env` on top of `env` for notify (its SMTP server)."""
+        base = self.env["MONGODB_DATABASE"]
+        registry, signing, reports = (
+            self.spawn(f"services.{name}", f"{base}_{name}", **env)
+            for name in ("registry", "signing", "reports")
+        )
+        notify = self.spawn("services.notify", f"{base}_notify", **{**env, **notify_env})
+        await self.ready(registry, signing, reports, notify)
+        return registry, signing, reports, notify
+
     def restart(self, service: RunningService) -> None:
         """Start again, on a fresh port, with the same database and environment; `ready` waits."""
         self._launch(service)

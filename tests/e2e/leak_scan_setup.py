@@ -11,15 +11,12 @@ import base64
 import hashlib
 import json
 import re
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from pymongo import AsyncMongoClient
 
@@ -250,44 +247,6 @@ async def _gridfs_files(
         where = f"{database}.{chunks.removesuffix('.chunks')} file {files_id!s} (chunks joined)"
         leaks += [leak for leak in scanner.leaks(where, content) if leak.hit.needle not in already]
     return leaks
-
-
-async def prefixed_topics(bootstrap: str, prefix: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return sorted(name for name in await admin.list_topics() if name.startswith(prefix))
-    finally:
-        await admin.close()
-
-
-async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic`, from the beginning past the end offsets as they are now. Records
-    at or past the reported end are kept: the local Tansu broker reports a partition's end as the
-    last batch's base offset + 1. Callers check completeness against the outboxes."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        await consumer.topics()  # loads the metadata
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not assigned:
-            return records
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        deadline = time.monotonic() + 30
-        while True:
-            positions = {tp: await consumer.position(tp) for tp in assigned}
-            if all(positions[tp] >= ends[tp] for tp in assigned):
-                break
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-            for partition_records in (await consumer.getmany(*assigned, timeout_ms=500)).values():
-                records.extend(partition_records)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:

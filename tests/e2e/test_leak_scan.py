@@ -20,7 +20,6 @@ unkeyed hash. The only records skipped are the test's own forged ones: no servic
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -42,13 +41,11 @@ from tests.e2e.leak_scan_setup import (
     header,
     log_leaks,
     phone_needle,
-    prefixed_topics,
-    read_all,
     scan_databases,
 )
 from tests.integration.notify_setup import WebhookReceiver, publish, serving, smtp_server
-from tests.kafka_reader import read_topic, wait_for
-from tests.processes import RunningService, ServiceRunner
+from tests.kafka_reader import prefixed_topics, read_all, read_topic, wait_for
+from tests.processes import ServiceRunner
 
 UNITS = [
     {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
@@ -158,12 +155,6 @@ def forged_employee() -> CloudEvent:
     return dataclasses.replace(event, payload=json.dumps(payload).encode())
 
 
-async def start(runner: ServiceRunner, module: str, database: str, **extra: str) -> RunningService:
-    service = runner.spawn(module, database, **FLOW_ENV, **extra)
-    await runner.ready(service)
-    return service
-
-
 def body_fields(document: dict[str, Any], path: str, method: str) -> set[str] | None:
     """The JSON body's properties of an operation in an OpenAPI document; None without it."""
     operation = document["paths"].get(path, {}).get(method)
@@ -191,17 +182,8 @@ async def test_nothing_a_service_wrote_holds_a_nik_a_reporter_or_a_tracking_code
     answers: list[tuple[str, str]] = []  # API answers that must not carry any needle
     try:
         async with serving(agency.app(), agency_port), httpx.AsyncClient(timeout=30) as http:
-            registry, signing, reports, notify = await asyncio.gather(
-                start(service_runner, "services.registry", dbs["registry"]),
-                start(service_runner, "services.signing", dbs["signing"]),
-                start(service_runner, "services.reports", dbs["reports"]),
-                start(
-                    service_runner,
-                    "services.notify",
-                    dbs["notify"],
-                    SMTP_HOST="127.0.0.1",
-                    SMTP_PORT=str(smtp_port),
-                ),
+            registry, signing, reports, notify = await service_runner.start_platform(
+                FLOW_ENV, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
             )
             services = {"registry": registry, "signing": signing, "reports": reports, "notify": notify}
 

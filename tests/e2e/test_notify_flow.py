@@ -145,17 +145,8 @@ async def test_reminders_status_updates_and_agency_webhooks(
     admin = bearer(mint("bkpsdm"))
     try:
         async with serving(receiver.app(), hook_port), httpx.AsyncClient(timeout=30) as http:
-            registry, signing, reports, notify = await asyncio.gather(
-                start(service_runner, "services.registry", dbs["registry"]),
-                start(service_runner, "services.signing", dbs["signing"]),
-                start(service_runner, "services.reports", dbs["reports"]),
-                start(
-                    service_runner,
-                    "services.notify",
-                    dbs["notify"],
-                    SMTP_HOST="127.0.0.1",
-                    SMTP_PORT=str(smtp_port),
-                ),
+            registry, signing, reports, notify = await service_runner.start_platform(
+                FLOW_ENV, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
             )
 
             # The pemda, through the registry's API only; the others learn it from its events.

@@ -19,8 +19,6 @@ import bson
 import httpx
 import jwt
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
@@ -42,7 +40,7 @@ from services.reports.domain import (
 )
 from tests.integration.pemda import UNITS
 from tests.integration.reports_pemda import PEOPLE
-from tests.kafka_reader import assert_agency_sdk_reads, wait_for
+from tests.kafka_reader import assert_agency_sdk_reads, prefixed_topics, read_all, wait_for
 from tests.processes import ServiceRunner
 
 AHMAD = "197502022000031002"  # head of the Dinas Pendidikan (JPT)
@@ -217,45 +215,6 @@ async def outbox_drained(mongo: AsyncMongoClient[dict[str, Any]], *databases: st
         return True
 
     await wait_for(drained, timeout=30, interval=0.1)
-
-
-async def prefixed_topics(bootstrap: str, prefix: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        return sorted(name for name in await admin.list_topics() if name.startswith(prefix))
-    finally:
-        await admin.close()
-
-
-async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic`, from the beginning past the end offsets as they are now.
-
-    Records are kept even at or past the reported end: the local Tansu broker reports a
-    partition's end as the last batch's base offset + 1, so a final batch of several records
-    would otherwise lose all but its first. Callers check completeness against the outboxes."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        await consumer.topics()  # loads the metadata
-        partitions = consumer.partitions_for_topic(topic)
-        assert partitions, f"topic {topic} has no partitions"
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        deadline = time.monotonic() + 30
-        while True:
-            positions = {tp: await consumer.position(tp) for tp in assigned}
-            if all(positions[tp] >= ends[tp] for tp in assigned):
-                break
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-            for partition_records in (await consumer.getmany(*assigned, timeout_ms=500)).values():
-                records.extend(partition_records)
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def published_ids(
