@@ -169,7 +169,10 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
         f'{dt.date.today().isoformat()}","location":"Kantor dinas","accused":{{"name":"{sekda.name}",'
         f'"nip":"{sekda.nip}"}},"reporter":null}}\' {reports}/v1/reports'
     )
-    typer.echo(f"  curl {reports}/v1/reports/track/KODE-PELACAKAN")
+    typer.echo(
+        f'  curl -X POST -H "content-type: application/json" -d \'{{"code":"KODE-PELACAKAN"}}\''
+        f" {reports}/v1/reports/track"
+    )
     typer.echo("Token lain: .venv/bin/netral token --role opd_admin --org-unit KODE_OPD")
     typer.echo(f"Siap dalam {time.monotonic() - began:.1f} s. Hentikan dengan: make down")
 
