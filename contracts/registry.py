@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict
 from contracts.envelope import EventData
 from contracts.topics import EMPLOYEES, ORG_UNITS
 
-EmploymentTypeName = Literal["PNS", "PPPK", "NON_ASN"]
+# PEJABAT_NEGARA: an elected regional head (Bupati, Walikota, Gubernur, their deputies), a state
+# official and not an ASN (UU 20/2023 art. 1; UU 23/2014 art. 59), with no NIP. An acting head (Pj)
+# is a PNS and is registered as one.
+EmploymentTypeName = Literal["PNS", "PPPK", "NON_ASN", "PEJABAT_NEGARA"]
 LevelName = Literal["REGIONAL_HEAD", "JPT", "ADMINISTRATOR", "SUPERVISOR", "STAFF"]
 OrgUnitKindName = Literal["PROVINCE", "REGENCY", "CITY", "OPD", "SUB_UNIT"]
 

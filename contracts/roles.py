@@ -14,3 +14,9 @@ class Role(StrEnum):
     BAWASLU = "bawaslu"
     BKN = "bkn"
     AGENCY = "agency"
+    # The deciders the law names beyond the pemda's PPK (issue 13): the head of an OPD, who decides
+    # on non-ASN staff under their work contract; the Governor, who examines and decides on a
+    # regency or city Sekda; and the Minister of Home Affairs, who does so for a provincial Sekda.
+    KEPALA_OPD = "kepala_opd"
+    GUBERNUR = "gubernur"
+    KEMENDAGRI = "kemendagri"

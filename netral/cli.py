@@ -27,7 +27,11 @@ DEMO_DIR = LOCAL_DIR / "demo"
 @app.command()
 def token(
     role: Annotated[
-        str, typer.Option(help="employee, opd_admin, bkpsdm, ppk, inspektorat, bawaslu, bkn, agency")
+        str,
+        typer.Option(
+            help="employee, opd_admin, kepala_opd, bkpsdm, ppk, inspektorat, bawaslu, bkn, agency, "
+            "gubernur, kemendagri"
+        ),
     ],
     org_unit: Annotated[
         str | None, typer.Option("--org-unit", help="batas unit organisasi token ini")

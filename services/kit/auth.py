@@ -23,7 +23,7 @@ ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 
 
 # Roles whose every action is bound to one org unit subtree; a token without one is refused.
-UNIT_BOUND_ROLES = frozenset({Role.OPD_ADMIN})
+UNIT_BOUND_ROLES = frozenset({Role.OPD_ADMIN, Role.KEPALA_OPD})
 # Roles that act on their own records, named by the `employee_id` claim, not on a unit subtree.
 SELF_BOUND_ROLES = frozenset({Role.EMPLOYEE})
 # The claim, and its one value, that grants a token without `org_unit` the whole platform. A token
