@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from contracts.roles import Role
 from netral.engines import free_port
-from services.kit.auth import require
+from services.kit.auth import UNIT_BOUND_ROLES, require
 from services.kit.identity import Principal
 from services.kit.launch import starting_body
 from services.kit.openapi import StartingAnswer, document_error_answers, error_responses
@@ -156,7 +156,7 @@ def test_every_answer_is_declared_in_the_openapi_document(
     tokens = {
         role: mint(
             role.value,
-            org_unit=UNIT if role is Role.OPD_ADMIN else None,
+            org_unit=UNIT if role in UNIT_BOUND_ROLES else None,
             nip=NIP if role is Role.EMPLOYEE else None,
         )
         for role in Role
