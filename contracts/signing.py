@@ -25,6 +25,9 @@ class CampaignSnapshot(BaseModel):
     title: str
     election: str
     deadline: dt.datetime
+    campaign_period_starts_on: dt.date | None = None
+    """First day of the election's campaign period; the deadline is at the latest its 00.00
+    local time. None for a campaign opened before the platform recorded it (unknown)."""
     pact_version: int
     pact_sha256: str
     scope: list[str]
@@ -44,6 +47,17 @@ class CampaignPactRevisedV1(EventData):
     """A new version of the pact text; later signatures carry its hash."""
 
     event_type: ClassVar[str] = "campaign.pact_revised.v1"
+    topic: ClassVar[str] = CAMPAIGNS.name
+    campaign: CampaignSnapshot
+
+    def aggregate_key(self) -> str:
+        return self.campaign.code
+
+
+class CampaignRescheduledV1(EventData):
+    """A new deadline or campaign period start (see CampaignSnapshot); reminders follow it."""
+
+    event_type: ClassVar[str] = "campaign.rescheduled.v1"
     topic: ClassVar[str] = CAMPAIGNS.name
     campaign: CampaignSnapshot
 

@@ -199,6 +199,7 @@ async def _demo_campaign(signing: str, scope: str) -> str:
         "title": "Pakta Integritas Netralitas ASN (demo)",
         "election": "Pemilu demo",
         "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat(),
+        "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
         "pact_text": (
             "Saya, Aparatur Sipil Negara, berjanji: menjaga netralitas sebelum, selama, dan sesudah "
             "pemilihan; menghindari konflik kepentingan, intimidasi, dan keberpihakan; bijak "

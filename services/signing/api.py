@@ -7,14 +7,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.roles import Role
 from services.kit.auth import require
 from services.kit.identity import Principal
 from services.kit.openapi import DESCRIPTIONS, error_responses
 from services.kit.pagination import Page, page_response
-from services.signing.domain import CEREMONY_MODE_MESSAGE, IN_PERSON, CascadePolicy, Refused
+from services.signing.domain import (
+    CEREMONY_MODE_MESSAGE,
+    IN_PERSON,
+    CascadePolicy,
+    Refused,
+    stored_period_start,
+)
 from services.signing.store import SignResult
 from services.signing.usecases import (
     CAMPAIGN_ADMINS,
@@ -37,6 +43,9 @@ class CampaignIn(BaseModel):
     title: str = Field(min_length=3, max_length=200)
     election: str = Field(min_length=3, max_length=100)
     deadline: dt.datetime
+    campaign_period_starts_on: dt.date = Field(
+        description="hari pertama masa kampanye pemilu/pemilihan; tenggat paling lambat pukul 00.00 hari itu"
+    )
     pact_text: str = Field(min_length=20, max_length=20_000)
     scope: list[str] = Field(min_length=1, max_length=1000)
     cascade: CascadePolicy = CascadePolicy.STRICT
@@ -47,9 +56,32 @@ class CampaignIn(BaseModel):
     @classmethod
     def _zoned_deadline(cls, value: dt.datetime) -> dt.datetime:
         # Whether it lies in the future is the use case's check, on the service's clock.
-        if value.tzinfo is None:
-            raise ValueError("tenggat harus memuat zona waktu, mis. 2029-02-01T23:59:00+07:00")
-        return value
+        return _zoned(value)
+
+
+def _zoned(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("tenggat harus memuat zona waktu, mis. 2029-02-01T23:59:00+07:00")
+    return value
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deadline: dt.datetime | None = None
+    campaign_period_starts_on: dt.date | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _zoned_deadline(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else _zoned(value)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ScheduleIn:
+        if self.deadline is None and self.campaign_period_starts_on is None:
+            raise ValueError(
+                "sertakan tenggat (deadline), awal masa kampanye (campaign_period_starts_on), atau keduanya"
+            )
+        return self
 
 
 class SignIn(BaseModel):
@@ -124,6 +156,8 @@ def _campaign_view(doc: dict[str, Any]) -> dict[str, Any]:
         "title": doc["title"],
         "election": doc["election"],
         "deadline": doc["deadline"],
+        # null: a campaign opened before the platform recorded it; its period is unknown.
+        "campaign_period_starts_on": stored_period_start(doc),
         "pact_text": doc["pact_text"],
         "pact_version": doc["pact_version"],
         "pact_sha256": doc["pact_sha256"],
@@ -154,6 +188,7 @@ async def create_campaign(
         scope=body.scope,
         cascade=body.cascade,
         reminder_hours=body.reminder_hours,
+        campaign_period_starts_on=body.campaign_period_starts_on,
     )
     return _campaign_view(await usecases.create_campaign(principal, draft))
 
@@ -178,6 +213,19 @@ async def revise_pact(
     principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))],
 ) -> dict[str, Any]:
     return _campaign_view(await usecases.revise_pact(principal, code, body.pact_text))
+
+
+@router.put("/campaigns/{code}/schedule", responses=error_responses(404, 409))
+async def reschedule_campaign(
+    code: str,
+    body: ScheduleIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*CAMPAIGN_ADMINS))],
+) -> dict[str, Any]:
+    """A new deadline or campaign period start (the KPU may move it): the deadline stays at the
+    latest the period's first moment."""
+    doc = await usecases.reschedule(principal, code, body.deadline, body.campaign_period_starts_on)
+    return _campaign_view(doc)
 
 
 def _client(request: Request) -> dict[str, Any]:

@@ -17,9 +17,10 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -49,7 +50,7 @@ STAFF = "STAFF"
 LEVELS: tuple[str, ...] = (REGIONAL_HEAD, JPT, ADMINISTRATOR, SUPERVISOR, STAFF)
 
 LEVEL_LABEL = {
-    REGIONAL_HEAD: "kepala daerah",
+    REGIONAL_HEAD: "pimpinan daerah",
     JPT: "pejabat pimpinan tinggi (JPT)",
     ADMINISTRATOR: "pejabat administrator",
     SUPERVISOR: "pejabat pengawas",
@@ -64,6 +65,50 @@ SUB_UNIT = "SUB_UNIT"
 
 PEMDA_KINDS = frozenset({PROVINCE, REGENCY, CITY})
 
+# Employment type and leader offices, as the registry spells them (contracts/registry.py).
+PEJABAT_NEGARA = "PEJABAT_NEGARA"
+KEPALA_DAERAH = "KEPALA_DAERAH"
+WAKIL_KEPALA_DAERAH = "WAKIL_KEPALA_DAERAH"
+PJ_KEPALA_DAERAH = "PJ_KEPALA_DAERAH"
+SEKDA = "SEKDA"
+
+# The pact is the ASN's: UU 20/2023 art. 1 angka 1 (ASN = PNS and PPPK) and the SKB 2022 on ASN
+# neutrality (its scope is "Pegawai ASN"). An elected Bupati, Walikota or Gubernur and their
+# deputies are pejabat negara, not ASN (UU 5/2014 art. 122 huruf l-m; UU 23/2014 art. 59, 63):
+# they are not expected to sign, are not counted, and no one waits for them (platform reading:
+# the SKB's pact is the ASN's; a ceremony may still show them witnessing it). An acting head (Pj)
+# is a PNS appointed to the post (UU 10/2016 art. 201; Permendagri 4/2023) and signs first.
+NOT_EXPECTED_EMPLOYMENT_TYPES = frozenset({PEJABAT_NEGARA})
+
+OFFICE_LABEL = {
+    PJ_KEPALA_DAERAH: "Pj kepala daerah",
+    SEKDA: "Sekda",
+    KEPALA_DAERAH: "kepala daerah",
+    WAKIL_KEPALA_DAERAH: "wakil kepala daerah",
+}
+OFFICE_ORDER: tuple[str | None, ...] = (PJ_KEPALA_DAERAH, SEKDA, KEPALA_DAERAH, WAKIL_KEPALA_DAERAH, None)
+UNNAMED_LEADER = "pimpinan daerah"
+"""A REGIONAL_HEAD-level ASN whose office the registry did not name (records from before the
+registry kept `leader_office`): still one of the leaders who sign first."""
+
+
+def office_label(office: str | None) -> str:
+    return OFFICE_LABEL.get(office or "", UNNAMED_LEADER)
+
+
+def not_expected_to_sign(employee: Mapping[str, Any]) -> bool:
+    """An elected regional head or deputy: a state official, outside the ASN pact."""
+    return employee.get("employment_type") in NOT_EXPECTED_EMPLOYMENT_TYPES
+
+
+def opens_the_cascade(level: str) -> bool:
+    """One of the pemda's leaders who sign, the first wave: the REGIONAL_HEAD level, which the
+    registry gives the pemda's leaders only, each with their office (contracts/registry.py); of
+    them, the ASN sign: the Sekda and an acting head (Pj). Platform choice (DESIGN.md "Cascade",
+    issue 13 item 2): the law fixes no order of signing; the cascade lets the staff see their
+    leadership sign first."""
+    return level == REGIONAL_HEAD
+
 
 class CascadePolicy(StrEnum):
     STRICT = "strict"
@@ -77,6 +122,7 @@ class Signer:
     level: str
     org_unit_code: str
     org_unit_path: tuple[str, ...]  # ancestor codes, root → parent
+    leader_office: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +131,41 @@ class LeadersSigned:
 
     opd_head_ids: frozenset[str]  # JPT-level employees of the signer's OPD
     opd_heads_signed: frozenset[str]
-    regional_head_ids: frozenset[str]  # REGIONAL_HEAD employees of the signer's pemda
+    regional_head_ids: frozenset[str]  # the pemda's leaders who sign first (Sekda, Pj)
     regional_heads_signed: frozenset[str]
+    regional_head_offices: Mapping[str, str | None] = field(default_factory=dict)
+    """Employee id → leader office (SEKDA, PJ_KEPALA_DAERAH, None when not named): whom a
+    refusal names."""
+
+
+def leaders_signed(
+    candidates: Iterable[Mapping[str, Any]], opd_code: str | None, pemda_code: str | None, campaign_code: str
+) -> LeadersSigned:
+    """Who of the active people on file at the signer's OPD and pemda units holds the signer
+    back: the OPD's heads (JPT, PNS or PPPK alike: PP 49/2018 lets a PPPK hold a JPT post) and the
+    pemda's leaders who sign first. Elected heads and deputies are left out (see
+    NOT_EXPECTED_EMPLOYMENT_TYPES)."""
+    heads: set[str] = set()
+    heads_signed: set[str] = set()
+    regional: dict[str, str | None] = {}
+    regional_signed: set[str] = set()
+    for doc in candidates:
+        if not doc.get("active", True) or not_expected_to_sign(doc):
+            continue
+        employee_id, office = doc["_id"], doc.get("leader_office")
+        signed = campaign_code in doc.get("signed_campaigns", [])
+        unit = doc.get("org_unit_code")
+        if pemda_code is not None and unit == pemda_code and opens_the_cascade(doc["level"]):
+            regional[employee_id] = office
+            if signed:
+                regional_signed.add(employee_id)
+        elif opd_code is not None and unit == opd_code and doc["level"] == JPT:
+            heads.add(employee_id)
+            if signed:
+                heads_signed.add(employee_id)
+    return LeadersSigned(
+        frozenset(heads), frozenset(heads_signed), frozenset(regional), frozenset(regional_signed), regional
+    )
 
 
 @dataclass(frozen=True)
@@ -100,26 +179,55 @@ def _named(noun: str, code: str | None) -> str:
     return f"{noun} {code}" if code else noun
 
 
+def _joined(labels: Sequence[str]) -> str:
+    if len(labels) <= 2:
+        return " dan ".join(labels)
+    return ", ".join(labels[:-1]) + ", dan " + labels[-1]
+
+
+def _offices_named(ids: Iterable[str], offices: Mapping[str, str | None]) -> str:
+    """ "Pj kepala daerah dan Sekda": each office once, first wave order; a count when two people
+    on file hold one (a stale record, or a deputy Sekda registered as one)."""
+    counts: dict[str | None, int] = {}
+    for employee_id in ids:
+        office = offices.get(employee_id)
+        office = office if office in OFFICE_LABEL else None
+        counts[office] = counts.get(office, 0) + 1
+    labels = [
+        office_label(office) + (f" ({counts[office]} orang)" if counts[office] > 1 else "")
+        for office in OFFICE_ORDER
+        if office in counts
+    ]
+    return _joined(labels)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _after_regional_heads(label: str, pemda_code: str | None, leaders: LeadersSigned) -> CascadeDecision:
-    # Every regional head must have signed: the bupati and the wakil bupati both lead the pemda,
-    # and the pact is meant to be seen signed by the whole leadership before the next wave.
+    # Every leader who signs must have signed: the Sekda and, when there is one, the Pj head both
+    # lead the pemda's ASN, and the pact is meant to be seen signed by them before the next wave.
     heads = leaders.regional_head_ids
+    offices = leaders.regional_head_offices
     where = _named("pemda", pemda_code)
     if not heads:
         return CascadeDecision(
             True,
             (),
-            f"Boleh menandatangani: kepala daerah belum terdaftar untuk {where}, "
+            f"Boleh menandatangani: Sekda atau Pj kepala daerah belum terdaftar untuk {where}, "
             "jadi tidak ada yang ditunggu",
         )
     waiting = tuple(sorted(heads - leaders.regional_heads_signed))
+    everyone = _offices_named(heads, offices)
     if not waiting:
-        return CascadeDecision(True, (), f"Kepala daerah {where} sudah menandatangani pakta")
+        return CascadeDecision(True, (), f"{_capitalised(everyone)} {where} sudah menandatangani pakta")
+    count = f" ({len(waiting)} dari {len(heads)} belum)" if len(heads) > 1 else ""
     return CascadeDecision(
         False,
         waiting,
-        f"Kepala daerah {where} belum menandatangani pakta ({len(waiting)} dari {len(heads)} belum); "
-        f"{label} dapat menandatangani setelah seluruh kepala daerah",
+        f"{_capitalised(_offices_named(waiting, offices))} {where} belum menandatangani pakta{count}; "
+        f"{label} dapat menandatangani setelah {everyone}",
     )
 
 
@@ -146,16 +254,18 @@ def _after_opd_head(label: str, opd_code: str, leaders: LeadersSigned) -> Cascad
 def cascade_gate(
     signer: Signer, opd_code: str | None, pemda_code: str | None, leaders_signed: LeadersSigned
 ) -> CascadeDecision:
-    """May this signer sign now? Within an OPD the next wave waits for the OPD's head; the OPD heads
-    wait for the regional heads; the regional heads open the campaign and wait for no one."""
+    """May this signer sign now? The pemda's leaders who sign (the Sekda, a Pj head) open the
+    campaign and wait for no one; the OPD heads (JPT) wait for all of them; within an OPD the
+    next waves wait for the OPD's head. Platform rule (DESIGN.md "Cascade"), not the law's."""
     if signer.level not in LEVEL_LABEL:
         raise ValueError(f"level tidak dikenal: {signer.level}")
     label = LEVEL_LABEL[signer.level]
-    if signer.level == REGIONAL_HEAD:
-        return CascadeDecision(True, (), "Kepala daerah membuka gelombang pertama; tidak menunggu siapa pun")
+    if opens_the_cascade(signer.level):
+        who = _capitalised(office_label(signer.leader_office))
+        return CascadeDecision(True, (), f"{who} membuka gelombang pertama; tidak menunggu siapa pun")
     if signer.level == JPT or opd_code is None:
         # Staff of the pemda itself (e.g. the Sekda's office staff on file outside any OPD) have
-        # no OPD head to wait for; the nearest leaders above them are the regional heads.
+        # no OPD head to wait for; the nearest leaders above them are the pemda's leaders.
         return _after_regional_heads(label, pemda_code, leaders_signed)
     return _after_opd_head(label, opd_code, leaders_signed)
 
@@ -620,9 +730,63 @@ class Refused(Conflict):
         self.waiting_for = list(waiting_for)
 
 
-def check_deadline(deadline: dt.datetime, now: dt.datetime) -> None:
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+ZONE_ABBREVIATION = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+
+
+def campaign_period_start(starts_on: dt.date, timezone: str) -> dt.datetime:
+    """The first moment of the campaign period: 00.00 of its first day where the pemda is (the
+    KPU fixes days, not instants; a WITA or WIT province configures its zone: Keppres 41/1987
+    on the three time zones)."""
+    return dt.datetime.combine(starts_on, dt.time.min, tzinfo=ZoneInfo(timezone))
+
+
+def _local(moment: dt.datetime, timezone: str) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%Y-%m-%d} pukul {local:%H.%M} {ZONE_ABBREVIATION.get(timezone, timezone)}"
+
+
+def stored_period_start(campaign: Mapping[str, Any]) -> dt.date | None:
+    """The campaign period's first day as stored (an ISO date: BSON has no date type); None for a
+    campaign created before the platform recorded it, whose period is unknown."""
+    value = campaign.get("campaign_period_starts_on")
+    return dt.date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def check_deadline(
+    deadline: dt.datetime,
+    now: dt.datetime,
+    period_starts_on: dt.date | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
+    """A deadline ahead of the clock and, when the campaign period is known, at the latest its
+    first moment: the pact is signed before campaigning begins (SKB 2022 on ASN neutrality; the
+    campaign period is the KPU's: UU 7/2017 art. 267 ff. and PKPU 15/2023 for a Pemilu, UU 1/2015
+    jo. UU 10/2016 art. 63 ff. and PKPU 13/2024 for a Pilkada). A deadline at exactly 00.00 of
+    the first day is allowed: signing stops as the period starts."""
+    errors: list[dict[str, Any]] = []
     if deadline <= now:
-        raise InvalidInput.one("deadline", "tenggat harus di masa depan")
+        errors.append({"field": "deadline", "message": "tenggat harus di masa depan"})
+    if period_starts_on is not None:
+        starts = campaign_period_start(period_starts_on, timezone)
+        if deadline > starts:
+            errors.append(
+                {
+                    "field": "deadline",
+                    "message": (
+                        f"tenggat {_local(deadline, timezone)} melewati awal masa kampanye "
+                        f"{_local(starts, timezone)}: pakta ditandatangani paling lambat saat masa "
+                        "kampanye dimulai"
+                    ),
+                }
+            )
+    if errors:
+        raise InvalidInput(errors)
 
 
 def new_campaign(
@@ -636,15 +800,18 @@ def new_campaign(
     reminder_hours: Iterable[int],
     actor: str,
     now: dt.datetime,
+    period_starts_on: dt.date,
 ) -> dict[str, Any]:
     """An open campaign, its pact at version 1 and its chain empty. Reminders go out once
-    each, the earliest (most hours before the deadline) first."""
+    each, the earliest (most hours before the deadline) first. See check_deadline for the
+    deadline's rules, checked first."""
     digest = pact_sha256(pact_text)
     return {
         "_id": code,
         "title": title,
         "election": election,
         "deadline": deadline,
+        "campaign_period_starts_on": period_starts_on.isoformat(),
         "pact_text": pact_text,
         "pact_version": 1,
         "pact_sha256": digest,
@@ -668,6 +835,7 @@ def campaign_snapshot(campaign: Mapping[str, Any]) -> CampaignSnapshot:
         title=campaign["title"],
         election=campaign["election"],
         deadline=campaign["deadline"],
+        campaign_period_starts_on=stored_period_start(campaign),
         pact_version=campaign["pact_version"],
         pact_sha256=campaign["pact_sha256"],
         scope=campaign["scope"],
@@ -687,6 +855,66 @@ def pact_revision(
         return None
     version = campaign["pact_version"] + 1
     return {"version": version, "sha256": digest, "text": pact_text, "at": now, "by": actor}
+
+
+@dataclass(frozen=True)
+class Rescheduling:
+    """A new deadline or campaign period of an open campaign: the fields to set, and the
+    change as audited."""
+
+    changes: dict[str, Any]
+    record: dict[str, Any]
+
+
+def rescheduling(
+    campaign: Mapping[str, Any],
+    deadline: dt.datetime | None,
+    period_starts_on: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> Rescheduling | None:
+    """The KPU may move the campaign period, and the BKPSDM the deadline: either change keeps
+    the rule of check_deadline. A campaign whose period was never recorded must record it with
+    a new deadline, so that the rule holds from then on. None when nothing changes.
+
+    Reminders already sent that are not yet due under the new deadline go out again when they
+    are: a reminder "24 hours before" sent for the old deadline said the wrong time."""
+    code = campaign["_id"]
+    if campaign["status"] != OPEN or past_deadline(campaign, now):
+        raise Conflict(f"kampanye {code} sudah ditutup")
+    known_period = stored_period_start(campaign)
+    if deadline is not None and period_starts_on is None and known_period is None:
+        raise InvalidInput.one(
+            "campaign_period_starts_on",
+            f"awal masa kampanye {code} belum tercatat: sertakan campaign_period_starts_on "
+            "bersama tenggat baru",
+        )
+    new_deadline: dt.datetime = campaign["deadline"] if deadline is None else deadline
+    new_period = period_starts_on or known_period
+    if new_deadline == campaign["deadline"] and new_period == known_period:
+        return None
+    check_deadline(new_deadline, now, new_period, timezone)
+    sent = [
+        hours
+        for hours in campaign.get("reminders_sent", [])
+        if now >= new_deadline - dt.timedelta(hours=hours)
+    ]
+    changes: dict[str, Any] = {
+        "deadline": new_deadline,
+        "campaign_period_starts_on": new_period.isoformat() if new_period else None,
+        "reminders_sent": sent,
+    }
+    record = {
+        "at": now,
+        "by": actor,
+        "deadline": {"from": campaign["deadline"], "to": new_deadline},
+        "campaign_period_starts_on": {
+            "from": campaign.get("campaign_period_starts_on"),
+            "to": changes["campaign_period_starts_on"],
+        },
+    }
+    return Rescheduling(changes, record)
 
 
 def revised_campaign(campaign: Mapping[str, Any], revision: Mapping[str, Any]) -> dict[str, Any]:
@@ -712,6 +940,13 @@ def check_may_sign(campaign: Mapping[str, Any], employee: Mapping[str, Any], now
         raise Refused(f"kampanye {code} sudah ditutup")
     if not employee["active"]:
         raise Refused(f"pegawai {employee_id} tidak aktif")
+    if not_expected_to_sign(employee):
+        # See NOT_EXPECTED_EMPLOYMENT_TYPES: UU 20/2023 art. 1; the SKB 2022 binds Pegawai ASN.
+        raise Refused(
+            f"{employee_id} tercatat sebagai pejabat negara (kepala daerah atau wakil kepala daerah "
+            "hasil pemilihan), bukan ASN: pakta integritas netralitas ASN tidak ditandatangani "
+            "pejabat negara"
+        )
     if not set(employee["lineage"]) & set(campaign["scope"]):
         raise Refused(f"pegawai {employee_id} tidak termasuk cakupan kampanye {code}")
 
@@ -739,7 +974,11 @@ def cascade_warning(
     """The cascade under the campaign's policy: raises Refused when it binds and the signer
     must wait; otherwise the warning to show with the receipt, if any."""
     signer = Signer(
-        employee["_id"], employee["level"], employee["org_unit_code"], tuple(employee["org_unit_path"])
+        employee["_id"],
+        employee["level"],
+        employee["org_unit_code"],
+        tuple(employee["org_unit_path"]),
+        employee.get("leader_office"),  # absent from records projected before the registry kept it
     )
     decision = cascade_gate(signer, opd_code, pemda_code, leaders)
     allowed, message = apply_policy(policy, decision)

@@ -8,6 +8,7 @@ from contracts.signing import (
     CampaignClosedV1,
     CampaignOpenedV1,
     CampaignPactRevisedV1,
+    CampaignRescheduledV1,
     ChainCheckpointV1,
     PledgeOverdueV1,
     PledgeReminderDueV1,
@@ -45,7 +46,9 @@ def build_app(settings: SigningSettings | None = None, clock: Clock | None = Non
     key = load_key(settings)
     store = SigningStore(runtime, key)
     wakeup = Wakeup()  # a new signature wakes the chain sequencer
-    usecases = SigningUseCases(store, key, clock, wakeup, SigningMetrics(runtime.metrics_registry))
+    usecases = SigningUseCases(
+        store, key, clock, wakeup, SigningMetrics(runtime.metrics_registry), timezone=settings.timezone
+    )
     sequencer = ChainSequencer(
         usecases,
         runtime.leases,
@@ -65,6 +68,7 @@ def build_app(settings: SigningSettings | None = None, clock: Clock | None = Non
         publishes=[
             CampaignOpenedV1,
             CampaignPactRevisedV1,
+            CampaignRescheduledV1,
             CampaignClosedV1,
             PledgeSignedV1,
             PledgeOverdueV1,

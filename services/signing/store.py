@@ -25,7 +25,15 @@ from services.kit.groupcommit import GroupCommit
 from services.kit.mongo import Document, Session, ensure_index
 from services.kit.registry_view import RegistryProjection
 from services.kit.runtime import Runtime
-from services.signing.domain import CLOSED, JPT, OPEN, REGIONAL_HEAD, LeadersSigned, ReceiptKey, link_receipts
+from services.signing.domain import (
+    CLOSED,
+    JPT,
+    NOT_EXPECTED_EMPLOYMENT_TYPES,
+    OPEN,
+    REGIONAL_HEAD,
+    ReceiptKey,
+    link_receipts,
+)
 
 CAMPAIGN_CACHE_SECONDS = 1.0
 
@@ -73,6 +81,8 @@ class SigningStore:
             ),
             units=self.units,
             with_lineage=True,
+            # Read with .get: snapshots from before the registry kept the office carry none.
+            derived=lambda employee: {"leader_office": employee.get("leader_office")},
             on_insert={"signed_campaigns": []},
         )
         self.campaigns = self.db["campaigns"]
@@ -113,33 +123,26 @@ class SigningStore:
     async def employee(self, employee_id: str) -> Document | None:
         return await self.employees.find_one({"_id": employee_id})
 
-    async def leaders_signed(
-        self, opd_code: str | None, pemda_code: str | None, campaign_code: str
-    ) -> LeadersSigned:
-        """The active heads of the OPD and the regional heads of the pemda, and which of them
-        have signed the campaign: one query."""
+    async def leader_candidates(self, opd_code: str | None, pemda_code: str | None) -> list[Document]:
+        """The active JPT of the OPD and the active REGIONAL_HEAD people at the pemda's own unit,
+        with what tells who of them the signer waits for (domain.leaders_signed): one query on
+        the (org_unit_code, level) index."""
         query: list[Document] = []
         if opd_code is not None:
             query.append({"org_unit_code": opd_code, "level": JPT})
         if pemda_code is not None:
             query.append({"org_unit_code": pemda_code, "level": REGIONAL_HEAD})
-        heads: set[str] = set()
-        signed_heads: set[str] = set()
-        regional: set[str] = set()
-        signed_regional: set[str] = set()
-        if query:
-            cursor = self.employees.find({"$or": query, "active": True}, {"level": 1, "signed_campaigns": 1})
-            async for doc in cursor:
-                is_head = doc["level"] == JPT
-                (heads if is_head else regional).add(doc["_id"])
-                if campaign_code in doc.get("signed_campaigns", []):
-                    (signed_heads if is_head else signed_regional).add(doc["_id"])
-        return LeadersSigned(
-            opd_head_ids=frozenset(heads),
-            opd_heads_signed=frozenset(signed_heads),
-            regional_head_ids=frozenset(regional),
-            regional_heads_signed=frozenset(signed_regional),
-        )
+        if not query:
+            return []
+        fields = {
+            "level": 1,
+            "org_unit_code": 1,
+            "employment_type": 1,
+            "leader_office": 1,
+            "active": 1,
+            "signed_campaigns": 1,
+        }
+        return await self.employees.find({"$or": query, "active": True}, fields).to_list()
 
     # ------------------------------------------------------------ campaigns
 
@@ -188,6 +191,33 @@ class SigningStore:
                     },
                     "$push": {"pact_versions": revision},
                 },
+                session=session,
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                await self.runtime.outbox.add(session, list(events))
+            return doc
+
+        result: Document | None = await self.runtime.commit(work)
+        self._campaigns.pop(code, None)
+        return result
+
+    async def save_rescheduling(
+        self, campaign: Document, changes: Document, record: Document, events: Sequence[CloudEvent]
+    ) -> Document | None:
+        """Write a new schedule if the campaign is still open with the schedule it was read
+        with; None when it is not (closed, or rescheduled meanwhile by another request)."""
+        code = campaign["_id"]
+
+        async def work(session: Session) -> Document | None:
+            doc = await self.campaigns.find_one_and_update(
+                {
+                    "_id": code,
+                    "status": OPEN,
+                    "deadline": campaign["deadline"],
+                    "campaign_period_starts_on": campaign.get("campaign_period_starts_on"),
+                },
+                {"$set": changes, "$push": {"schedule_changes": record}},
                 session=session,
                 return_document=ReturnDocument.AFTER,
             )
@@ -389,7 +419,12 @@ class SigningStore:
     # ------------------------------------------------------------ progress
 
     def _expected_filter(self, campaign: Document, unit_code: str) -> Document:
-        return {"lineage": unit_code, "active": True, "$and": [{"lineage": {"$in": campaign["scope"]}}]}
+        return {
+            "lineage": unit_code,
+            "active": True,
+            "employment_type": {"$nin": sorted(NOT_EXPECTED_EMPLOYMENT_TYPES)},
+            "$and": [{"lineage": {"$in": campaign["scope"]}}],
+        }
 
     async def progress(self, campaign: Document, unit: Document) -> dict[str, Any]:
         campaign_code, unit_code = campaign["_id"], unit["_id"]
@@ -462,6 +497,7 @@ class SigningStore:
         query: Document = {
             "active": True,
             "lineage": {"$in": campaign["scope"]},
+            "employment_type": {"$nin": sorted(NOT_EXPECTED_EMPLOYMENT_TYPES)},
             "signed_campaigns": {"$ne": code},
         }
         last_id: str | None = None

@@ -15,7 +15,13 @@ from prometheus_client import CollectorRegistry, Counter
 
 from contracts.envelope import CloudEvent, EventData, new_event
 from contracts.roles import Role
-from contracts.signing import CampaignClosedV1, CampaignOpenedV1, CampaignPactRevisedV1, ChainCheckpointV1
+from contracts.signing import (
+    CampaignClosedV1,
+    CampaignOpenedV1,
+    CampaignPactRevisedV1,
+    CampaignRescheduledV1,
+    ChainCheckpointV1,
+)
 from services.kit.clock import Clock
 from services.kit.codes import new_code, normalise_code
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -23,9 +29,9 @@ from services.kit.identity import Principal
 from services.kit.mongo import Document
 from services.kit.polling import Wakeup
 from services.signing.domain import (
+    DEFAULT_TIMEZONE,
     CascadePolicy,
     ChainVerdict,
-    LeadersSigned,
     ReceiptCheck,
     ReceiptKey,
     Refused,
@@ -39,11 +45,13 @@ from services.signing.domain import (
     checkpoint,
     checkpoint_due,
     held_against_checkpoint,
+    leaders_signed,
     new_campaign,
     new_signature,
     pact_revision,
     past_deadline,
     reminders_due,
+    rescheduling,
     revised_campaign,
     signature_id,
     sort_pending,
@@ -80,9 +88,10 @@ class SigningRepository(Protocol):
     async def unit(self, code: str) -> Document | None: ...
     async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]: ...
     async def employee(self, employee_id: str) -> Document | None: ...
-    async def leaders_signed(
-        self, opd_code: str | None, pemda_code: str | None, campaign_code: str
-    ) -> LeadersSigned: ...
+    async def leader_candidates(self, opd_code: str | None, pemda_code: str | None) -> list[Document]: ...
+    async def save_rescheduling(
+        self, campaign: Document, changes: Document, record: Document, events: Sequence[CloudEvent]
+    ) -> Document | None: ...
     async def signed_receipt(self, signature_id: str) -> dict[str, Any] | None: ...
     async def add_signature(self, pending: Pending) -> SignResult: ...
     async def receipt(self, code: str) -> dict[str, Any] | None: ...
@@ -135,6 +144,7 @@ class CampaignDraft:
     scope: list[str]
     cascade: CascadePolicy
     reminder_hours: list[int]
+    campaign_period_starts_on: dt.date
 
 
 @dataclass(frozen=True)
@@ -151,10 +161,13 @@ class SigningUseCases:
         clock: Clock,
         wakeup: Wakeup,
         metrics: SigningMetrics,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self.store = store
         self.key = key
         self.clock = clock
+        self.timezone = timezone
+        """Where the campaign period's first day begins (see domain.campaign_period_start)."""
         self.wakeup = wakeup
         """Set after each new signature: the chain sequencer waits on it."""
         self.metrics = metrics
@@ -184,7 +197,7 @@ class SigningUseCases:
     async def create_campaign(self, principal: Principal, draft: CampaignDraft) -> Document:
         principal.check_role(*CAMPAIGN_ADMINS)
         now = self.clock.now()
-        check_deadline(draft.deadline, now)
+        check_deadline(draft.deadline, now, draft.campaign_period_starts_on, self.timezone)
         for code in draft.scope:
             unit = await self.store.unit(code)
             if unit is None:
@@ -202,6 +215,7 @@ class SigningUseCases:
             draft.reminder_hours,
             principal.subject,
             now,
+            draft.campaign_period_starts_on,
         )
         opened = self._event(CampaignOpenedV1(campaign=campaign_snapshot(doc)), now)
         if not await self.store.insert_campaign(doc, [opened]):
@@ -226,6 +240,33 @@ class SigningUseCases:
         saved = await self.store.save_pact_revision(code, revision, [event])
         if saved is None:
             raise Conflict(f"pakta kampanye {code} sedang diubah proses lain")
+        return saved
+
+    async def reschedule(
+        self,
+        principal: Principal,
+        code: str,
+        deadline: dt.datetime | None,
+        campaign_period_starts_on: dt.date | None,
+    ) -> Document:
+        """A new deadline, a new campaign period start, or both; the deadline stays at the
+        latest the start of the period."""
+        principal.check_role(*CAMPAIGN_ADMINS)
+        campaign = await self._campaign(code)
+        for unit_code in campaign["scope"]:
+            await self._scoped_unit(principal, unit_code)
+        now = self.clock.now()
+        change = rescheduling(
+            campaign, deadline, campaign_period_starts_on, principal.subject, now, self.timezone
+        )
+        if change is None:
+            return campaign
+        event = self._event(
+            CampaignRescheduledV1(campaign=campaign_snapshot({**campaign, **change.changes})), now
+        )
+        saved = await self.store.save_rescheduling(campaign, change.changes, change.record, [event])
+        if saved is None:
+            raise Conflict(f"jadwal kampanye {code} sedang diubah proses lain")
         return saved
 
     # ------------------------------------------------------------ signatures
@@ -286,7 +327,8 @@ class SigningUseCases:
             if policy is not CascadePolicy.OFF:
                 kinds = await self.store.unit_kinds(employee["lineage"])
                 opd, pemda = cascade_units(employee, kinds)
-                leaders = await self.store.leaders_signed(opd, pemda, campaign_code)
+                candidates = await self.store.leader_candidates(opd, pemda)
+                leaders = leaders_signed(candidates, opd, pemda, campaign_code)
                 warning = cascade_warning(policy, employee, opd, pemda, leaders)
         except Refused:
             self.metrics.refusals.labels(campaign_code).inc()

@@ -308,6 +308,7 @@ async def create_campaign(admin: httpx.AsyncClient, code: str, root: str, cascad
         "title": f"Pakta Integritas Netralitas ASN ({code})",
         "election": "Pilkada 2029",
         "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat(),
+        "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
         "pact_text": PACT,
         "scope": [root],
         "cascade": cascade,

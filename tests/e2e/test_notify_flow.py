@@ -185,6 +185,7 @@ async def test_reminders_status_updates_and_agency_webhooks(
                 "title": "Pakta Integritas Netralitas ASN Pilkada 2029",
                 "election": "Pilkada 2029",
                 "deadline": deadline.isoformat(),
+                "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=40)).isoformat(),
                 "pact_text": PACT,
                 "scope": ["32.01"],
                 "cascade": "off",

@@ -82,6 +82,8 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
                 "position": position,
                 "level": level,
                 "org_unit_code": unit_code,
+                # The registry names each pemda leader's office: here the Sekda, the first wave.
+                "leader_office": "SEKDA" if level == "REGIONAL_HEAD" else None,
             }
             assert (await http.post(f"{registry}/v1/employees", json=body, headers=admin)).status_code == 201
 
@@ -91,6 +93,7 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
             "title": "Pakta Integritas Netralitas ASN Pilkada 2029",
             "election": "Pilkada 2029",
             "deadline": deadline,
+            "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
             "pact_text": PACT,
             "scope": ["32.01"],
             "cascade": "strict",
@@ -127,7 +130,12 @@ async def test_strict_cascade_receipts_chain_and_two_replicas(
         refused = await sign(STAFF_1)
         assert refused.status_code == 409
         assert HEAD_1 in refused.json()["detail"]["waiting_for"]
-        assert (await sign(HEAD_1)).status_code == 409  # the Sekda has not signed yet
+        head_waits = await sign(HEAD_1)
+        assert head_waits.status_code == 409  # the Sekda has not signed yet, and is named
+        assert head_waits.json()["detail"]["waiting_for"] == [SEKDA]
+        assert head_waits.json()["detail"]["message"].startswith(
+            "Sekda pemda 32.01 belum menandatangani pakta"
+        )
         assert (await progress())["signed"] == 0
 
         assert (await sign(SEKDA)).status_code == 201

@@ -29,6 +29,7 @@ async def test_roles_pact_versions_and_receipt_codes(
             "title": "Pakta Integritas Netralitas ASN",
             "election": "Pemilu 2029",
             "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).isoformat(),
+            "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=40)).isoformat(),
             "pact_text": PACT,
             "scope": ["32.01"],
             "cascade": "advisory",

@@ -34,6 +34,7 @@ async def test_reminders_overdue_and_close_at_deadline(
             "title": "Pakta Integritas Netralitas ASN",
             "election": "Pemilu Uji",
             "deadline": deadline.isoformat(),
+            "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=40)).isoformat(),
             "pact_text": "Saya menjaga netralitas ASN sebelum, selama, dan sesudah pemilihan.",
             "scope": ["32.01"],
             "cascade": "off",

@@ -45,6 +45,7 @@ async def campaign_open(
             "title": "Pakta Integritas Netralitas ASN",
             "election": "Pemilu Uji",
             "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).isoformat(),
+            "campaign_period_starts_on": (dt.date.today() + dt.timedelta(days=40)).isoformat(),
             "pact_text": PACT,
             "scope": ["32.01"],
             "cascade": "off",

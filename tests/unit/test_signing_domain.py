@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.kit.codes import new_code
+from services.kit.errors import Conflict, InvalidInput
 from services.signing.domain import (
     GENESIS,
     LEVELS,
@@ -19,16 +20,24 @@ from services.signing.domain import (
     CascadePolicy,
     LeadersSigned,
     ReceiptKey,
+    Refused,
     Signer,
     Statement,
     apply_policy,
+    campaign_period_start,
+    campaign_snapshot,
     cascade_gate,
     chained_receipt,
+    check_deadline,
+    check_may_sign,
+    leaders_signed,
     link_hash,
+    new_campaign,
     opd_of,
     pact_sha256,
     pemda_of,
     provisional_receipt,
+    rescheduling,
     statement_bytes,
     statement_hash,
     utc_timestamp,
@@ -80,8 +89,11 @@ def test_jpt_waits_for_every_regional_head() -> None:
     decision = cascade_gate(signer("JPT"), OPD, PEMDA, leaders({"H1"}, set(), {"R2", "R1"}, {"R1"}))
     assert not decision.allowed
     assert decision.waiting_for == ("R2",)
-    assert "Kepala daerah pemda 32.01 belum menandatangani pakta" in decision.message
-    assert "1 dari 2" in decision.message
+    # Leaders on file without a named office (records from before the registry kept it).
+    assert decision.message == (
+        "Pimpinan daerah pemda 32.01 belum menandatangani pakta (1 dari 2 belum); pejabat pimpinan "
+        "tinggi (JPT) dapat menandatangani setelah pimpinan daerah (2 orang)"
+    )
 
     none_signed = cascade_gate(signer("JPT"), OPD, PEMDA, leaders(regional={"R2", "R1"}))
     assert none_signed.waiting_for == ("R1", "R2")
@@ -96,7 +108,7 @@ def test_jpt_allowed_when_all_regional_heads_signed() -> None:
 def test_jpt_allowed_with_note_when_no_regional_head_registered() -> None:
     decision = cascade_gate(signer("JPT"), OPD, PEMDA, leaders())
     assert decision.allowed and decision.waiting_for == ()
-    assert "kepala daerah belum terdaftar" in decision.message
+    assert "Sekda atau Pj kepala daerah belum terdaftar untuk pemda 32.01" in decision.message
 
 
 def test_jpt_ignores_opd_heads() -> None:
@@ -142,17 +154,141 @@ def test_opd_head_signed_counts_only_if_head_of_this_opd() -> None:
 def test_outside_any_opd_waits_for_regional_heads(level: str) -> None:
     blocked = cascade_gate(signer(level, PEMDA), None, PEMDA, leaders(regional={"R1"}))
     assert not blocked.allowed and blocked.waiting_for == ("R1",)
-    assert "setelah seluruh kepala daerah" in blocked.message
+    assert "dapat menandatangani setelah pimpinan daerah" in blocked.message
     assert cascade_gate(
         signer(level, PEMDA), None, PEMDA, leaders(regional={"R1"}, regional_signed={"R1"})
     ).allowed
     no_head = cascade_gate(signer(level, PEMDA), None, None, leaders())
-    assert no_head.allowed and "kepala daerah belum terdaftar" in no_head.message
+    assert no_head.allowed and "Sekda atau Pj kepala daerah belum terdaftar" in no_head.message
 
 
 def test_unknown_level_raises() -> None:
     with pytest.raises(ValueError, match="level tidak dikenal"):
         cascade_gate(signer("INTERN"), OPD, PEMDA, leaders())
+
+
+# ---------------------------------------------------------------- the first wave: Sekda and Pj
+
+SEKDA_ID, PJ_ID, BUPATI_ID, WAKIL_ID = "S1", "P1", "NA0000000000000001", "NA0000000000000002"
+CAMPAIGN = "pilkada-2029"
+
+
+def person(
+    employee_id: str,
+    level: str,
+    unit: str = PEMDA,
+    office: str | None = None,
+    employment_type: str = "PNS",
+    signed: bool = False,
+    active: bool = True,
+) -> dict[str, Any]:
+    return {
+        "_id": employee_id,
+        "level": level,
+        "org_unit_code": unit,
+        "employment_type": employment_type,
+        "leader_office": office,
+        "active": active,
+        "signed_campaigns": [CAMPAIGN] if signed else [],
+    }
+
+
+def pemda_with(
+    *, pj: bool = True, sekda_signed: bool = False, pj_signed: bool = False
+) -> list[dict[str, Any]]:
+    """The leaders of pemda 32.01 on file: the elected bupati and wakil bupati (pejabat negara),
+    the Sekda and, during a vacancy, the Pj bupati; and the head of OPD 32.01.001."""
+    people = [
+        person(BUPATI_ID, "REGIONAL_HEAD", office="KEPALA_DAERAH", employment_type="PEJABAT_NEGARA"),
+        person(WAKIL_ID, "REGIONAL_HEAD", office="WAKIL_KEPALA_DAERAH", employment_type="PEJABAT_NEGARA"),
+        person(SEKDA_ID, "REGIONAL_HEAD", office="SEKDA", signed=sekda_signed),
+        person("H1", "JPT", unit=OPD),
+    ]
+    if pj:
+        people.append(person(PJ_ID, "REGIONAL_HEAD", office="PJ_KEPALA_DAERAH", signed=pj_signed))
+    return people
+
+
+def test_the_first_wave_is_the_sekda_and_the_pj_never_the_elected_heads() -> None:
+    found = leaders_signed(pemda_with(), OPD, PEMDA, CAMPAIGN)
+    assert found.regional_head_ids == {SEKDA_ID, PJ_ID}  # the bupati and wakil are pejabat negara
+    assert found.opd_head_ids == {"H1"}
+    assert dict(found.regional_head_offices) == {SEKDA_ID: "SEKDA", PJ_ID: "PJ_KEPALA_DAERAH"}
+
+
+def test_a_jpt_waits_for_the_sekda_and_the_pj_named() -> None:
+    none_signed = cascade_gate(signer("JPT"), OPD, PEMDA, leaders_signed(pemda_with(), OPD, PEMDA, CAMPAIGN))
+    assert not none_signed.allowed and none_signed.waiting_for == (PJ_ID, SEKDA_ID)
+    assert none_signed.message == (
+        "Pj kepala daerah dan Sekda pemda 32.01 belum menandatangani pakta (2 dari 2 belum); "
+        "pejabat pimpinan tinggi (JPT) dapat menandatangani setelah Pj kepala daerah dan Sekda"
+    )
+    pj_signed = leaders_signed(pemda_with(pj_signed=True), OPD, PEMDA, CAMPAIGN)
+    waiting_for_sekda = cascade_gate(signer("JPT"), OPD, PEMDA, pj_signed)
+    assert waiting_for_sekda.waiting_for == (SEKDA_ID,)
+    assert waiting_for_sekda.message.startswith(
+        "Sekda pemda 32.01 belum menandatangani pakta (1 dari 2 belum)"
+    )
+    sekda_signed = leaders_signed(pemda_with(sekda_signed=True), OPD, PEMDA, CAMPAIGN)
+    waiting_for_pj = cascade_gate(signer("JPT"), OPD, PEMDA, sekda_signed)
+    assert waiting_for_pj.waiting_for == (PJ_ID,)
+    assert waiting_for_pj.message.startswith("Pj kepala daerah pemda 32.01 belum menandatangani pakta")
+    both = leaders_signed(pemda_with(sekda_signed=True, pj_signed=True), OPD, PEMDA, CAMPAIGN)
+    allowed = cascade_gate(signer("JPT"), OPD, PEMDA, both)
+    assert (
+        allowed.allowed
+        and allowed.message == "Pj kepala daerah dan Sekda pemda 32.01 sudah menandatangani pakta"
+    )
+
+
+def test_without_a_pj_the_jpt_waits_for_the_sekda_alone() -> None:
+    waiting = cascade_gate(
+        signer("JPT"), OPD, PEMDA, leaders_signed(pemda_with(pj=False), OPD, PEMDA, CAMPAIGN)
+    )
+    assert waiting.waiting_for == (SEKDA_ID,)
+    assert waiting.message == (
+        "Sekda pemda 32.01 belum menandatangani pakta; pejabat pimpinan tinggi (JPT) dapat "
+        "menandatangani setelah Sekda"
+    )
+    signed = leaders_signed(pemda_with(pj=False, sekda_signed=True), OPD, PEMDA, CAMPAIGN)
+    assert cascade_gate(signer("JPT"), OPD, PEMDA, signed).allowed
+
+
+def test_elected_heads_alone_hold_no_one_back() -> None:
+    elected_only = [doc for doc in pemda_with(pj=False) if doc["employment_type"] == "PEJABAT_NEGARA"]
+    found = leaders_signed(elected_only, OPD, PEMDA, CAMPAIGN)
+    assert found.regional_head_ids == frozenset()
+    decision = cascade_gate(signer("JPT"), OPD, PEMDA, found)
+    assert decision.allowed and "Sekda atau Pj kepala daerah belum terdaftar" in decision.message
+
+
+def test_the_sekda_and_the_pj_open_the_cascade() -> None:
+    unsigned = leaders_signed(pemda_with(), OPD, PEMDA, CAMPAIGN)
+    for office, named in (("SEKDA", "Sekda"), ("PJ_KEPALA_DAERAH", "Pj kepala daerah")):
+        first = cascade_gate(Signer("X", "REGIONAL_HEAD", PEMDA, ("32",), office), None, PEMDA, unsigned)
+        assert first == CascadeDecision(
+            True, (), f"{named} membuka gelombang pertama; tidak menunggu siapa pun"
+        )
+    # A JPT at the pemda's own unit (an assistant to the Sekda) is no leader who opens it.
+    assert not cascade_gate(Signer("X", "JPT", PEMDA, ("32",)), None, PEMDA, unsigned).allowed
+
+
+def test_a_pppk_opd_head_is_an_opd_head() -> None:
+    # PP 49/2018: a PPPK may hold a JPT post; the OPD's next waves wait for them like any head.
+    people = [person("H-PPPK", "JPT", unit=OPD, employment_type="PPPK")]
+    found = leaders_signed(people, OPD, PEMDA, CAMPAIGN)
+    assert found.opd_head_ids == {"H-PPPK"}
+    assert cascade_gate(signer("STAFF"), OPD, PEMDA, found).waiting_for == ("H-PPPK",)
+
+
+def test_inactive_leaders_and_other_units_do_not_count() -> None:
+    people = [
+        person(SEKDA_ID, "REGIONAL_HEAD", office="SEKDA", active=False),
+        person("S-OTHER", "REGIONAL_HEAD", unit="32.02", office="SEKDA"),
+        person("H-OTHER", "JPT", unit="32.01.002"),
+    ]
+    found = leaders_signed(people, OPD, PEMDA, CAMPAIGN)
+    assert found.regional_head_ids == frozenset() and found.opd_head_ids == frozenset()
 
 
 REFUSED = CascadeDecision(False, ("H1",), "Kepala OPD 32.01.001 belum menandatangani pakta")
@@ -630,3 +766,137 @@ def test_record_from_another_campaign_is_detected() -> None:
 def test_chain_verified_with_the_wrong_key_breaks_at_zero() -> None:
     check = verify_chain(fresh(), ReceiptKey.generate().public_pem())
     assert not check.valid and check.first_broken == 0 and check.length == 0
+
+
+# ---------------------------------------------------------------- who signs, and the campaign period
+
+NOW = dt.datetime(2029, 1, 10, 2, 0, tzinfo=dt.UTC)
+PERIOD = dt.date(2029, 1, 25)
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def campaign_doc(deadline: dt.datetime, period: dt.date | None = PERIOD) -> dict[str, Any]:
+    doc = new_campaign(
+        CAMPAIGN,
+        "Pakta Integritas Netralitas ASN",
+        "Pilkada 2029",
+        deadline,
+        "Saya menjaga netralitas ASN.",
+        [PEMDA],
+        CascadePolicy.STRICT,
+        [72, 24],
+        "bkpsdm-1",
+        NOW,
+        period or PERIOD,
+    )
+    if period is None:
+        del doc["campaign_period_starts_on"]  # as stored before the platform recorded it
+    return doc
+
+
+def test_an_elected_head_is_refused_with_the_reason() -> None:
+    elected = {
+        "_id": BUPATI_ID,
+        "active": True,
+        "lineage": ["32", PEMDA],
+        "employment_type": "PEJABAT_NEGARA",
+    }
+    with pytest.raises(Refused) as refused:
+        check_may_sign(campaign_doc(NOW + dt.timedelta(days=10)), elected, NOW)
+    assert refused.value.message == (
+        f"{BUPATI_ID} tercatat sebagai pejabat negara (kepala daerah atau wakil kepala daerah hasil "
+        "pemilihan), bukan ASN: pakta integritas netralitas ASN tidak ditandatangani pejabat negara"
+    )
+    check_may_sign(campaign_doc(NOW + dt.timedelta(days=10)), {**elected, "employment_type": "PNS"}, NOW)
+
+
+def test_the_campaign_period_starts_at_midnight_where_the_pemda_is() -> None:
+    assert campaign_period_start(PERIOD, "Asia/Jakarta") == dt.datetime(2029, 1, 24, 17, 0, tzinfo=dt.UTC)
+    assert campaign_period_start(PERIOD, "Asia/Jayapura") == dt.datetime(2029, 1, 24, 15, 0, tzinfo=dt.UTC)
+
+
+def test_a_deadline_at_the_start_of_the_campaign_period_is_allowed() -> None:
+    check_deadline(dt.datetime(2029, 1, 25, 0, 0, tzinfo=WIB), NOW, PERIOD)
+    check_deadline(dt.datetime(2029, 1, 24, 17, 0, tzinfo=dt.UTC), NOW, PERIOD)  # the same instant
+    check_deadline(dt.datetime(2029, 1, 24, 23, 59, tzinfo=WIB), NOW, PERIOD)
+
+
+def test_a_deadline_into_the_campaign_period_is_refused_precisely() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_deadline(dt.datetime(2029, 1, 26, 0, 0, tzinfo=WIB), NOW, PERIOD)
+    assert refused.value.errors == [
+        {
+            "field": "deadline",
+            "message": "tenggat 2029-01-26 pukul 00.00 WIB melewati awal masa kampanye 2029-01-25 pukul "
+            "00.00 WIB: pakta ditandatangani paling lambat saat masa kampanye dimulai",
+        }
+    ]
+    with pytest.raises(InvalidInput):  # one minute into the first day
+        check_deadline(dt.datetime(2029, 1, 25, 0, 1, tzinfo=WIB), NOW, PERIOD)
+
+
+def test_the_campaign_period_is_read_in_the_configured_zone() -> None:
+    # 00.00 WIB on the first day is 02.00 WIT: already inside the period in Papua.
+    deadline = dt.datetime(2029, 1, 25, 0, 0, tzinfo=WIB)
+    with pytest.raises(InvalidInput, match=r"melewati awal masa kampanye 2029-01-25 pukul 00\.00 WIT"):
+        check_deadline(deadline, NOW, PERIOD, "Asia/Jayapura")
+    check_deadline(
+        dt.datetime(2029, 1, 25, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+        NOW,
+        PERIOD,
+        "Asia/Jayapura",
+    )
+
+
+def test_both_deadline_problems_are_told_at_once() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_deadline(NOW, NOW, dt.date(2029, 1, 1))
+    assert [error["message"].split(" ")[0] for error in refused.value.errors] == ["tenggat", "tenggat"]
+    assert refused.value.errors[0]["message"] == "tenggat harus di masa depan"
+
+
+def test_a_campaign_records_its_period_and_publishes_it() -> None:
+    doc = campaign_doc(NOW + dt.timedelta(days=10))
+    assert doc["campaign_period_starts_on"] == "2029-01-25"
+    assert campaign_snapshot(doc).campaign_period_starts_on == PERIOD
+    old = campaign_doc(NOW + dt.timedelta(days=10), period=None)
+    assert campaign_snapshot(old).campaign_period_starts_on is None
+
+
+def test_rescheduling_keeps_the_deadline_before_the_period() -> None:
+    doc = campaign_doc(dt.datetime(2029, 1, 20, 0, 0, tzinfo=WIB))
+    with pytest.raises(InvalidInput, match="melewati awal masa kampanye 2029-01-25"):
+        rescheduling(doc, dt.datetime(2029, 1, 26, 0, 0, tzinfo=WIB), None, "bkpsdm-1", NOW)
+    # The KPU brings the period forward to before the deadline: refused as well.
+    with pytest.raises(InvalidInput, match="melewati awal masa kampanye 2029-01-18"):
+        rescheduling(doc, None, dt.date(2029, 1, 18), "bkpsdm-1", NOW)
+    moved = rescheduling(doc, None, dt.date(2029, 2, 1), "bkpsdm-1", NOW)
+    assert moved is not None and moved.changes["campaign_period_starts_on"] == "2029-02-01"
+    assert moved.record["campaign_period_starts_on"] == {"from": "2029-01-25", "to": "2029-02-01"}
+    assert rescheduling(doc, doc["deadline"], PERIOD, "bkpsdm-1", NOW) is None
+
+
+def test_rescheduling_an_old_campaign_records_its_period_first() -> None:
+    old = campaign_doc(dt.datetime(2029, 1, 20, 0, 0, tzinfo=WIB), period=None)
+    with pytest.raises(InvalidInput) as refused:
+        rescheduling(old, dt.datetime(2029, 1, 21, 0, 0, tzinfo=WIB), None, "bkpsdm-1", NOW)
+    assert refused.value.errors[0]["field"] == "campaign_period_starts_on"
+    recorded = rescheduling(old, None, PERIOD, "bkpsdm-1", NOW)
+    assert recorded is not None and recorded.changes["campaign_period_starts_on"] == "2029-01-25"
+
+
+def test_rescheduling_sends_again_the_reminders_not_yet_due() -> None:
+    deadline = NOW + dt.timedelta(hours=30)
+    doc = {**campaign_doc(deadline), "reminders_sent": [72]}
+    later = rescheduling(doc, NOW + dt.timedelta(days=4), None, "bkpsdm-1", NOW)
+    assert later is not None and later.changes["reminders_sent"] == []  # 72 h before is ahead again
+    sooner = rescheduling(doc, NOW + dt.timedelta(hours=20), None, "bkpsdm-1", NOW)
+    assert sooner is not None and sooner.changes["reminders_sent"] == [72]
+
+
+def test_a_closed_or_past_campaign_is_not_rescheduled() -> None:
+    doc = campaign_doc(NOW + dt.timedelta(days=1))
+    with pytest.raises(Conflict, match="sudah ditutup"):
+        rescheduling({**doc, "status": "closed"}, None, dt.date(2029, 2, 1), "bkpsdm-1", NOW)
+    with pytest.raises(Conflict, match="sudah ditutup"):
+        rescheduling(doc, None, dt.date(2029, 2, 1), "bkpsdm-1", NOW + dt.timedelta(days=1))

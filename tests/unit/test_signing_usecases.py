@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
 from contracts.roles import Role
@@ -25,18 +26,19 @@ from services.signing.domain import (
     JPT,
     REGIONAL_HEAD,
     CascadePolicy,
-    LeadersSigned,
     ReceiptKey,
     Refused,
     checkpoint_message,
     link_receipts,
     verify_signature,
 )
+from services.signing.settings import SigningSettings
 from services.signing.store import Pending, SignResult
 from services.signing.usecases import CampaignDraft, SigningMetrics, SigningUseCases
 
 NOW = dt.datetime(2029, 1, 10, 2, 0, tzinfo=dt.UTC)
 DEADLINE = NOW + dt.timedelta(days=10)
+PERIOD_STARTS_ON = dt.date(2029, 1, 25)  # the campaign period's first day, after the deadline
 KEY = ReceiptKey.generate()
 PACT = "Saya menjaga netralitas ASN sebelum, selama, dan sesudah pemilihan."
 
@@ -46,6 +48,8 @@ STAFF = "198503152010011005"
 OTHER_STAFF = "198503152010011006"  # staff of the second OPD
 RETIRED = "196001011980031001"
 OUTSIDER = "199001012015031001"  # another pemda, outside the campaign's scope
+PJ = "196805051994031003"  # an acting regent (Pj bupati): a PNS
+BUPATI = "NA0000000000000001"  # the elected regent: a state official with a platform id, no NIP
 
 BKPSDM = Principal("bkpsdm-1", Role.BKPSDM, None, None)
 BKPSDM_OF_OPD = Principal("bkpsdm-2", Role.BKPSDM, "32.01.001", None)
@@ -92,6 +96,8 @@ class FakeStore:
                 "lineage": [*path, unit],
                 "active": active,
                 "signed_campaigns": [],
+                "employment_type": "PNS",
+                "leader_office": "SEKDA" if nip == SEKDA else None,
             }
         self.campaigns: dict[str, Document] = {}
         self.signatures: dict[str, Document] = {}
@@ -136,27 +142,39 @@ class FakeStore:
     async def employee(self, employee_id: str) -> Document | None:
         return self.employees.get(employee_id)
 
-    async def leaders_signed(
-        self, opd_code: str | None, pemda_code: str | None, campaign_code: str
-    ) -> LeadersSigned:
+    def add_leader(self, employee_id: str, employment_type: str, office: str) -> None:
+        """One of the pemda 32.01's leaders, on file at the pemda's own unit."""
+        self.employees[employee_id] = {
+            **self.employees[SEKDA],
+            "_id": employee_id,
+            "nip": None if employment_type == "PEJABAT_NEGARA" else employee_id,
+            "employment_type": employment_type,
+            "leader_office": office,
+            "signed_campaigns": [],
+        }
+
+    async def leader_candidates(self, opd_code: str | None, pemda_code: str | None) -> list[Document]:
         self.leader_queries += 1
-
-        def ids(unit: str | None, level: str, signed: bool = False) -> frozenset[str]:
-            return frozenset(
-                doc["_id"]
-                for doc in self.employees.values()
-                if doc["org_unit_code"] == unit
-                and doc["level"] == level
-                and doc["active"]
-                and (not signed or campaign_code in doc["signed_campaigns"])
+        return [
+            dict(doc)
+            for doc in self.employees.values()
+            if doc["active"]
+            and (
+                (doc["org_unit_code"] == opd_code and doc["level"] == JPT)
+                or (doc["org_unit_code"] == pemda_code and doc["level"] == REGIONAL_HEAD)
             )
+        ]
 
-        return LeadersSigned(
-            ids(opd_code, JPT),
-            ids(opd_code, JPT, signed=True),
-            ids(pemda_code, REGIONAL_HEAD),
-            ids(pemda_code, REGIONAL_HEAD, signed=True),
-        )
+    async def save_rescheduling(
+        self, campaign: Document, changes: Document, record: Document, events: Sequence[CloudEvent]
+    ) -> Document | None:
+        current = self.campaigns[campaign["_id"]]
+        if current["deadline"] != campaign["deadline"]:
+            return None
+        current.update(changes)
+        current.setdefault("schedule_changes", []).append(record)
+        self.events += events
+        return current
 
     async def signed_receipt(self, signature_id: str) -> dict[str, Any] | None:
         found = self.signatures.get(signature_id)
@@ -227,6 +245,7 @@ class FakeStore:
             doc
             for doc in self.employees.values()
             if doc["active"]
+            and doc["employment_type"] != "PEJABAT_NEGARA"
             and set(doc["lineage"]) & set(campaign["scope"])
             and campaign["_id"] not in doc["signed_campaigns"]
         ]
@@ -297,6 +316,7 @@ def draft(**changes: Any) -> CampaignDraft:
         "scope": ["32.01"],
         "cascade": CascadePolicy.STRICT,
         "reminder_hours": [24, 72, 24],
+        "campaign_period_starts_on": PERIOD_STARTS_ON,
     }
     return CampaignDraft(**{**fields, **changes})
 
@@ -379,6 +399,47 @@ async def test_a_closed_campaigns_pact_stays(signing: Signing) -> None:
         await signing.usecases.revise_pact(BKPSDM, "pilkada-2029", PACT + " Versi kedua.")
     with pytest.raises(NotFound, match="kampanye lain tidak ditemukan"):
         await signing.usecases.revise_pact(BKPSDM, "lain", PACT)
+
+
+async def test_the_deadline_is_at_the_latest_the_start_of_the_campaign_period(signing: Signing) -> None:
+    starts = dt.datetime(2029, 1, 25, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with pytest.raises(InvalidInput) as refused:
+        await signing.usecases.create_campaign(BKPSDM, draft(deadline=starts + dt.timedelta(days=1)))
+    assert refused.value.errors[0]["field"] == "deadline"
+    assert "melewati awal masa kampanye 2029-01-25 pukul 00.00 WIB" in refused.value.errors[0]["message"]
+    doc = await signing.usecases.create_campaign(BKPSDM, draft(deadline=starts))
+    assert doc["campaign_period_starts_on"] == "2029-01-25"
+    [opened] = signing.events_of("campaign.opened.v1")
+    assert opened["campaign"]["campaign_period_starts_on"] == "2029-01-25"
+
+
+async def test_a_wita_pemda_reads_the_period_in_its_own_zone() -> None:
+    signing = Signing()
+    signing.usecases.timezone = "Asia/Makassar"
+    starts_wib = dt.datetime(2029, 1, 25, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with pytest.raises(InvalidInput, match=r"2029-01-25 pukul 00\.00 WITA"):
+        await signing.usecases.create_campaign(BKPSDM, draft(deadline=starts_wib))
+
+
+async def test_rescheduling_is_the_bkpsdms_and_keeps_the_rule(signing: Signing) -> None:
+    await signing.open()
+    for principal in (OPD_ADMIN, PPK, employee_of(STAFF)):
+        with pytest.raises(Forbidden):
+            await signing.usecases.reschedule(principal, "pilkada-2029", None, dt.date(2029, 2, 1))
+    with pytest.raises(Forbidden, match=r"unit 32\.01 berada di luar wewenang Anda"):
+        await signing.usecases.reschedule(BKPSDM_OF_OPD, "pilkada-2029", None, dt.date(2029, 2, 1))
+    with pytest.raises(InvalidInput, match="melewati awal masa kampanye 2029-01-15"):
+        await signing.usecases.reschedule(BKPSDM, "pilkada-2029", None, dt.date(2029, 1, 15))
+    later = DEADLINE + dt.timedelta(days=5)
+    moved = await signing.usecases.reschedule(BKPSDM, "pilkada-2029", later, dt.date(2029, 2, 1))
+    assert moved["deadline"] == later and moved["campaign_period_starts_on"] == "2029-02-01"
+    [event] = signing.events_of("campaign.rescheduled.v1")
+    assert event["campaign"]["campaign_period_starts_on"] == "2029-02-01"
+    assert moved["schedule_changes"][0]["by"] == "bkpsdm-1"
+    same = await signing.usecases.reschedule(BKPSDM, "pilkada-2029", later, None)
+    assert same["deadline"] == later and len(signing.events_of("campaign.rescheduled.v1")) == 1
+    with pytest.raises(NotFound):
+        await signing.usecases.reschedule(BKPSDM, "lain", later, None)
 
 
 # ---------------------------------------------------------------- signatures
@@ -477,6 +538,43 @@ async def test_a_ceremony_records_signatures_of_the_admins_own_unit(signing: Sig
         )
     with pytest.raises(Forbidden):
         await signing.usecases.record_ceremony_signature(BKPSDM, "pilkada-2029", HEAD, "in_person", {})
+
+
+async def test_the_pj_and_the_sekda_sign_first_and_the_elected_bupati_not_at_all(signing: Signing) -> None:
+    signing.store.add_leader(PJ, "PNS", "PJ_KEPALA_DAERAH")
+    signing.store.add_leader(BUPATI, "PEJABAT_NEGARA", "KEPALA_DAERAH")
+    await signing.open()
+    with pytest.raises(Refused) as head_waits:
+        await signing.sign(HEAD)
+    assert head_waits.value.waiting_for == sorted([PJ, SEKDA])  # not the bupati
+    assert head_waits.value.message.startswith("Pj kepala daerah dan Sekda pemda 32.01 belum menandatangani")
+    with pytest.raises(Refused, match="pejabat negara") as elected:
+        await signing.sign(BUPATI)
+    assert elected.value.waiting_for == []
+    assert (await signing.sign(PJ)).created
+    with pytest.raises(Refused) as still_waits:
+        await signing.sign(HEAD)
+    assert still_waits.value.waiting_for == [SEKDA]
+    assert still_waits.value.message.startswith(
+        "Sekda pemda 32.01 belum menandatangani pakta (1 dari 2 belum)"
+    )
+    assert (await signing.sign(SEKDA)).created
+    assert (await signing.sign(HEAD)).created and (await signing.sign(STAFF)).created
+
+
+async def test_advisory_lets_the_jpt_sign_before_the_pj_with_a_warning(signing: Signing) -> None:
+    signing.store.add_leader(PJ, "PNS", "PJ_KEPALA_DAERAH")
+    await signing.open(CascadePolicy.ADVISORY)
+    await signing.sign(SEKDA)
+    warned = await signing.sign(HEAD)
+    assert warned.created and warned.warning == (
+        "Peringatan (kaskade advisory): Pj kepala daerah pemda 32.01 belum menandatangani pakta "
+        "(1 dari 2 belum); pejabat pimpinan tinggi (JPT) dapat menandatangani setelah Pj kepala daerah "
+        "dan Sekda"
+    )
+    signing.store.add_leader(BUPATI, "PEJABAT_NEGARA", "KEPALA_DAERAH")
+    with pytest.raises(Refused, match="pejabat negara"):  # whatever the policy
+        await signing.sign(BUPATI)
 
 
 # ---------------------------------------------------------------- receipts, chain, progress
@@ -583,3 +681,9 @@ async def test_reminders_once_each_then_overdue_notices_and_the_close(signing: S
     await signing.usecases.deadline_duties(100)
     overdue_ids = [event.id for event in signing.store.events if event.type == "pledge.overdue.v1"]
     assert len(overdue_ids) == 6 and len(set(overdue_ids)) == 3
+
+
+def test_an_unknown_time_zone_stops_the_start() -> None:
+    assert SigningSettings(timezone="Asia/Jayapura").timezone == "Asia/Jayapura"
+    with pytest.raises(ValidationError, match="zona waktu tidak dikenal: Asia/Atlantis"):
+        SigningSettings(timezone="Asia/Atlantis")
