@@ -19,6 +19,10 @@ from contracts.topics import EMPLOYEES, ORG_UNITS
 # is a PNS and is registered as one.
 EmploymentTypeName = Literal["PNS", "PPPK", "NON_ASN", "PEJABAT_NEGARA"]
 LevelName = Literal["REGIONAL_HEAD", "JPT", "ADMINISTRATOR", "SUPERVISOR", "STAFF"]
+# The pemda's leaders, all at level REGIONAL_HEAD on the pemda's own unit: the elected head and
+# deputy (PEJABAT_NEGARA; UU 23/2014 art. 59, 63), an acting head (Pj, a PNS in a JPT post;
+# UU 10/2016 art. 201) and the Sekda (a PNS; UU 23/2014 art. 213-214).
+LeaderOfficeName = Literal["KEPALA_DAERAH", "WAKIL_KEPALA_DAERAH", "PJ_KEPALA_DAERAH", "SEKDA"]
 OrgUnitKindName = Literal["PROVINCE", "REGENCY", "CITY", "OPD", "SUB_UNIT"]
 
 
@@ -38,7 +42,8 @@ class EmployeeSnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     employee_id: str
-    """The NIP for PNS and PPPK; a platform id (NA + 16 digits) for non-ASN staff."""
+    """The NIP (NI PPPK for a PPPK) for ASN; a platform id (NA + 16 digits) for non-ASN staff and
+    elected regional heads, who have no NIP."""
     nip: str | None
     name: str
     employment_type: EmploymentTypeName
@@ -52,6 +57,9 @@ class EmployeeSnapshot(BaseModel):
     active: bool
     version: int
     """Increases by one with every change; consumers drop snapshots older than what they hold."""
+    leader_office: LeaderOfficeName | None = None
+    """Which of the pemda's leaders this is, for level REGIONAL_HEAD; None for everyone else.
+    Optional so that events published before the field existed still parse."""
 
 
 class _OrgUnitEvent(EventData):

@@ -129,7 +129,7 @@ def up(demo_employees: Annotated[int, typer.Option(help="jumlah pegawai demo")] 
     registry = endpoints["registry"]
     counts = asyncio.run(load_seed(DEMO_DIR, registry, mint_token("bkpsdm"), typer.echo))
     campaign = asyncio.run(_demo_campaign(endpoints["signing"], units[0].code))
-    sekda = next(person for person in people if person.level == "REGIONAL_HEAD")
+    sekda = next(person for person in people if person.leader_office == "SEKDA")
     demo_token = mint_token("bkpsdm", hours=24)
     typer.echo("")
     typer.echo("Netralitas ASN berjalan di mesin ini:")

@@ -35,6 +35,7 @@ def write_csv(
                 e.email,
                 e.phone,
                 e.nik,
+                e.leader_office,
             )
             for e in employees
         )

@@ -10,6 +10,8 @@ from netral.seed.plan import Opd, Pemda, Sub, plan, unit_rows
 from netral.seed.positions import HEALTH_LEADER_DEGREES, LEADER_DEGREES, MANAGER_DEGREES, POOLS
 from netral.seed.rows import EmployeeRow, OrgUnitRow
 
+HEAD_TITLE = {"PROVINCE": "Gubernur", "REGENCY": "Bupati", "CITY": "Wali Kota"}
+
 
 def generate(
     employees: int,
@@ -19,9 +21,9 @@ def generate(
 ) -> tuple[list[OrgUnitRow], list[EmployeeRow]]:
     """A province with kabupaten/kota, OPDs and sub-units, and exactly `employees` people.
 
-    Rows come leaders first, tier by tier (Sekda, OPD heads, sub-unit heads, supervisors,
-    staff), so every supervisor_nip points at an earlier row and a small `employees`
-    simply keeps the top of the hierarchy.
+    Rows come leaders first, tier by tier (Sekda, the elected regional head, OPD heads, sub-unit
+    heads, supervisors, staff), so every supervisor_nip points at an earlier row and a small
+    `employees` simply keeps the top of the hierarchy.
     """
     if employees < 0:
         raise ValueError("employees must not be negative")
@@ -42,9 +44,13 @@ def generate(
         region: str,
         prefix: str = "",
         degrees: tuple[str, ...] = MANAGER_DEGREES,
+        leader_office: str = "",
     ) -> str:
         nip, name, email, phone, _ = people.person("PNS", level, prefix, degrees, region, leader=True)
-        rows.append(EmployeeRow(nip, name, "PNS", position, level, unit, supervisor, email, phone, ""))
+        row = EmployeeRow(
+            nip, name, "PNS", position, level, unit, supervisor, email, phone, "", leader_office
+        )
+        rows.append(row)
         return nip
 
     def leader_degrees(opd: Opd) -> tuple[str, tuple[str, ...]]:
@@ -57,7 +63,37 @@ def generate(
             return units, rows
         position = f"Sekretaris Daerah {pemda.label}"
         pemda.sekda_nip = add(
-            pemda.code, position, "REGIONAL_HEAD", "", pemda.nik_region, degrees=LEADER_DEGREES
+            pemda.code,
+            position,
+            "REGIONAL_HEAD",
+            "",
+            pemda.nik_region,
+            degrees=LEADER_DEGREES,
+            leader_office="SEKDA",
+        )
+    # The elected head of each pemda: a state official with no NIP, registered by NIK. After the
+    # Sekda tier, so that the smallest demo keeps a leader who signs (and has a NIP).
+    for pemda in pemdas:
+        if len(rows) == employees:
+            return units, rows
+        title = f"{HEAD_TITLE[pemda.kind]} {pemda.label.split(' ', 1)[1]}"
+        _, name, email, phone, nik = people.person(
+            "PEJABAT_NEGARA", "PEJABAT_NEGARA", "", LEADER_DEGREES, pemda.nik_region, leader=True
+        )
+        rows.append(
+            EmployeeRow(
+                "",
+                name,
+                "PEJABAT_NEGARA",
+                title,
+                "REGIONAL_HEAD",
+                pemda.code,
+                "",
+                email,
+                phone,
+                nik,
+                "KEPALA_DAERAH",
+            )
         )
     for pemda in pemdas:
         for opd in pemda.opds:

@@ -19,7 +19,11 @@ _AGE = {
     "PNS": (23, 58),
     "PPPK": (25, 58),
     "NON_ASN": (20, 55),
+    # Candidates for Bupati/Walikota must be at least 25, for Gubernur 30 (UU 10/2016 art. 7).
+    "PEJABAT_NEGARA": (40, 65),
 }
+# Digits 13–14 of an NI PPPK: the contract code, which real numbers carry as 21 or 24.
+_PPPK_CONTRACT_CODES = ("21", "21", "21", "24")
 # First PPPK intake was 2019; their NIPs cannot predate it.
 _FIRST_PPPK_YEAR = 2019
 
@@ -109,7 +113,7 @@ class People:
             days = 29
         birth_day = 1 + int(rand() * days)
 
-        if employment_type == "NON_ASN":
+        if employment_type in ("NON_ASN", "PEJABAT_NEGARA"):
             return "", name, email, phone, self._nik(nik_region, birth_year, birth_month, birth_day, male)
 
         if employment_type == "PNS":
@@ -118,12 +122,15 @@ class People:
             latest = min(35, age - (10 if leader else 1))
             earliest = min(22 if leader else 20, latest)
             year = birth_year + earliest + int(rand() * (latest - earliest + 1))
-            month = 1 + int(rand() * 12)
+            # Digits 9–14 of a NIP: year and month of TMT CPNS.
+            appointment = f"{year:04d}{1 + int(rand() * 12):02d}"
         else:
+            # Digits 9–14 of an NI PPPK: year of first appointment and the contract code.
             start = max(min(_FIRST_PPPK_YEAR, today.year), birth_year + 20)
             year = start + int(rand() * (today.year - start + 1))
-            month = 1 + int(rand() * (today.month if year == today.year else 12))
-        head = f"{birth_year:04d}{birth_month:02d}{birth_day:02d}{year:04d}{month:02d}{1 if male else 2}"
+            code = _PPPK_CONTRACT_CODES[int(rand() * len(_PPPK_CONTRACT_CODES))]
+            appointment = f"{year:04d}{code}"
+        head = f"{birth_year:04d}{birth_month:02d}{birth_day:02d}{appointment}{1 if male else 2}"
         sequence = 1
         nip = f"{head}{sequence:03d}"
         while nip in self.nips:

@@ -16,6 +16,7 @@ EMPLOYEE_COLUMNS = (
     "email",
     "phone",
     "nik",
+    "leader_office",
 )
 
 
@@ -29,8 +30,9 @@ class OrgUnitRow:
 
 @dataclass(frozen=True, slots=True)
 class EmployeeRow:
-    """One line of employees.csv. Absent values (nip of NON_ASN, nik of ASN, supervisor of
-    the Sekda) are empty strings, exactly as they appear in the file."""
+    """One line of employees.csv. Absent values (nip of NON_ASN and of an elected head, nik of
+    ASN, supervisor of the Sekda, leader_office of everyone but the pemda's leaders) are empty
+    strings, exactly as they appear in the file."""
 
     nip: str
     name: str
@@ -42,3 +44,4 @@ class EmployeeRow:
     email: str
     phone: str
     nik: str
+    leader_office: str = ""

@@ -19,6 +19,7 @@ from services.registry.domain import (
     Code,
     DeactivationReason,
     EmployeeInput,
+    LeaderOffice,
     Level,
     Name,
     OrgUnitKind,
@@ -55,6 +56,7 @@ class EmployeePatch(BaseModel):
     supervisor_nip: str | None = None
     email: str | None = None
     phone: str | None = None
+    leader_office: LeaderOffice | None = None
 
 
 class TransferIn(BaseModel):
@@ -64,6 +66,8 @@ class TransferIn(BaseModel):
     effective_date: dt.date | None = None
     position: str | None = Field(default=None, min_length=1, max_length=200)
     level: Level | None = None
+    leader_office: LeaderOffice | None = None
+    """Needed when the move is onto level REGIONAL_HEAD; a move off it ends the office."""
 
 
 class DeactivateIn(BaseModel):
@@ -202,6 +206,7 @@ async def transfer_employee(
         body.effective_date,
         body.position,
         body.level,
+        body.leader_office,
     )
     return public_employee(employee)
 

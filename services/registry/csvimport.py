@@ -53,6 +53,9 @@ COLUMN_ALIASES: dict[str, str] = {
     "nomor_hp": "phone",
     "no_telepon": "phone",
     "nik": "nik",
+    "leader_office": "leader_office",
+    "jabatan_pimpinan": "leader_office",
+    "pimpinan_daerah": "leader_office",
 }
 REQUIRED_COLUMNS = ("name", "employment_type", "position", "level", "org_unit_code")
 
@@ -64,11 +67,13 @@ EMPLOYMENT_TYPE_ALIASES = {
     "NON_ASN": "NON_ASN",
     "NONASN": "NON_ASN",
     "HONORER": "NON_ASN",
+    "PEJABAT_NEGARA": "PEJABAT_NEGARA",
 }
 LEVEL_ALIASES = {
     "REGIONAL_HEAD": "REGIONAL_HEAD",
     "KEPALA_DAERAH": "REGIONAL_HEAD",
     "SEKDA": "REGIONAL_HEAD",
+    "SEKRETARIS_DAERAH": "REGIONAL_HEAD",
     "JPT": "JPT",
     "ESELON_II": "JPT",
     "ADMINISTRATOR": "ADMINISTRATOR",
@@ -81,6 +86,30 @@ LEVEL_ALIASES = {
     "PELAKSANA": "STAFF",
     "FUNGSIONAL": "STAFF",
 }
+LEADER_OFFICE_ALIASES = {
+    "KEPALA_DAERAH": "KEPALA_DAERAH",
+    "GUBERNUR": "KEPALA_DAERAH",
+    "BUPATI": "KEPALA_DAERAH",
+    "WALIKOTA": "KEPALA_DAERAH",
+    "WALI_KOTA": "KEPALA_DAERAH",
+    "WAKIL_KEPALA_DAERAH": "WAKIL_KEPALA_DAERAH",
+    "WAKIL_GUBERNUR": "WAKIL_KEPALA_DAERAH",
+    "WAKIL_BUPATI": "WAKIL_KEPALA_DAERAH",
+    "WAKIL_WALIKOTA": "WAKIL_KEPALA_DAERAH",
+    "WAKIL_WALI_KOTA": "WAKIL_KEPALA_DAERAH",
+    "PJ_KEPALA_DAERAH": "PJ_KEPALA_DAERAH",
+    "PENJABAT_KEPALA_DAERAH": "PJ_KEPALA_DAERAH",
+    "PJ": "PJ_KEPALA_DAERAH",
+    "PJ_GUBERNUR": "PJ_KEPALA_DAERAH",
+    "PJ_BUPATI": "PJ_KEPALA_DAERAH",
+    "PJ_WALIKOTA": "PJ_KEPALA_DAERAH",
+    "PJ_WALI_KOTA": "PJ_KEPALA_DAERAH",
+    "SEKDA": "SEKDA",
+    "SEKRETARIS_DAERAH": "SEKDA",
+}
+# Files written before the leader_office column could name the Sekda in the level column: that
+# level still says the office. "Kepala daerah" does not: it may be the elected head or a Pj.
+OFFICE_FROM_LEVEL = {"SEKDA": "SEKDA", "SEKRETARIS_DAERAH": "SEKDA"}
 
 SNIFF_BYTES = 64 * 1024
 NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -138,12 +167,15 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
+def _choice_key(value: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", value.strip().upper()).strip("_")
+
+
 def _normalise_choice(value: str, aliases: dict[str, str]) -> str:
     exact = aliases.get(value)
     if exact is not None:
         return exact
-    key = re.sub(r"[^A-Z0-9]+", "_", value.strip().upper()).strip("_")
-    return aliases.get(key, value.strip())
+    return aliases.get(_choice_key(value), value.strip())
 
 
 def decode(data: bytes) -> str:
@@ -184,7 +216,8 @@ def read_layout(text: str) -> CsvLayout:
             + ", ".join(missing)
             + f" (header yang terbaca: {', '.join(header) or 'kosong'}; "
             "contoh header: nip,name,employment_type,position,level,org_unit_code,"
-            "supervisor_nip,email,phone,nik atau nip;nama;jenis_pegawai;jabatan;level;kode_unor;nip_atasan)"
+            "supervisor_nip,email,phone,nik,leader_office atau "
+            "nip;nama;jenis_pegawai;jabatan;level;kode_unor;nip_atasan)"
         )
     return CsvLayout(dialect, columns, ignored)
 
@@ -245,7 +278,13 @@ def parse_row(
     if "employment_type" in values:
         values["employment_type"] = _normalise_choice(values["employment_type"], EMPLOYMENT_TYPE_ALIASES)
     if "level" in values:
+        if not values.get("leader_office"):
+            office = OFFICE_FROM_LEVEL.get(_choice_key(values["level"]))
+            if office is not None:
+                values["leader_office"] = office
         values["level"] = _normalise_choice(values["level"], LEVEL_ALIASES)
+    if values.get("leader_office"):
+        values["leader_office"] = _normalise_choice(values["leader_office"], LEADER_OFFICE_ALIASES)
     identity_column = "nip" if values.get("nip") else "nik"
     identity = values.get(identity_column) or None
     if errors:

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -45,6 +45,15 @@ class EmploymentType(StrEnum):
     PNS = "PNS"
     PPPK = "PPPK"
     NON_ASN = "NON_ASN"
+    # An elected regional head or deputy: a state official, not an ASN, with no NIP
+    # (UU 20/2023 art. 1; UU 23/2014 art. 59).
+    PEJABAT_NEGARA = "PEJABAT_NEGARA"
+
+
+# Who hold no NIP and are registered with a platform id derived from their NIK.
+WITHOUT_NIP = frozenset({EmploymentType.NON_ASN, EmploymentType.PEJABAT_NEGARA})
+# Whose 18-digit number the registry reads, each by its own layout.
+ASN_TYPES = frozenset({EmploymentType.PNS, EmploymentType.PPPK})
 
 
 class Level(StrEnum):
@@ -53,6 +62,15 @@ class Level(StrEnum):
     ADMINISTRATOR = "ADMINISTRATOR"
     SUPERVISOR = "SUPERVISOR"
     STAFF = "STAFF"
+
+
+class LeaderOffice(StrEnum):
+    """The pemda's leaders; each one is at level REGIONAL_HEAD on the pemda's own unit."""
+
+    KEPALA_DAERAH = "KEPALA_DAERAH"  # Gubernur, Bupati, Walikota, elected (UU 23/2014 art. 59)
+    WAKIL_KEPALA_DAERAH = "WAKIL_KEPALA_DAERAH"  # their elected deputy (UU 23/2014 art. 63)
+    PJ_KEPALA_DAERAH = "PJ_KEPALA_DAERAH"  # acting head, a PNS in a JPT post (UU 10/2016 art. 201)
+    SEKDA = "SEKDA"  # sekretaris daerah, a PNS (UU 23/2014 art. 213-214)
 
 
 class OrgUnitKind(StrEnum):
@@ -103,22 +121,67 @@ class EmployeeInactive(Conflict):
 # ---------------------------------------------------------------- NIP
 
 NIP_LENGTH = 18
+# PNS: the age at TMT CPNS, as the platform has always checked it. PP 11/2017 art. 23 sets 18 to 35
+# at application (40 for some posts); 60 is kept as the outer bound so that no real record of an
+# older rule is refused.
 MIN_APPOINTMENT_AGE = 18
 MAX_APPOINTMENT_AGE = 60
+# PPPK: at least 20 and at most one year before the retirement age of the post applied for
+# (PP 49/2018 art. 16 huruf a).
+PPPK_MIN_APPOINTMENT_AGE = 20
+# PP 49/2018 came into force on 28 November 2018; the first PPPK were appointed after it, so no NI
+# PPPK can carry an earlier year. A PNS-layout number (TMT CPNS years before) fails here.
+FIRST_PPPK_YEAR = 2019
+# Retirement age (batas usia pensiun) by post: 58 for administrative posts and for functional posts
+# up to ahli muda, 60 for JPT and ahli madya, 65 for ahli utama (UU 5/2014 art. 90; PP 11/2017
+# art. 239 as amended by PP 17/2020; kept by UU 20/2023 until its implementing regulation).
+RETIREMENT_AGE_GENERAL = 58
+RETIREMENT_AGE_JPT = 60
+RETIREMENT_AGE_AHLI_MADYA = 60
+RETIREMENT_AGE_AHLI_UTAMA = 65
+HIGHEST_RETIREMENT_AGE = RETIREMENT_AGE_AHLI_UTAMA
 
 
 @dataclass(frozen=True)
 class Nip:
+    """An 18-digit ASN number read by its layout. A PNS's NIP carries the year and month of TMT
+    CPNS; a PPPK's NI PPPK the year of first appointment and a two-digit contract code instead."""
+
     value: str
+    employment_type: EmploymentType
     birth_date: dt.date
-    appointment: tuple[int, int]  # (year, month) of TMT CPNS/PPPK
+    appointment_year: int
+    appointment_month: int | None  # PNS only
+    contract_code: str | None  # PPPK only: digits 13–14 (e.g. 21, 24), not a month
     gender: int  # 1 = laki-laki, 2 = perempuan
     sequence: int
 
 
-def parse_nip(raw: str, today: dt.date | None) -> Nip:
-    """Parse an 18-digit NIP, or raise RuleViolation saying which digits are wrong. Without
-    `today` the dates are checked for sense and age but not against the calendar."""
+def retirement_age(level: Level | None, position: str | None) -> int:
+    """The retirement age of a post: by level for JPT, by the functional grade named in the post's
+    title (the jabatan fungsional names end in their grade), else the general 58. Unknown post:
+    the highest, so that nothing valid is refused."""
+    if level is None and position is None:
+        return HIGHEST_RETIREMENT_AGE
+    title = (position or "").casefold()
+    if "ahli utama" in title:
+        return RETIREMENT_AGE_AHLI_UTAMA
+    if level in (Level.JPT, Level.REGIONAL_HEAD):
+        return RETIREMENT_AGE_JPT
+    if "ahli madya" in title:
+        return RETIREMENT_AGE_AHLI_MADYA
+    return RETIREMENT_AGE_GENERAL
+
+
+def parse_nip(
+    raw: str,
+    today: dt.date | None,
+    employment_type: EmploymentType = EmploymentType.PNS,
+    retirement: int = HIGHEST_RETIREMENT_AGE,
+) -> Nip:
+    """Parse an 18-digit NIP (PNS) or NI PPPK (PPPK), or raise RuleViolation saying which digits
+    are wrong. Without `today` the dates are checked for sense and age but not against the
+    calendar. `retirement` is the retirement age of the PPPK's post (see `retirement_age`)."""
     value = raw.strip().replace(" ", "")
     if not value.isdigit() or not value.isascii():
         raise RuleViolation("nip", "NIP hanya boleh berisi angka")
@@ -130,6 +193,21 @@ def parse_nip(raw: str, today: dt.date | None) -> Nip:
         raise RuleViolation(
             "nip", f"digit 1–8 ({value[0:8]}) bukan tanggal lahir yang valid (YYYYMMDD)"
         ) from None
+    if employment_type is EmploymentType.PPPK:
+        year, month, code = _pppk_appointment(value, birth, today, retirement)
+    else:
+        year, month, code = _pns_appointment(value, birth, today), int(value[12:14]), None
+    gender = int(value[14])
+    if gender not in (1, 2):
+        raise RuleViolation("nip", f"digit 15 ({value[14]}) harus 1 (laki-laki) atau 2 (perempuan)")
+    sequence = int(value[15:18])
+    if sequence == 0:
+        raise RuleViolation("nip", "digit 16–18 (nomor urut) tidak boleh 000")
+    return Nip(value, employment_type, birth, year, month, code, gender, sequence)
+
+
+def _pns_appointment(value: str, birth: dt.date, today: dt.date | None) -> int:
+    """Digits 9–14 of a PNS's NIP: year and month of TMT CPNS (PP 11/2017 art. 23 for the age)."""
     year, month = int(value[8:12]), int(value[12:14])
     if not 1 <= month <= 12:
         raise RuleViolation(
@@ -154,13 +232,56 @@ def parse_nip(raw: str, today: dt.date | None) -> Nip:
             f"digit 9–14: pengangkatan {year:04d}-{month:02d} terjadi pada usia "
             f"{age_at_appointment} tahun, maksimal {MAX_APPOINTMENT_AGE}",
         )
-    gender = int(value[14])
-    if gender not in (1, 2):
-        raise RuleViolation("nip", f"digit 15 ({value[14]}) harus 1 (laki-laki) atau 2 (perempuan)")
-    sequence = int(value[15:18])
-    if sequence == 0:
-        raise RuleViolation("nip", "digit 16–18 (nomor urut) tidak boleh 000")
-    return Nip(value, birth, (year, month), gender, sequence)
+    return year
+
+
+def _pppk_appointment(
+    value: str, birth: dt.date, today: dt.date | None, retirement: int
+) -> tuple[int, None, str]:
+    """Digits 9–14 of an NI PPPK: the year of first appointment as a PPPK candidate and a
+    two-digit contract code. The number carries no month, so the age is bounded by what the person
+    was on 1 January and on 31 December of that year: only an age impossible all year is refused."""
+    year, code = int(value[8:12]), value[12:14]
+    if year < FIRST_PPPK_YEAR:
+        raise RuleViolation(
+            "nip",
+            f"digit 9–12 ({value[8:12]}) bukan tahun pengangkatan PPPK yang mungkin: PPPK baru ada sejak "
+            f"PP 49/2018, jadi paling awal {FIRST_PPPK_YEAR} (NIP PNS memuat tahun-bulan TMT CPNS di sini)",
+        )
+    if today is not None and birth >= today:
+        raise RuleViolation("nip", f"digit 1–8: tanggal lahir {birth.isoformat()} ada di masa depan")
+    if today is not None and year > today.year:
+        raise RuleViolation("nip", f"digit 9–12: tahun pengangkatan {year:04d} ada di masa depan")
+    oldest_that_year = year - birth.year  # on 31 December, the birthday has passed
+    if oldest_that_year < PPPK_MIN_APPOINTMENT_AGE:
+        raise RuleViolation(
+            "nip",
+            f"digit 9–12: pengangkatan PPPK tahun {year:04d} terjadi pada usia paling tinggi "
+            f"{oldest_that_year} tahun, minimal {PPPK_MIN_APPOINTMENT_AGE}",
+        )
+    youngest_that_year = oldest_that_year - (0 if (birth.month, birth.day) == (1, 1) else 1)
+    if youngest_that_year > retirement - 1:
+        raise RuleViolation(
+            "nip",
+            f"digit 9–12: pengangkatan PPPK tahun {year:04d} terjadi pada usia paling rendah "
+            f"{youngest_that_year} tahun, maksimal {retirement - 1} (1 tahun sebelum batas usia "
+            f"pensiun {retirement} jabatan ini)",
+        )
+    return year, None, code
+
+
+def parse_any_nip(raw: str, today: dt.date | None) -> Nip:
+    """A number whose employment type is not known here (a supervisor's): valid if it is a valid
+    NIP or a valid NI PPPK. When it is neither, the error is that of the layout its digits 13–14
+    suggest: a month for a NIP, anything else for an NI PPPK."""
+    try:
+        return parse_nip(raw, today)
+    except RuleViolation as pns_error:
+        try:
+            return parse_nip(raw, today, EmploymentType.PPPK)
+        except RuleViolation as pppk_error:
+            digits = raw.strip().replace(" ", "")[12:14]
+            raise (pns_error if digits.isdigit() and 1 <= int(digits) <= 12 else pppk_error) from None
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -170,10 +291,15 @@ def local_date(moment: dt.datetime) -> dt.date:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _checked_nip(raw: str, today: dt.date | None) -> str:
-    """parse_nip for input validation, cached: a bulk import repeats each supervisor's NIP
-    on every row of their staff. `today` is part of the key so the cache never goes stale."""
-    return parse_nip(raw, today).value
+def _checked_nip(
+    raw: str, employment_type: EmploymentType | None, retirement: int, today: dt.date | None
+) -> str:
+    """parse_nip for input validation, cached: a bulk import repeats each supervisor's NIP on
+    every row of their staff. `today` is part of the key so the cache never goes stale. Without
+    an employment type (a supervisor's number) either ASN layout is accepted."""
+    if employment_type is None:
+        return parse_any_nip(raw, today).value
+    return parse_nip(raw, today, employment_type, retirement).value
 
 
 # ---------------------------------------------------------------- NIK and platform ids
@@ -220,12 +346,72 @@ Email = Annotated[
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{6,19}$")]
 
 
+# Levels each employment type may hold. PPPK fill functional posts and JPT (PP 49/2018 art. 2,
+# kept under UU 20/2023 until its implementing regulation), not administrator or supervisor posts;
+# the functional posts sign in the staff wave. Non-ASN staff work under a contract, never in a post
+# (platform choice). An elected head or deputy is a pemda leader only (UU 23/2014 art. 59, 63).
+LEVELS_BY_TYPE: dict[EmploymentType, frozenset[Level]] = {
+    EmploymentType.PNS: frozenset(Level),
+    EmploymentType.PPPK: frozenset({Level.JPT, Level.STAFF}),
+    EmploymentType.NON_ASN: frozenset({Level.STAFF}),
+    EmploymentType.PEJABAT_NEGARA: frozenset({Level.REGIONAL_HEAD}),
+}
+
+
 def level_rule(employment_type: EmploymentType, level: Level) -> None:
-    """Only PNS hold structural levels; PPPK and non-ASN staff sign in the staff wave."""
-    if employment_type is not EmploymentType.PNS and level is not Level.STAFF:
+    allowed = LEVELS_BY_TYPE[employment_type]
+    if level not in allowed:
+        names = " atau ".join(item.value for item in Level if item in allowed)
         raise RuleViolation(
-            "level",
-            f"pegawai {employment_type.value} hanya boleh berlevel STAFF, bukan {level.value}",
+            "level", f"pegawai {employment_type.value} hanya boleh berlevel {names}, bukan {level.value}"
+        )
+
+
+# Who may hold each leader office (LeaderOffice gives the sources).
+LEADER_OFFICE_TYPE: dict[LeaderOffice, EmploymentType] = {
+    LeaderOffice.KEPALA_DAERAH: EmploymentType.PEJABAT_NEGARA,
+    LeaderOffice.WAKIL_KEPALA_DAERAH: EmploymentType.PEJABAT_NEGARA,
+    LeaderOffice.PJ_KEPALA_DAERAH: EmploymentType.PNS,
+    LeaderOffice.SEKDA: EmploymentType.PNS,
+}
+LEADER_OFFICE_NAMES = ", ".join(office.value for office in LeaderOffice)
+
+
+def leader_office_rule(employment_type: EmploymentType, level: Level, office: LeaderOffice | None) -> None:
+    """A leader office goes with level REGIONAL_HEAD and the employment type the law gives it, and
+    level REGIONAL_HEAD is held only by the pemda's leaders, each named by their office."""
+    if office is None:
+        if employment_type is EmploymentType.PEJABAT_NEGARA:
+            raise RuleViolation(
+                "leader_office",
+                "pejabat negara dicatat sebagai kepala daerah terpilih atau wakilnya: "
+                "isi leader_office dengan KEPALA_DAERAH atau WAKIL_KEPALA_DAERAH",
+            )
+        if level is Level.REGIONAL_HEAD:
+            raise RuleViolation(
+                "leader_office",
+                f"level REGIONAL_HEAD hanya untuk pimpinan pemda: isi leader_office ({LEADER_OFFICE_NAMES})",
+            )
+        return
+    if level is not Level.REGIONAL_HEAD:
+        raise RuleViolation(
+            "leader_office",
+            f"leader_office {office.value} hanya untuk level REGIONAL_HEAD, bukan {level.value}",
+        )
+    required = LEADER_OFFICE_TYPE[office]
+    if employment_type is not required:
+        why = {
+            LeaderOffice.KEPALA_DAERAH: "kepala daerah terpilih adalah pejabat negara, bukan ASN "
+            "(Pj kepala daerah dicatat sebagai PJ_KEPALA_DAERAH)",
+            LeaderOffice.WAKIL_KEPALA_DAERAH: "wakil kepala daerah terpilih adalah pejabat negara, bukan ASN",
+            LeaderOffice.PJ_KEPALA_DAERAH: "Pj kepala daerah adalah PNS yang menduduki JPT madya/pratama "
+            "(UU 10/2016 pasal 201)",
+            LeaderOffice.SEKDA: "sekretaris daerah adalah PNS (UU 23/2014 pasal 213-214)",
+        }[office]
+        raise RuleViolation(
+            "employment_type",
+            f"leader_office {office.value} harus berjenis pegawai {required.value}, bukan "
+            f"{employment_type.value}: {why}",
         )
 
 
@@ -241,6 +427,57 @@ def level_fits_unit(level: Level, unit_kind: OrgUnitKind) -> None:
         raise RuleViolation("org_unit_code", f"level JPT memimpin OPD, bukan {KIND_LABEL[unit_kind]}")
 
 
+# One holder per seat and pemda at a time. One Sekda leads the secretariat (UU 23/2014 art. 213(1));
+# one head: an acting head (Pj) is appointed only while the elected head's office is vacant
+# (UU 10/2016 art. 201(9)-(10)), so the two share a seat; one deputy (UU 23/2014 art. 63(1)).
+LEADER_SEAT: dict[LeaderOffice, LeaderOffice] = {
+    LeaderOffice.KEPALA_DAERAH: LeaderOffice.KEPALA_DAERAH,
+    LeaderOffice.PJ_KEPALA_DAERAH: LeaderOffice.KEPALA_DAERAH,
+    LeaderOffice.WAKIL_KEPALA_DAERAH: LeaderOffice.WAKIL_KEPALA_DAERAH,
+    LeaderOffice.SEKDA: LeaderOffice.SEKDA,
+}
+SEAT_LABEL = {
+    LeaderOffice.KEPALA_DAERAH: "kepala daerah (terpilih atau Pj)",
+    LeaderOffice.WAKIL_KEPALA_DAERAH: "wakil kepala daerah",
+    LeaderOffice.SEKDA: "sekretaris daerah",
+}
+
+
+class LeaderSeatTaken(Conflict):
+    """The pemda's seat is held by another active employee: answered 409."""
+
+
+def check_leader_seat(
+    office: LeaderOffice, employee_id: str, unit_code: str, holders: Iterable[Mapping[str, Any]]
+) -> None:
+    """`holders`: the active leaders on file at `unit_code` (`leader_office` and `_id` of each)."""
+    seat = LEADER_SEAT[office]
+    for holder in holders:
+        held = holder.get("leader_office")
+        if holder["_id"] == employee_id or not held or LEADER_SEAT[LeaderOffice(held)] is not seat:
+            continue
+        raise LeaderSeatTaken(
+            f"jabatan {SEAT_LABEL[seat]} pemda {unit_code} sudah dipegang pegawai aktif "
+            f"{holder['_id']} ({held}); nonaktifkan pegawai itu atau ubah leader_office-nya dulu"
+        )
+
+
+FileSeats = dict[tuple[str, LeaderOffice], tuple[str, int]]
+"""Within one import file: (pemda unit, seat) -> (identity, line) of the row that took it."""
+
+
+def check_file_seat(office: LeaderOffice, unit_code: str, identity: str, line: int, seats: FileSeats) -> None:
+    """One file seats one leader per seat and pemda: the first row in the file that claims the
+    seat keeps it, whichever chunk is committed first."""
+    seat = LEADER_SEAT[office]
+    taken = seats.setdefault((unit_code, seat), (identity, line))
+    if taken[0] != identity:
+        raise LeaderSeatTaken(
+            f"jabatan {SEAT_LABEL[seat]} pemda {unit_code} sudah diisi baris {taken[1]} file ini; "
+            "baris ini dilewati"
+        )
+
+
 class EmployeeInput(BaseModel):
     """One employee as submitted by the API or a CSV row, before it is matched to the store.
 
@@ -251,29 +488,49 @@ class EmployeeInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    # The NIP is read by the employment type's layout, and a PPPK's age by the post's retirement
+    # age: those fields come first, so that the NIP's validator finds them in `info.data`.
+    employment_type: EmploymentType
+    level: Level
+    position: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     nip: str | None = None
     name: Name
-    employment_type: EmploymentType
-    position: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    level: Level
     org_unit_code: Code
     supervisor_nip: str | None = None
     email: Email | None = None
     phone: Phone | None = None
     nik: str | None = Field(default=None, repr=False)
+    leader_office: LeaderOffice | None = None
 
-    @field_validator("nip", "supervisor_nip", "email", "phone", "nik", mode="before")
+    @field_validator("nip", "supervisor_nip", "email", "phone", "nik", "leader_office", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
 
-    @field_validator("nip", "supervisor_nip")
+    @field_validator("nip")
     @classmethod
     def _nip(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         today = (info.context or {}).get("today")
-        return None if value is None else _as_value_error(lambda: _checked_nip(value, today))
+        # Absent when it failed its own check, which is reported: then either layout will do.
+        employment_type = info.data.get("employment_type")
+        if employment_type is not None and employment_type not in ASN_TYPES:
+            return value  # refused as a whole below: this type has no NIP
+        retirement = retirement_age(info.data.get("level"), info.data.get("position"))
+        return _as_value_error(lambda: _checked_nip(value, employment_type, retirement, today))
+
+    @field_validator("supervisor_nip")
+    @classmethod
+    def _supervisor_nip(cls, value: str | None, info: ValidationInfo) -> str | None:
+        today = (info.context or {}).get("today")
+        return (
+            None
+            if value is None
+            else _as_value_error(lambda: _checked_nip(value, None, HIGHEST_RETIREMENT_AGE, today))
+        )
 
     @field_validator("nik")
     @classmethod
@@ -282,19 +539,25 @@ class EmployeeInput(BaseModel):
 
     @model_validator(mode="after")
     def _type_rules(self) -> EmployeeInput:
-        if self.employment_type is EmploymentType.NON_ASN:
+        kind = self.employment_type.value
+        if self.employment_type in WITHOUT_NIP:
+            # No NIP: a platform id from the NIK's keyed hash, so that a re-import of the same
+            # person lands on the same record (services.registry.nik).
             if self.nip is not None:
-                raise ValueError("pegawai NON_ASN tidak punya NIP; kosongkan kolom nip")
+                raise ValueError(f"pegawai {kind} tidak punya NIP; kosongkan kolom nip")
             if self.nik is None:
-                raise ValueError("pegawai NON_ASN wajib punya NIK (16 digit)")
+                raise ValueError(f"pegawai {kind} wajib punya NIK (16 digit)")
         else:
             if self.nip is None:
-                raise ValueError(f"pegawai {self.employment_type.value} wajib punya NIP 18 digit")
+                raise ValueError(f"pegawai {kind} wajib punya NIP 18 digit")
             if self.nik is not None:
-                raise ValueError("NIK hanya dicatat untuk pegawai NON_ASN; kosongkan kolom nik")
+                raise ValueError(
+                    "NIK hanya dicatat untuk pegawai NON_ASN dan PEJABAT_NEGARA; kosongkan kolom nik"
+                )
         if self.supervisor_nip is not None and self.supervisor_nip == self.nip:
             raise ValueError("nip_atasan tidak boleh sama dengan NIP pegawai itu sendiri")
         _as_value_error(lambda: level_rule(self.employment_type, self.level))
+        _as_value_error(lambda: leader_office_rule(self.employment_type, self.level, self.leader_office))
         return self
 
 
@@ -342,6 +605,7 @@ class DeactivationReason(StrEnum):
     DISMISSED = "DISMISSED"
     TRANSFERRED_OUT = "TRANSFERRED_OUT"
     CONTRACT_ENDED = "CONTRACT_ENDED"
+    TERM_ENDED = "TERM_ENDED"  # an elected head's or a Pj's term of office ends (UU 23/2014 art. 78)
 
 
 def unit_ref(unit: Record) -> UnitRef:
@@ -376,6 +640,7 @@ def employee_snapshot(employee: Record) -> EmployeeSnapshot:
         phone=employee.get("phone"),
         active=employee["active"],
         version=employee["version"],
+        leader_office=employee.get("leader_office"),
     )
 
 
@@ -426,6 +691,7 @@ def new_employee(
         "supervisor_nip": employee.supervisor_nip,
         "email": str(employee.email) if employee.email else None,
         "phone": employee.phone,
+        "leader_office": None if employee.leader_office is None else employee.leader_office.value,
         "active": True,
         "version": 1,
         "created_at": now,
@@ -438,7 +704,16 @@ def new_employee(
 
 # Fields of the employee that describe the person and their post; a change to any of
 # them is an `employee.updated` event. Org unit changes go through transfer instead.
-PROFILE_FIELDS = ("name", "position", "level", "employment_type", "supervisor_nip", "email", "phone")
+PROFILE_FIELDS = (
+    "name",
+    "position",
+    "level",
+    "employment_type",
+    "supervisor_nip",
+    "email",
+    "phone",
+    "leader_office",
+)
 
 
 def profile(employee: EmployeeInput) -> dict[str, object]:
@@ -450,6 +725,7 @@ def profile(employee: EmployeeInput) -> dict[str, object]:
         "supervisor_nip": employee.supervisor_nip,
         "email": str(employee.email) if employee.email else None,
         "phone": employee.phone,
+        "leader_office": None if employee.leader_office is None else employee.leader_office.value,
     }
 
 
@@ -579,15 +855,23 @@ def employee_transfer(
     level: Level | None,
     actor: str,
     now: dt.datetime,
+    leader_office: LeaderOffice | None = None,
 ) -> EmployeeChange:
-    """A move ordered by someone (mutasi), optionally to a new post; `check_transferable` first."""
+    """A move ordered by someone (mutasi), optionally to a new post; `check_transferable` first.
+    A move off level REGIONAL_HEAD ends the leader office; a move onto it needs one."""
     new_level = level or Level(current["level"])
     level_fits_unit(new_level, unit.kind)
+    level_rule(EmploymentType(current["employment_type"]), new_level)
+    held = current.get("leader_office")
+    new_office = leader_office or (LeaderOffice(held) if held and new_level is Level.REGIONAL_HEAD else None)
+    leader_office_rule(EmploymentType(current["employment_type"]), new_level, new_office)
     changes: dict[str, object] = {}
     if position is not None and position != current["position"]:
         changes["position"] = position
     if new_level.value != current["level"]:
         changes["level"] = new_level.value
+    if (None if new_office is None else new_office.value) != held:
+        changes["leader_office"] = None if new_office is None else new_office.value
     return _transferred(current, unit, changes, reason, effective_date, actor, now)
 
 

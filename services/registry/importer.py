@@ -13,6 +13,7 @@ import bisect
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -24,8 +25,12 @@ from services.kit.polling import Wakeup, poll_forever
 from services.registry.csvimport import CsvLayout, ParsedRow, RowError, decode, parse_rows, read_layout
 from services.registry.domain import (
     EmployeeInput,
+    FileSeats,
+    LeaderSeatTaken,
     RuleViolation,
     UnitRef,
+    check_file_seat,
+    check_leader_seat,
     employee_reimport,
     level_fits_unit,
     local_date,
@@ -169,12 +174,13 @@ class ImportWorker:
         units: dict[str, UnitRef | None] = {}
         rows = iter(parse_rows(text, layout, local_date(self.clock.now())))
         first_seen: dict[str, int] = {}
+        seats: FileSeats = {}
         log.info("import started", extra={"import_id": import_id, "committed_chunks": len(committed)})
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
                 # Parsing (Python, in a thread) overlaps the transactions in flight (MongoDB).
-                chunk, more = await asyncio.to_thread(self._next_chunk, rows, first_seen, committed)
+                chunk, more = await asyncio.to_thread(self._next_chunk, rows, first_seen, seats, committed)
                 if chunk.processed:
                     in_flight.add(asyncio.create_task(self._flush(import_id, chunk, units, importer)))
                 if in_flight and (len(in_flight) >= self.settings.parallel_chunks or not more):
@@ -192,13 +198,18 @@ class ImportWorker:
         log.info("import completed", extra={"import_id": import_id})
 
     def _next_chunk(
-        self, rows: Iterator[ParsedRow], first_seen: dict[str, int], committed: CommittedLines
+        self,
+        rows: Iterator[ParsedRow],
+        first_seen: dict[str, int],
+        seats: FileSeats,
+        committed: CommittedLines,
     ) -> tuple[ChunkRows, bool]:
         """Up to chunk_size rows not yet committed, and whether the file has more. Committed
-        rows only feed the duplicate check, so a resumed import reports the same errors."""
+        rows only feed the duplicate and seat checks, so a resumed import reports the same errors."""
         chunk = ChunkRows()
         for parsed in rows:
             duplicate_of = self._remember(first_seen, parsed)
+            seat_taken = None if duplicate_of is not None else self._claim_seat(seats, parsed)
             if parsed.line in committed:
                 continue
             chunk.processed += 1
@@ -215,11 +226,27 @@ class ImportWorker:
                 )
             elif parsed.employee is None:
                 chunk.errors.extend(parsed.errors)
+            elif seat_taken is not None:
+                chunk.errors.append(seat_taken)
             else:
                 chunk.valid.append((parsed.line, parsed.employee))
             if chunk.processed >= self.settings.chunk_size:
                 return chunk, True
         return chunk, False
+
+    @staticmethod
+    def _claim_seat(seats: FileSeats, parsed: ParsedRow) -> RowError | None:
+        """Decided in file order, here, because chunks are decided and committed concurrently."""
+        employee = parsed.employee
+        if employee is None or employee.leader_office is None or parsed.identity is None:
+            return None
+        try:
+            check_file_seat(
+                employee.leader_office, employee.org_unit_code, parsed.identity, parsed.line, seats
+            )
+        except LeaderSeatTaken as exc:
+            return RowError(parsed.line, "leader_office", employee.leader_office.value, exc.message)
+        return None
 
     @staticmethod
     def _remember(first_seen: dict[str, int], parsed: ParsedRow) -> int | None:
@@ -285,17 +312,36 @@ class ImportWorker:
         write = ChunkWrite((chunk.first_line, chunk.last_line), chunk.processed, errors=list(chunk.errors))
         ids = [self.vault.employee_id(row.employee) for row in rows]
         existing = await self.store.employees_by_id(ids)
+        leader_units = sorted({row.unit.code for row in rows if row.employee.leader_office is not None})
+        # The pemdas' leaders on file, kept up to date as this chunk's rows take their seats.
+        leaders = await self.store.leaders_of(leader_units) if leader_units else []
         now = self.clock.now()
         actor = f"import:{import_id}"
+
+        def seat_refused(row: ImportRow, employee_id: str) -> bool:
+            office = row.employee.leader_office
+            if office is None:
+                return False
+            here = [leader for leader in leaders if leader["org_unit_code"] == row.unit.code]
+            try:
+                check_leader_seat(office, employee_id, row.unit.code, here)
+            except LeaderSeatTaken as exc:
+                write.errors.append(RowError(row.line, "leader_office", office.value, exc.message))
+                return True
+            return False
+
         for row, employee_id in zip(rows, ids, strict=True):
             current = existing.get(employee_id)
             if current is None:
+                if seat_refused(row, employee_id):
+                    continue
                 record, registered = new_employee(
                     row.employee, employee_id, row.unit, self.vault.sealed(row.employee.nik), actor, now
                 )
                 write.inserts.append(record)
                 write.events.append(registered)
                 write.counts.imported += 1
+                self._seated(leaders, record)
                 continue
             identity_column, identity = (
                 ("nip", row.employee.nip) if row.employee.nip is not None else ("nik", row.employee.nik)
@@ -322,6 +368,8 @@ class ImportWorker:
                     )
                 )
                 continue
+            if seat_refused(row, employee_id):
+                continue
             change = employee_reimport(
                 current, row.employee, row.unit, f"impor {import_id} baris {row.line}", actor, now
             )
@@ -331,5 +379,19 @@ class ImportWorker:
             write.changes.append(change)
             write.events.append(change.event)
             write.counts.updated += 1
+            self._seated(leaders, {**current, **change.update})
         write.counts.failed = len({error.line for error in write.errors})
         return write
+
+    @staticmethod
+    def _seated(leaders: list[dict[str, Any]], employee: dict[str, Any]) -> None:
+        """`employee` as a later row of the chunk must see them: in their seat, or in none."""
+        leaders[:] = [leader for leader in leaders if leader["_id"] != employee["_id"]]
+        if employee.get("leader_office"):
+            leaders.append(
+                {
+                    "_id": employee["_id"],
+                    "leader_office": employee["leader_office"],
+                    "org_unit_code": employee["org_unit_code"],
+                }
+            )

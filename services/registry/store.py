@@ -170,6 +170,13 @@ class RegistryStore:
         ).to_list()
         return docs, total
 
+    async def leaders_of(self, unit_codes: Sequence[str]) -> list[Document]:
+        """The active employees holding a leader office on these (pemda) units."""
+        return await self.employees.find(
+            {"org_unit_code": {"$in": list(unit_codes)}, "active": True, "leader_office": {"$ne": None}},
+            {"leader_office": 1, "org_unit_code": 1},
+        ).to_list()
+
     async def insert_employee(self, employee: Document, event: EventData) -> bool:
         """False when the employee (same id or same NIK) is on file already."""
         return await self._insert(self.employees, employee, event)

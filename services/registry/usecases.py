@@ -24,11 +24,13 @@ from services.registry.domain import (
     DeactivationReason,
     EmployeeChange,
     EmployeeInput,
+    LeaderOffice,
     Level,
     OrgUnitKind,
     RuleViolation,
     UnitRef,
     check_changeable,
+    check_leader_seat,
     check_transferable,
     employee_deactivation,
     employee_transfer,
@@ -182,9 +184,11 @@ class RegistryUseCases:
             raise RuleViolation("org_unit_code", str(UnitNotFound(employee.org_unit_code)))
         principal.check_access(unit.code, unit.path)
         level_fits_unit(employee.level, unit.kind)
+        employee_id = self.vault.employee_id(employee)
+        await self._check_seat(employee.leader_office, employee_id, unit.code)
         record, registered = new_employee(
             employee,
-            self.vault.employee_id(employee),
+            employee_id,
             unit,
             self.vault.sealed(employee.nik),
             principal.subject,
@@ -229,7 +233,14 @@ class RegistryUseCases:
         change = employee_update(current, revised, unit.kind, principal.subject, self.clock.now())
         if change is None:
             return current, []
+        if "leader_office" in change.changed:
+            await self._check_seat(revised.leader_office, employee_id, unit.code)
         return await self._apply(change), change.changed
+
+    async def _check_seat(self, office: LeaderOffice | None, employee_id: str, unit_code: str) -> None:
+        """A pemda leader's seat must be free: only that seat at that pemda is looked up."""
+        if office is not None:
+            check_leader_seat(office, employee_id, unit_code, await self.store.leaders_of([unit_code]))
 
     async def transfer_employee(
         self,
@@ -240,6 +251,7 @@ class RegistryUseCases:
         effective_date: dt.date | None,
         position: str | None,
         level: Level | None,
+        leader_office: LeaderOffice | None = None,
     ) -> Document:
         """Without `effective_date`, the move counts from today."""
         principal.check_role(*EMPLOYEE_WRITERS)
@@ -256,7 +268,10 @@ class RegistryUseCases:
             level,
             principal.subject,
             self.clock.now(),
+            leader_office,
         )
+        office = change.update.get("leader_office", current.get("leader_office"))
+        await self._check_seat(None if office is None else LeaderOffice(office), employee_id, unit.code)
         return await self._apply(change)
 
     async def deactivate_employee(

@@ -63,7 +63,7 @@ CSV = "\n".join(
         "nip;nama;jenis_pegawai;jabatan;level;kode_unor;nip_atasan;email;no_hp;nik",
         f"{HEAD_NIP};Dr. Ahmad Hidayat, M.Si.;PNS;Kepala Dinas;JPT;32.01.001;;ahmad.hidayat@bogorkab.go.id;;",
         f"{ACCUSED_NIP};Budi Santoso;PNS;Analis;STAFF;32.01.001;{HEAD_NIP};budi.santoso@bogorkab.go.id;;",
-        "198704042011012004;Rudi Hartono;PPPK;Analis;STAFF;32.01.002;;rudi.hartono@bogorkab.go.id;;",
+        "198704042021212004;Rudi Hartono;PPPK;Analis;STAFF;32.01.002;;rudi.hartono@bogorkab.go.id;;",
         f";Asep Sunandar;Honorer;Pengemudi;pelaksana;32.01.002;;;+62 812-1111-2222;{NIKS[0]}",
         f";Euis Komalasari;NON_ASN;Petugas Kebersihan;STAFF;32.01.002;;euis.k@bogorkab.go.id;;{NIKS[1]}",
         f";Ujang Permana;Honorer;Satpam;STAFF;32.01.001;;;;{NIKS[2]}",

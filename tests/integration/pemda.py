@@ -29,7 +29,7 @@ async def registry_and_signing(
     people: Sequence[tuple[str, str, str]],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, SigningSettings]]:
     """Both services, each with its own database, the org units above and `people` as
-    (nip, level, org unit) registered through the registry's API."""
+    (nip, level, org unit) registered through the registry's API; a REGIONAL_HEAD is the Sekda."""
     common = {key: value for key, value in settings_kwargs.items() if key != "mongodb_database"}
     database = str(settings_kwargs["mongodb_database"])
     registry_settings = RegistrySettings(mongodb_database=f"{database}_r", **common)  # type: ignore[arg-type]
@@ -53,6 +53,8 @@ async def registry_and_signing(
                 "position": "Jabatan",
                 "level": level,
                 "org_unit_code": unit_code,
+                # A PNS at level REGIONAL_HEAD is the pemda's Sekda (issue 13: the office is named).
+                "leader_office": "SEKDA" if level == "REGIONAL_HEAD" else None,
             }
             assert (await registry.post("/v1/employees", json=body, headers=admin)).status_code == 201
         yield registry, signing, signing_settings

@@ -146,10 +146,14 @@ async def test_non_asn_nik_is_protected_and_never_published(
     [
         (employee("198513152010011001"), "nip", "digit 1–8"),
         (employee("19850315201001100"), "nip", "18 digit"),
-        (employee(level="JPT", employment_type="PPPK"), "", "hanya boleh berlevel STAFF"),
+        (
+            employee("198403152022212001", level="SUPERVISOR", employment_type="PPPK"),
+            "",
+            "hanya boleh berlevel JPT atau STAFF",
+        ),
         (employee(email="bukan-email"), "email", "email"),
         (employee(org_unit_code="99.99"), "org_unit_code", "tidak ditemukan"),
-        (employee(level="REGIONAL_HEAD"), "org_unit_code", "REGIONAL_HEAD"),
+        (employee(level="REGIONAL_HEAD", leader_office="SEKDA"), "org_unit_code", "REGIONAL_HEAD"),
         (employee(None, employment_type="NON_ASN"), "", "NIK"),
     ],
     ids=["birth-date", "length", "pppk-level", "email", "unknown-unit", "head-in-subunit", "non-asn-nik"],

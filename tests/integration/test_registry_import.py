@@ -62,7 +62,7 @@ BROKEN = (
             "198503152010011003;Unit Hilang;PNS;Guru;STAFF;99.99.999;;;;",  # 4 unknown unit
             "198503152010011001;Budi Lagi;PNS;Guru;STAFF;32.01.001;;;;",  # 5 duplicate of line 2
             "198503152010011004;Kurang Kolom;PNS;Guru",  # 6 column count
-            '"198503152010011005";"Dewi; S.Pd.";PPPK;"Guru Ahli Pertama";STAFF;32.01.001;198503152010011001;;;',  # noqa: E501 - line 7
+            '"198503152021212005";"Dewi; S.Pd.";PPPK;"Guru Ahli Pertama";STAFF;32.01.001;198503152010011001;;;',  # noqa: E501 - line 7
             ";Asep Honorer;Honorer;Pengemudi;pelaksana;32.01.002;;;+62 812-1111-2222;3201015503850001",  # 8
         ]
     ).encode()
@@ -85,7 +85,7 @@ async def test_broken_rows_are_reported_and_good_rows_import(
     assert by_line[9]["column"] == "name" and "UTF-8" in by_line[9]["message"]
 
     admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
-    dewi = (await api.get("/v1/employees/198503152010011005", headers=admin)).json()
+    dewi = (await api.get("/v1/employees/198503152021212005", headers=admin)).json()
     assert dewi["name"] == "Dewi; S.Pd." and dewi["employment_type"] == "PPPK"
     listed = (await api.get("/v1/employees?org_unit=32.01.002", headers=admin)).json()
     assert listed["items"][0]["employment_type"] == "NON_ASN" and listed["items"][0]["has_nik"]

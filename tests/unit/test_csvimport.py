@@ -21,6 +21,7 @@ from services.registry.domain import EmploymentType, Level
 TODAY = dt.date(2024, 6, 1)
 NIP = "198503152010011001"
 NIP_2 = "197001012000032005"
+NIP_PPPK = "198403152022212001"  # a real NI PPPK: born 1984-03-15, 2022, contract code 21, female, 001
 NIK = "3201015503850001"
 
 EN_HEADER = [
@@ -287,7 +288,8 @@ def test_employment_type_aliases_for_non_asn(written: str, expected: EmploymentT
     ],
 )
 def test_employment_type_aliases_for_asn(written: str, expected: EmploymentType) -> None:
-    parsed = parse(csv_text(EN_HEADER, row(employment_type=written)))
+    nip = NIP_PPPK if expected is EmploymentType.PPPK else NIP
+    parsed = parse(csv_text(EN_HEADER, row(nip=nip, employment_type=written)))
     assert parsed[0].employee is not None
     assert parsed[0].employee.employment_type is expected
 
@@ -301,12 +303,14 @@ def test_employment_type_aliases_for_asn(written: str, expected: EmploymentType)
         pytest.param("Eselon II", Level.JPT, id="eselon-ii"),
         pytest.param("eselon-IV", Level.SUPERVISOR, id="eselon-iv"),
         pytest.param("Pengawas", Level.SUPERVISOR, id="pengawas"),
-        pytest.param("Kepala Daerah", Level.REGIONAL_HEAD, id="kepala-daerah"),
+        pytest.param("Sekda", Level.REGIONAL_HEAD, id="sekda"),
         pytest.param("staff", Level.STAFF, id="lowercase-canonical"),
     ],
 )
 def test_level_aliases(written: str, expected: Level) -> None:
-    parsed = parse(csv_text(EN_HEADER, row(level=written)))
+    # A file without the leader_office column names the Sekda in the level column (issue 13:
+    # REGIONAL_HEAD needs its office); any other level is read as before.
+    parsed = parse(csv_text(EN_HEADER, row(level=written, org_unit_code="32.01")))
     assert parsed[0].errors == []
     assert parsed[0].employee is not None
     assert parsed[0].employee.level is expected
@@ -395,10 +399,12 @@ def test_several_errors_in_one_row_are_all_reported() -> None:
 
 
 def test_rule_errors_without_column() -> None:
-    parsed = parse(csv_text(EN_HEADER, row(employment_type="PPPK", level="JPT"), honorer(nik="")))
+    parsed = parse(
+        csv_text(EN_HEADER, row(nip=NIP_PPPK, employment_type="PPPK", level="SUPERVISOR"), honorer(nik=""))
+    )
     first = only_error(parsed[0])
     assert (first.line, first.column) == (2, None)
-    assert first.message == "pegawai PPPK hanya boleh berlevel STAFF, bukan JPT"
+    assert first.message == "pegawai PPPK hanya boleh berlevel JPT atau STAFF, bukan SUPERVISOR"
     second = only_error(parsed[1])
     assert (second.line, second.column) == (3, None)
     assert second.message == "pegawai NON_ASN wajib punya NIK (16 digit)"
@@ -568,12 +574,12 @@ def test_identity_is_nip_for_asn_and_nik_for_non_asn() -> None:
         csv_text(
             EN_HEADER,
             row(nip="19850315 201001 1 001"),
-            row(nip=NIP_2, employment_type="PPPK"),
+            row(nip=NIP_PPPK, employment_type="PPPK"),
             honorer(nik="3201 0155 0385 0001"),
         )
     )
     assert [p.errors for p in parsed] == [[], [], []]
-    assert [p.identity for p in parsed] == [NIP, NIP_2, NIK]
+    assert [p.identity for p in parsed] == [NIP, NIP_PPPK, NIK]
 
 
 def test_identity_kept_for_rows_with_errors() -> None:
@@ -585,3 +591,85 @@ def test_identity_kept_for_rows_with_errors() -> None:
 def test_identity_none_when_neither_nip_nor_nik() -> None:
     parsed = parse(csv_text(EN_HEADER, honorer(nik="")))
     assert parsed[0].identity is None
+
+
+# ---------------------------------------------------------------- the pemda's leaders (issue 13)
+
+LEADER_HEADER = [*EN_HEADER, "leader_office"]
+
+
+def leader(office: str, **changes: str) -> list[str]:
+    values = {"level": "REGIONAL_HEAD", "org_unit_code": "32.01", "position": "Sekretaris Daerah", **changes}
+    return [*row(**values), office]
+
+
+def bupati(office: str = "Bupati") -> list[str]:
+    return leader(office, nip="", employment_type="Pejabat Negara", position="Bupati Bogor", nik=NIK)
+
+
+def test_leader_office_is_an_optional_last_column() -> None:
+    text = csv_text(LEADER_HEADER, leader("SEKDA"), [*row(nip=NIP_2), ""])
+    assert read_layout(text).columns == LEADER_HEADER
+    sekda, staff = parse(text)
+    assert sekda.employee is not None and sekda.employee.leader_office == "SEKDA"
+    assert staff.employee is not None and staff.employee.leader_office is None
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        pytest.param("Bupati", "KEPALA_DAERAH", id="bupati"),
+        pytest.param("Wali Kota", "KEPALA_DAERAH", id="wali-kota"),
+        pytest.param("Gubernur", "KEPALA_DAERAH", id="gubernur"),
+        pytest.param("Wakil Bupati", "WAKIL_KEPALA_DAERAH", id="wakil-bupati"),
+        pytest.param("kepala_daerah", "KEPALA_DAERAH", id="canonical-lower"),
+    ],
+)
+def test_elected_office_aliases_with_pejabat_negara(written: str, expected: str) -> None:
+    [parsed] = parse(csv_text(LEADER_HEADER, bupati(written)))
+    assert parsed.errors == [] and parsed.employee is not None
+    assert parsed.employee.employment_type is EmploymentType.PEJABAT_NEGARA
+    assert parsed.employee.leader_office == expected
+    assert (parsed.identity_column, parsed.identity) == ("nik", NIK)
+
+
+@pytest.mark.parametrize("written", ["Pj. Bupati", "Penjabat Kepala Daerah", "PJ_KEPALA_DAERAH"])
+def test_acting_head_aliases(written: str) -> None:
+    [parsed] = parse(csv_text(LEADER_HEADER, leader(written, position="Penjabat Bupati Bogor")))
+    assert parsed.employee is not None and parsed.employee.leader_office == "PJ_KEPALA_DAERAH"
+
+
+def test_an_old_file_naming_the_sekda_in_the_level_column_still_imports() -> None:
+    [parsed] = parse(csv_text(EN_HEADER, row(level="Sekretaris Daerah", org_unit_code="32.01")))
+    assert parsed.employee is not None
+    assert (parsed.employee.level, parsed.employee.leader_office) == (Level.REGIONAL_HEAD, "SEKDA")
+
+
+def test_a_regional_head_without_office_and_a_wrong_office_are_row_errors() -> None:
+    parsed = parse(csv_text(LEADER_HEADER, leader(""), bupati("Sekda"), leader("Raja")))
+    assert [(error.line, error.column) for p in parsed for error in p.errors] == [
+        (2, None),
+        (3, None),
+        (4, "leader_office"),
+    ]
+    assert "isi leader_office" in parsed[0].errors[0].message
+    assert (
+        parsed[1]
+        .errors[0]
+        .message.startswith("leader_office SEKDA harus berjenis pegawai PNS, bukan PEJABAT_NEGARA")
+    )
+
+
+def test_a_pppk_row_is_read_by_the_pppk_layout() -> None:
+    ok, refused = parse(
+        csv_text(EN_HEADER, row(nip=NIP_PPPK, employment_type="PPPK"), row(employment_type="PPPK"))
+    )
+    assert ok.employee is not None and ok.employee.nip == NIP_PPPK
+    error = only_error(refused)
+    assert (error.line, error.column, error.value) == (3, "nip", NIP)
+    assert error.message.startswith("digit 9–12 (2010) bukan tahun pengangkatan PPPK yang mungkin")
+
+
+def test_the_header_hint_names_the_leader_office_column() -> None:
+    with pytest.raises(CsvFileError, match="supervisor_nip,email,phone,nik,leader_office"):
+        read_layout("nama,jabatan\nBudi,Guru\n")

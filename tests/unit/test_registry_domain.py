@@ -87,8 +87,11 @@ def test_parse_nip_splits_a_valid_nip_into_its_parts() -> None:
     nip = parse_nip(VALID_NIP, today=TODAY)
     assert nip == Nip(
         value=VALID_NIP,
+        employment_type=EmploymentType.PNS,
         birth_date=dt.date(1985, 3, 15),
-        appointment=(2010, 1),
+        appointment_year=2010,
+        appointment_month=1,
+        contract_code=None,
         gender=1,
         sequence=1,
     )
@@ -97,7 +100,7 @@ def test_parse_nip_splits_a_valid_nip_into_its_parts() -> None:
 def test_parse_nip_reads_female_gender_and_sequence() -> None:
     nip = parse_nip(OTHER_NIP, today=TODAY)
     assert nip.birth_date == dt.date(1970, 1, 1)
-    assert nip.appointment == (2000, 3)
+    assert (nip.appointment_year, nip.appointment_month) == (2000, 3)
     assert nip.gender == 2
     assert nip.sequence == 5
 
@@ -181,18 +184,19 @@ def test_parse_nip_accepts_feb_29_on_leap_year(raw: str, birth: dt.date) -> None
     ],
 )
 def test_parse_nip_accepts_age_boundaries_18_and_60(raw: str, appointment: tuple[int, int]) -> None:
-    assert parse_nip(raw, today=TODAY).appointment == appointment
+    nip = parse_nip(raw, today=TODAY)
+    assert (nip.appointment_year, nip.appointment_month) == appointment
 
 
 def test_parse_nip_accepts_appointment_in_the_current_month() -> None:
-    assert parse_nip("198503152024061001", today=TODAY).appointment == (2024, 6)
+    assert parse_nip("198503152024061001", today=TODAY).appointment_month == 6
     nip_violation("198503152024061001", today=dt.date(2024, 5, 31))
 
 
 def test_parse_nip_future_check_follows_today() -> None:
     nip = "198503152030011001"
     nip_violation(nip, today=TODAY)
-    assert parse_nip(nip, today=dt.date(2030, 1, 1)).appointment == (2030, 1)
+    assert parse_nip(nip, today=dt.date(2030, 1, 1)).appointment_year == 2030
 
 
 # ---------------------------------------------------------------- NIK and platform ids
@@ -283,29 +287,52 @@ def test_level_rule_pns_may_hold_any_level(level: Level) -> None:
     level_rule(EmploymentType.PNS, level)
 
 
-@pytest.mark.parametrize("employment_type", [EmploymentType.PPPK, EmploymentType.NON_ASN], ids=str)
 @pytest.mark.parametrize("level", [lvl for lvl in Level if lvl is not Level.STAFF], ids=str)
-def test_level_rule_pppk_and_non_asn_only_staff(employment_type: EmploymentType, level: Level) -> None:
-    level_rule(employment_type, Level.STAFF)
+def test_level_rule_non_asn_only_staff(level: Level) -> None:
+    level_rule(EmploymentType.NON_ASN, Level.STAFF)
     with pytest.raises(RuleViolation) as caught:
-        level_rule(employment_type, level)
+        level_rule(EmploymentType.NON_ASN, level)
     assert caught.value.field == "level"
-    assert employment_type.value in caught.value.message
-    assert level.value in caught.value.message
-    assert "STAFF" in caught.value.message
+    assert caught.value.message == f"pegawai NON_ASN hanya boleh berlevel STAFF, bukan {level.value}"
+
+
+# Issue 13 changed this rule: a PPPK may hold a JPT post (PP 49/2018 art. 2), no longer STAFF only.
+@pytest.mark.parametrize("level", [Level.JPT, Level.STAFF], ids=str)
+def test_level_rule_pppk_may_hold_jpt_and_functional_posts(level: Level) -> None:
+    level_rule(EmploymentType.PPPK, level)
+
+
+@pytest.mark.parametrize("level", [Level.REGIONAL_HEAD, Level.ADMINISTRATOR, Level.SUPERVISOR], ids=str)
+def test_level_rule_pppk_not_in_administrative_posts_or_leader(level: Level) -> None:
+    with pytest.raises(RuleViolation) as caught:
+        level_rule(EmploymentType.PPPK, level)
+    assert caught.value.message == f"pegawai PPPK hanya boleh berlevel JPT atau STAFF, bukan {level.value}"
 
 
 @pytest.mark.parametrize("level", list(Level), ids=str)
 def test_employee_pns_any_level(level: Level) -> None:
-    assert EmployeeInput.model_validate(employee(level=level.value)).level is level
+    office = "SEKDA" if level is Level.REGIONAL_HEAD else None
+    assert EmployeeInput.model_validate(employee(level=level.value, leader_office=office)).level is level
 
 
-@pytest.mark.parametrize("level", [lvl for lvl in Level if lvl is not Level.STAFF], ids=str)
-def test_employee_pppk_only_staff(level: Level) -> None:
-    pppk = employee(employment_type="PPPK", nip=OTHER_NIP)
-    assert EmployeeInput.model_validate(pppk).employment_type is EmploymentType.PPPK
-    errors = rejection({**pppk, "level": level.value})
-    assert errors == [(None, f"pegawai PPPK hanya boleh berlevel STAFF, bukan {level.value}")]
+PPPK_NIP = "199009132025242014"  # a real NI PPPK: born 1990-09-13, 2025, contract code 24, female, 014
+PPPK_TODAY = dt.date(2026, 1, 15)
+
+
+def test_employee_pppk_jpt_is_valid() -> None:
+    pppk = employee(employment_type="PPPK", nip=PPPK_NIP, level="JPT", position="Kepala Dinas Kesehatan")
+    worker = EmployeeInput.model_validate(pppk, context={"today": PPPK_TODAY})
+    assert worker.employment_type is EmploymentType.PPPK and worker.level is Level.JPT
+
+
+@pytest.mark.parametrize("level", [Level.ADMINISTRATOR, Level.SUPERVISOR], ids=str)
+def test_employee_pppk_not_administrator_or_supervisor(level: Level) -> None:
+    pppk = employee(employment_type="PPPK", nip=PPPK_NIP, level=level.value)
+    with pytest.raises(ValidationError) as caught:
+        EmployeeInput.model_validate(pppk, context={"today": PPPK_TODAY})
+    assert [readable_message(error) for error in caught.value.errors()] == [
+        f"pegawai PPPK hanya boleh berlevel JPT atau STAFF, bukan {level.value}"
+    ]
 
 
 @pytest.mark.parametrize("level", [lvl for lvl in Level if lvl is not Level.STAFF], ids=str)
@@ -339,8 +366,10 @@ def test_employee_asn_without_nip_rejected(employment_type: str) -> None:
 
 @pytest.mark.parametrize("employment_type", ["PNS", "PPPK"])
 def test_employee_asn_with_nik_rejected(employment_type: str) -> None:
-    errors = rejection(employee(employment_type=employment_type, nik=VALID_NIK))
-    assert errors == [(None, "NIK hanya dicatat untuk pegawai NON_ASN; kosongkan kolom nik")]
+    nip = "198403152022212001" if employment_type == "PPPK" else VALID_NIP
+    errors = rejection(employee(employment_type=employment_type, nip=nip, nik=VALID_NIK))
+    message = "NIK hanya dicatat untuk pegawai NON_ASN dan PEJABAT_NEGARA; kosongkan kolom nik"
+    assert errors == [(None, message)]
 
 
 def test_employee_invalid_nip_reported_on_nip_field() -> None:

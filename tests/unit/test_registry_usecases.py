@@ -106,6 +106,15 @@ class FakeStore:
         ]
         return found[(page - 1) * page_size : page * page_size], len(found)
 
+    async def leaders_of(self, unit_codes: Sequence[str]) -> list[Record]:
+        return [
+            employee
+            for employee in self.employees.values()
+            if employee["org_unit_code"] in unit_codes
+            and employee["active"]
+            and employee.get("leader_office")
+        ]
+
     async def insert_employee(self, employee: Record, event: EventData) -> bool:
         hashes = {other.get("nik_hash") for other in self.employees.values()} - {None}
         if employee["_id"] in self.employees or employee.get("nik_hash") in hashes:
@@ -353,7 +362,7 @@ async def test_register_outside_scope_is_forbidden(registry: RegistryUseCases, s
 
 async def test_level_must_fit_the_unit(registry: RegistryUseCases) -> None:
     with pytest.raises(RuleViolation, match="REGIONAL_HEAD harus berada di unit pemda") as caught:
-        await registry.register_employee(ADMIN, employee(level="REGIONAL_HEAD"))
+        await registry.register_employee(ADMIN, employee(level="REGIONAL_HEAD", leader_office="SEKDA"))
     assert caught.value.field == "org_unit_code"
 
 
@@ -762,3 +771,132 @@ async def test_import_row_may_not_take_over_an_employee_of_another_unit(
     assert all("di luar wewenang Anda (unit 32.01.001)" in error.message for error in write.errors)
     assert write.counts.failed == 2 and write.counts.updated == 0
     assert store.employees[worker_record["_id"]]["org_unit_code"] == "32.01.002"
+
+
+# ---------------------------------------------------------------- the pemda's leaders (issue 13)
+
+SEKDA_NIP = "196901011990031001"
+
+
+def sekda(nip: str = SEKDA_NIP, **changes: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "position": "Sekretaris Daerah Kabupaten Bogor",
+        "level": "REGIONAL_HEAD",
+        "leader_office": "SEKDA",
+        "org_unit_code": "32.01",
+        "supervisor_nip": None,
+    }
+    return employee(nip, **{**values, **changes})
+
+
+def elected_head(**changes: object) -> dict[str, object]:
+    return employee(
+        None,
+        name="Rudy Susmanto",
+        employment_type="PEJABAT_NEGARA",
+        position="Bupati Bogor",
+        level="REGIONAL_HEAD",
+        leader_office="KEPALA_DAERAH",
+        org_unit_code="32.01",
+        supervisor_nip=None,
+        nik=NIK,
+        **changes,
+    )
+
+
+async def test_an_elected_head_gets_a_platform_id_and_the_office_in_the_event(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    record = await registry.register_employee(ADMIN, elected_head())
+    assert (
+        record["_id"].startswith("NA")
+        and record["nip"] is None
+        and record["leader_office"] == "KEPALA_DAERAH"
+    )
+    assert "nik" not in record and record["nik_hash"]
+    [event] = store.events
+    assert isinstance(event, EmployeeRegisteredV1) and event.employee.leader_office == "KEPALA_DAERAH"
+
+
+async def test_a_second_sekda_of_the_same_pemda_is_a_conflict_until_the_first_leaves(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    await registry.register_employee(ADMIN, sekda())
+    with pytest.raises(
+        Conflict, match=f"sekretaris daerah pemda 32.01 sudah dipegang pegawai aktif {SEKDA_NIP}"
+    ):
+        await registry.register_employee(ADMIN, sekda(HEAD_NIP))
+    assert HEAD_NIP not in store.employees
+    await registry.register_employee(ADMIN, sekda(HEAD_NIP, org_unit_code="32", position="Sekda Provinsi"))
+    await registry.deactivate_employee(ADMIN, SEKDA_NIP, DeactivationReason.RETIRED, None, None)
+    await registry.register_employee(ADMIN, sekda(STAFF_NIP))
+    assert store.employees[STAFF_NIP]["leader_office"] == "SEKDA"
+
+
+async def test_a_pj_takes_the_seat_only_after_the_elected_head_term_ended(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    head = await registry.register_employee(ADMIN, elected_head())
+    pj = sekda(HEAD_NIP, leader_office="PJ_KEPALA_DAERAH", position="Penjabat Bupati Bogor")
+    with pytest.raises(Conflict, match=r"kepala daerah \(terpilih atau Pj\) pemda 32.01"):
+        await registry.register_employee(ADMIN, pj)
+    await registry.deactivate_employee(
+        ADMIN, head["_id"], DeactivationReason.TERM_ENDED, "masa jabatan", None
+    )
+    assert (await registry.register_employee(ADMIN, pj))["leader_office"] == "PJ_KEPALA_DAERAH"
+
+
+async def test_updating_an_office_checks_the_seat_and_a_regional_head_needs_one(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    await registry.register_employee(ADMIN, sekda())
+    await registry.register_employee(ADMIN, sekda(HEAD_NIP, leader_office="PJ_KEPALA_DAERAH"))
+    with pytest.raises(Conflict, match="sekretaris daerah"):
+        await registry.update_employee(ADMIN, HEAD_NIP, {"leader_office": "SEKDA"})
+    with pytest.raises(InvalidInput) as caught:
+        await registry.update_employee(ADMIN, HEAD_NIP, {"leader_office": None})
+    assert "isi leader_office" in caught.value.errors[0]["message"]
+    updated, changed = await registry.update_employee(ADMIN, SEKDA_NIP, {"phone": "+6281100000001"})
+    assert changed == ["phone"] and updated["leader_office"] == "SEKDA"
+
+
+async def test_a_transfer_into_a_held_seat_is_a_conflict(
+    registry: RegistryUseCases, store: FakeStore
+) -> None:
+    await registry.register_employee(ADMIN, sekda())
+    await registry.register_employee(ADMIN, sekda(HEAD_NIP, org_unit_code="32", position="Sekda Provinsi"))
+    with pytest.raises(Conflict, match=r"sekretaris daerah pemda 32\.01"):
+        await registry.transfer_employee(ADMIN, HEAD_NIP, "32.01", "mutasi", None, None, None)
+    moved = await registry.transfer_employee(
+        ADMIN, SEKDA_NIP, "32.01.002", "mutasi", None, "Kepala Dinas", Level.JPT
+    )
+    assert moved["leader_office"] is None and moved["level"] == "JPT"
+    assert (await registry.transfer_employee(ADMIN, HEAD_NIP, "32.01", "mutasi", None, None, None))[
+        "leader_office"
+    ] == "SEKDA"
+
+
+async def test_an_import_chunk_seats_one_sekda_per_pemda(
+    registry: RegistryUseCases, store: FakeStore, vault: NikVault, clock: FixedClock
+) -> None:
+    worker = ImportWorker(
+        cast(RegistryStore, store), vault, clock, "worker-1", ImportSettings(), CollectorRegistry()
+    )
+    pemda = UnitRef("32.01", OrgUnitKind.REGENCY, ["32"])
+    rows = [
+        ImportRow(2, EmployeeInput.model_validate(sekda()), pemda),
+        ImportRow(3, EmployeeInput.model_validate(sekda(HEAD_NIP)), pemda),
+        ImportRow(4, EmployeeInput.model_validate(elected_head()), pemda),
+    ]
+    write = await worker.decide("imp-1", rows, ChunkRows(processed=3, first_line=2, last_line=4), ADMIN)
+    assert [record["leader_office"] for record in write.inserts] == ["SEKDA", "KEPALA_DAERAH"]
+    [error] = write.errors
+    assert (error.line, error.column, error.value) == (3, "leader_office", "SEKDA")
+    assert f"sudah dipegang pegawai aktif {SEKDA_NIP}" in error.message
+    # The same file again: each leader is in their own seat already, nothing is refused.
+    for record in write.inserts:
+        store.employees[record["_id"]] = record
+    again = await worker.decide(
+        "imp-2", rows[:1] + rows[2:], ChunkRows(processed=2, first_line=2, last_line=4), ADMIN
+    )
+    assert not again.errors and again.counts.unchanged == 2

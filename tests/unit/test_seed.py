@@ -15,6 +15,7 @@ import pytest
 from netral.seed import EMPLOYEE_COLUMNS, ORG_UNIT_COLUMNS, EmployeeRow, OrgUnitRow, generate, write_csv
 from services.registry.domain import (
     EmployeeInput,
+    EmploymentType,
     Level,
     OrgUnitKind,
     check_nik,
@@ -43,13 +44,17 @@ def test_exact_row_count(employees: int) -> None:
 def test_every_nip_is_valid_for_the_same_today() -> None:
     _, rows = sample(5000)
     for row in rows:
-        if row.employment_type == "NON_ASN":
+        if row.employment_type in ("NON_ASN", "PEJABAT_NEGARA"):
             assert row.nip == ""
             continue
-        nip = parse_nip(row.nip, TODAY)
+        # Each number by its own layout: a PPPK's carries a contract code (21, 24), not a month.
+        nip = parse_nip(row.nip, TODAY, EmploymentType(row.employment_type))
         if row.employment_type == "PPPK":
-            assert nip.appointment[0] >= 2019
+            assert nip.appointment_year >= 2019 and nip.contract_code in ("21", "24")
+        else:
+            assert nip.appointment_month is not None
     assert sum(1 for row in rows if row.nip) > 4000
+    assert sum(1 for row in rows if row.employment_type == "PPPK") > 500
 
 
 def test_nik_only_for_non_asn_and_well_formed() -> None:
@@ -57,7 +62,7 @@ def test_nik_only_for_non_asn_and_well_formed() -> None:
     non_asn = [row for row in rows if row.employment_type == "NON_ASN"]
     assert non_asn
     for row in rows:
-        if row.employment_type != "NON_ASN":
+        if row.employment_type not in ("NON_ASN", "PEJABAT_NEGARA"):
             assert row.nik == ""
             continue
         assert check_nik(row.nik) == row.nik
@@ -103,7 +108,9 @@ def test_only_pns_hold_structural_levels() -> None:
     _, rows = sample(5000)
     by_type = Counter((row.employment_type, row.level) for row in rows)
     for (employment_type, level), _count in by_type.items():
-        if employment_type != "PNS":
+        if employment_type == "PEJABAT_NEGARA":
+            assert level == "REGIONAL_HEAD"
+        elif employment_type != "PNS":
             assert level == "STAFF"
     staff = [row for row in rows if row.level == "STAFF"]
     mix = Counter(row.employment_type for row in staff)
@@ -146,10 +153,24 @@ def test_leaders_sit_where_they_belong() -> None:
     for row in rows:
         assert kind_of[row.org_unit_code] in expected[row.level]
     # Exactly one head per unit: Sekda per pemda, JPT per OPD, administrator per sub-unit.
-    head_levels = ("REGIONAL_HEAD", "JPT", "ADMINISTRATOR")
-    heads = Counter(row.org_unit_code for row in rows if row.level in head_levels)
+    head_levels = ("JPT", "ADMINISTRATOR")
+    heads = Counter(
+        row.org_unit_code for row in rows if row.level in head_levels or row.leader_office == "SEKDA"
+    )
     assert sorted(heads) == sorted(unit.code for unit in units)
     assert set(heads.values()) == {1}
+    # And one elected head per pemda, a state official without NIP: the pemda's leaders are the
+    # only REGIONAL_HEAD rows, each with its office.
+    elected = Counter(row.org_unit_code for row in rows if row.leader_office == "KEPALA_DAERAH")
+    assert sorted(elected) == sorted(unit.code for unit in units if unit.kind in PEMDA_KINDS)
+    assert set(elected.values()) == {1}
+    for row in rows:
+        assert (row.level == "REGIONAL_HEAD") == (row.leader_office in ("SEKDA", "KEPALA_DAERAH"))
+        if row.leader_office == "KEPALA_DAERAH":
+            assert row.employment_type == "PEJABAT_NEGARA" and row.nip == "" and check_nik(row.nik)
+            assert row.position.split(" ")[0] in ("Gubernur", "Bupati", "Wali")
+        if row.leader_office == "SEKDA":
+            assert row.employment_type == "PNS" and row.position.startswith("Sekretaris Daerah")
     supervisors = Counter(row.org_unit_code for row in rows if row.level == "SUPERVISOR")
     assert set(supervisors.values()) <= {1, 2}
     assert len(supervisors) == sum(1 for unit in units if unit.kind == "SUB_UNIT")
