@@ -18,14 +18,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import EventData
+from contracts.registry import EmploymentTypeName
 from contracts.topics import REPORT_CASES, REPORTER_CONTACTS, REPORTS_PUBLIC
 
 ChannelName = Literal["public", "bawaslu", "supervisor"]
 MatchStatusName = Literal["matched", "ambiguous", "unmatched"]
 ViolationClassName = Literal["etika", "disiplin"]
+SubjectKindName = Literal["terlapor", "atasan_tidak_bertindak"]
+"""Who a case's subject is: a person the reports name, or a supervisor who knew of the violation
+and did not act, added by the task force (SKB 2022; PP 94/2021 Pasal 4 huruf f / Pasal 5)."""
+RemedyName = Literal["keberatan", "banding_administratif"]
+RemedyOutcomeName = Literal["dikuatkan", "diubah", "dibatalkan"]
 
 
 class _Frozen(BaseModel):
@@ -45,10 +51,13 @@ class CaseSubject(_Frozen):
     employee_id: str
     nip: str | None
     name: str
-    employment_type: Literal["PNS", "PPPK", "NON_ASN"]
+    employment_type: EmploymentTypeName
     position: str
     org_unit_code: str
     org_unit_path: list[str]
+    leader_office: str | None = None
+    """KEPALA_DAERAH, WAKIL_KEPALA_DAERAH, PJ_KEPALA_DAERAH or SEKDA: it moves who examines and
+    decides (a Sekda's case sits above the pemda)."""
 
 
 class SanctionDecision(_Frozen):
@@ -56,6 +65,49 @@ class SanctionDecision(_Frozen):
     name: str
     level: str
     basis: str
+
+
+class Decree(_Frozen):
+    """The decree (surat keputusan) that imposed the sanction, and when the sanction runs."""
+
+    number: str
+    date: dt.date
+    sanction_start: dt.date
+    sanction_end: dt.date | None
+    """Set for sanctions that run for a period (allowance cuts, 12-month demotion)."""
+
+
+class RemedyRecord(_Frozen):
+    """An objection (keberatan) or an administrative appeal (banding administratif to BPASN)."""
+
+    remedy: RemedyName
+    authority: str
+    filed_on: dt.date
+    deadline: dt.date
+    outcome: RemedyOutcomeName | None = None
+    decided_on: dt.date | None = None
+    changed_to: str | None = None
+    """The new sanction's code when the outcome changed it."""
+
+
+class SubjectState(_Frozen):
+    """One person a case is about, with their own step of the follow-up (from the
+    recommendation on) and its result."""
+
+    subject_id: str
+    kind: SubjectKindName
+    accused: AccusedAsReported
+    employee: CaseSubject | None
+    match_status: MatchStatusName
+    state: str
+    violation_class: ViolationClassName | None
+    """Decided by the examination; None until then."""
+    sanction: SanctionDecision | None
+    decree: Decree | None = None
+    remedy: RemedyRecord | None = None
+    examiner_roles: list[str]
+    decider_role: str
+    data_blocked: bool = False
 
 
 class CaseSnapshot(_Frozen):
@@ -77,6 +129,22 @@ class CaseSnapshot(_Frozen):
     sanction: SanctionDecision | None
     received_at: dt.datetime
     version: int
+    suggested_class: ViolationClassName | None = None
+    """What the category suggests; `violation_class` is the first subject's decided class once
+    examined, else this suggestion."""
+    subjects: list[SubjectState] = Field(default_factory=list)
+    """Every person the case is about; `subject`, `accused`, `match_status` and `sanction` above
+    are the first one's, for consumers of the single-subject case."""
+
+
+class PublicSubjectState(_Frozen):
+    """A subject as agencies see it: where it stands, no name and no NIP."""
+
+    subject_id: str
+    kind: SubjectKindName
+    state: str
+    violation_class: ViolationClassName | None
+    sanction_code: str | None
 
 
 def _without(data: object, *legacy: str) -> object:
@@ -99,6 +167,8 @@ class PublicCaseSnapshot(_Frozen):
     deadlines: dict[str, dt.datetime]
     received_at: dt.datetime
     version: int
+    suggested_class: ViolationClassName | None = None
+    subjects: list[PublicSubjectState] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -136,6 +206,9 @@ class CaseTransitionEvent(_CaseEvent):
     reason: str
     actor_role: str
     at: dt.datetime
+    subject_id: str | None = None
+    """The subject the action was about (examination, decision, record, remedy, close); None for
+    the case's own steps (verify, reject, recommend, cancel)."""
 
 
 class ReportVerifiedV1(CaseTransitionEvent):
@@ -190,6 +263,72 @@ class ReportEscalatedV1(_CaseEvent):
     detected_at: dt.datetime
 
 
+class ReportEscalationLiftedV1(_CaseEvent):
+    """The decision came after the personnel data was blocked: BKN lifts the block."""
+
+    event_type: ClassVar[str] = "report.escalation_lifted.v1"
+    subject_id: str
+    level: str
+    blocked_at: dt.datetime
+    lifted_at: dt.datetime
+    reason: str
+
+
+class ReportSubjectAssignedV1(_CaseEvent):
+    """A person confirmed which employee a subject is; the case now also takes in later reports
+    that name that employee by NIP."""
+
+    event_type: ClassVar[str] = "report.subject_assigned.v1"
+    subject_id: str
+    actor_role: str
+    at: dt.datetime
+
+
+class ReportSubjectAddedV1(_CaseEvent):
+    """The task force added a subject: a supervisor who knew of the violation and did not act."""
+
+    event_type: ClassVar[str] = "report.subject_added.v1"
+    subject_id: str
+    kind: SubjectKindName
+    reason: str
+    actor_role: str
+    at: dt.datetime
+
+
+class ReportCasesMergedV1(_CaseEvent):
+    """Case `merged_case_id`'s reports joined this case (it ends as `merged`)."""
+
+    event_type: ClassVar[str] = "report.cases_merged.v1"
+    merged_case_id: str
+    report_ids: list[str]
+    reason: str
+    actor_role: str
+    at: dt.datetime
+
+
+class ReportSplitV1(_CaseEvent):
+    """A report left case `from_case_id` and opened this case."""
+
+    event_type: ClassVar[str] = "report.split.v1"
+    from_case_id: str
+    report_id: str
+    reason: str
+    actor_role: str
+    at: dt.datetime
+
+
+class ReportDeadlineExtendedV1(_CaseEvent):
+    """A deadline moved, with the reason the reporter also reads."""
+
+    event_type: ClassVar[str] = "report.deadline_extended.v1"
+    deadline: str
+    previous_due_at: dt.datetime
+    due_at: dt.datetime
+    reason: str
+    actor_role: str
+    at: dt.datetime
+
+
 # ---------------------------------------------------------------- public, redacted
 
 
@@ -209,6 +348,7 @@ class PublicTransitionEvent(_PublicCaseEvent):
     to_state: str
     reason: str
     at: dt.datetime
+    subject_id: str | None = None
 
 
 class PublicReportVerifiedV1(PublicTransitionEvent):
@@ -253,7 +393,53 @@ class PublicReportEscalatedV1(_PublicCaseEvent):
     due_at: dt.datetime
     detected_at: dt.datetime
     subject_employee_id: str | None
-    """Only for `blokir_data`, where BKN must know whose data to block."""
+    """Only for `blokir_data`, where BKN must know whose data to block (the first such subject)."""
+    subject_employee_ids: list[str] = Field(default_factory=list)
+    """Every subject whose data is blocked (those with a SIASN record, still undecided)."""
+
+
+class PublicReportEscalationLiftedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.escalation_lifted.v1"
+    subject_id: str
+    level: str
+    blocked_at: dt.datetime
+    lifted_at: dt.datetime
+    subject_employee_id: str
+    """Whose personnel data BKN unblocks, as in the data-block event."""
+
+
+class PublicReportSubjectAssignedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.subject_assigned.v1"
+    subject_id: str
+    at: dt.datetime
+
+
+class PublicReportSubjectAddedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.subject_added.v1"
+    subject_id: str
+    kind: SubjectKindName
+    at: dt.datetime
+
+
+class PublicReportCasesMergedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.cases_merged.v1"
+    merged_case_id: str
+    at: dt.datetime
+
+
+class PublicReportSplitV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.split.v1"
+    from_case_id: str
+    at: dt.datetime
+
+
+class PublicReportDeadlineExtendedV1(_PublicCaseEvent):
+    event_type: ClassVar[str] = "public.report.deadline_extended.v1"
+    deadline: str
+    previous_due_at: dt.datetime
+    due_at: dt.datetime
+    reason: str
+    at: dt.datetime
 
 
 class ReporterContactV1(EventData):
@@ -300,6 +486,12 @@ INTERNAL_EVENTS: tuple[type[EventData], ...] = (
     ReportStatusChangedV1,
     ReportDeadlineBreachedV1,
     ReportEscalatedV1,
+    ReportEscalationLiftedV1,
+    ReportSubjectAssignedV1,
+    ReportSubjectAddedV1,
+    ReportCasesMergedV1,
+    ReportSplitV1,
+    ReportDeadlineExtendedV1,
     ReporterContactV1,
     ReporterAccessHeadV1,
 )
@@ -313,4 +505,10 @@ PUBLIC_EVENTS: tuple[type[EventData], ...] = (
     PublicReportClosedV1,
     PublicReportDeadlineBreachedV1,
     PublicReportEscalatedV1,
+    PublicReportEscalationLiftedV1,
+    PublicReportSubjectAssignedV1,
+    PublicReportSubjectAddedV1,
+    PublicReportCasesMergedV1,
+    PublicReportSplitV1,
+    PublicReportDeadlineExtendedV1,
 )

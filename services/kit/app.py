@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -104,10 +104,14 @@ def create_app(
     routers: Sequence[APIRouter],
     publishes: Sequence[type[EventData]],
     body_limits: Mapping[str, int] | None = None,
+    notices: Callable[[], Mapping[str, Any]] | None = None,
 ) -> FastAPI:
     """`body_limits`: the largest request body, in bytes, per path prefix (the longest prefix
     wins; `{"/v1/imports": 200 * 2**20}`); every other path has `settings.http_max_body_bytes`.
-    Enforced while the body is read, before FastAPI parses it (kit.requestlimits)."""
+    Enforced while the body is read, before FastAPI parses it (kit.requestlimits).
+
+    `notices`: what an operator should know about the service that does not make it unready
+    (a holiday list that is only an estimate); called on every `/readyz`, shown under "notices"."""
     settings = runtime.settings
     # Built first: a service without its issuer must exit at start, not at its first request.
     token_verifier = TokenVerifier(settings)
@@ -228,7 +232,14 @@ def create_app(
         if checks["kafka"] == OK and not await runtime.broker.ping(timeout=2):
             checks["kafka"] = "error: no answer"
         ready = readiness.started.is_set() and all(value == OK for value in checks.values())
-        return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, **checks})
+        content: dict[str, Any] = {"ready": ready, **checks}
+        if notices is not None:
+            try:
+                content["notices"] = dict(notices())
+            except Exception as exc:  # logged, and a notice never decides readiness
+                log.exception("readiness notices failed")
+                content["notices"] = {"error": type(exc).__name__}
+        return JSONResponse(status_code=200 if ready else 503, content=content)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -17,12 +17,12 @@ from services.kit.auth import optional, require
 from services.kit.identity import Principal
 from services.kit.openapi import error_responses
 from services.kit.pagination import Page, page_response
+from services.reports.catalogue import CATEGORIES, CATEGORY_BY_CODE, Remedy, RemedyOutcome, ViolationClass
 from services.reports.domain import (
-    CATEGORIES,
-    CATEGORY_BY_CODE,
     STATE_LABELS,
     AccessHead,
     Action,
+    ActionDetails,
     CaseState,
     DeadlineKind,
     EscalationLevel,
@@ -33,6 +33,7 @@ from services.reports.usecases import (
     AUDITORS,
     CASE_HANDLERS,
     CASE_READERS,
+    EXTENDERS,
     FINDING_REPORTERS,
     IDENTITY_READERS,
     SUBJECT_ASSIGNERS,
@@ -44,6 +45,7 @@ from services.reports.usecases import (
 )
 
 MAX_PAGE_SIZE = 200
+MAX_ACCUSED = 20
 
 NIP = Annotated[str, Field(pattern=r"^\d{18}$")]
 UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")]
@@ -84,10 +86,18 @@ class ReportIn(_Input):
     description: str = Field(min_length=20, max_length=5000)
     incident_date: dt.date
     location: str = Field(min_length=2, max_length=300)
-    accused: AccusedIn
+    accused: AccusedIn | list[AccusedIn]
+    """One person, or everyone the report names (up to 20): each becomes a subject of the case."""
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=10)
     reporter: ReporterIn | None = None
     """null (or absent) files the report anonymously."""
+
+    @field_validator("accused")
+    @classmethod
+    def _someone_accused(cls, value: AccusedIn | list[AccusedIn]) -> AccusedIn | list[AccusedIn]:
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_ACCUSED:
+            raise ValueError(f"sebutkan 1 sampai {MAX_ACCUSED} terlapor")
+        return value
 
     @field_validator("category")
     @classmethod
@@ -102,17 +112,80 @@ class BawasluReportIn(ReportIn):
     """Bawaslu's own number for the finding (nomor temuan/register)."""
 
 
-class TransitionIn(_Input):
+class SubjectActionIn(_Input):
     action: Action
     reason: str = Field(min_length=5, max_length=2000)
     """Shown to the reporter on the tracking page: write it for them."""
     sanction: str | None = Field(default=None, max_length=64)
     """Required for decide_sanction: a sanction code from the legal list for the subject."""
     bawaslu_reference: str | None = Field(default=None, max_length=64)
+    violation_class: ViolationClass | None = None
+    """examine: the class the examination decides (etika or disiplin); default the category's suggestion."""
+    class_reason: str | None = Field(default=None, min_length=5, max_length=2000)
+    """examine: why this class; default the reason above."""
+    decree_number: str | None = Field(default=None, min_length=3, max_length=100)
+    decree_date: dt.date | None = None
+    """record: the decree (surat keputusan) imposing the sanction; both required."""
+    sanction_start: dt.date | None = None
+    """record: when the sanction starts (default the decree's date); its end follows from its months."""
+    remedy: Remedy | None = None
+    """file_appeal: keberatan or banding_administratif (default the one the sanction allows)."""
+    filed_on: dt.date | None = None
+    outcome: RemedyOutcome | None = None
+    """resolve_appeal: dikuatkan, diubah (with new_sanction) or dibatalkan."""
+    decided_on: dt.date | None = None
+    new_sanction: str | None = Field(default=None, max_length=64)
+
+    def details(self) -> ActionDetails:
+        return ActionDetails(
+            violation_class=self.violation_class,
+            class_reason=self.class_reason,
+            decree_number=self.decree_number,
+            decree_date=self.decree_date,
+            sanction_start=self.sanction_start,
+            remedy=self.remedy,
+            filed_on=self.filed_on,
+            outcome=self.outcome,
+            decided_on=self.decided_on,
+            new_sanction=self.new_sanction,
+        )
+
+
+class TransitionIn(SubjectActionIn):
+    subject_id: str | None = Field(default=None, max_length=16)
+    """Which subject a subject's action is about; not needed when the case has one subject."""
+
+
+SubjectId = Annotated[str, Field(pattern=r"^s[0-9]{1,3}$")]
+
+
+class SupervisorIn(_Input):
+    employee_id: str = Field(min_length=10, max_length=32)
+    reason: str = Field(min_length=10, max_length=2000)
+    """Why this supervisor is a subject: they knew of the violation and did not act."""
+
+
+class ExtensionIn(_Input):
+    deadline: DeadlineKind
+    working_days: int = Field(ge=1, le=30)
+    reason: str = Field(min_length=10, max_length=2000)
+    """Shown to the reporter on the tracking page."""
+
+
+class MergeIn(_Input):
+    from_case_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=10, max_length=2000)
+
+
+class SplitIn(_Input):
+    report_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=10, max_length=2000)
 
 
 class SubjectIn(_Input):
     employee_id: str = Field(min_length=10, max_length=32)
+    subject_id: SubjectId | None = None
+    """Which subject is confirmed; not needed when the case has one subject."""
 
 
 class TrackIn(_Input):
@@ -238,17 +311,22 @@ router = APIRouter(prefix="/v1")
 
 
 def _form(body: ReportIn) -> ReportForm:
+    accused = body.accused if isinstance(body.accused, list) else [body.accused]
     return ReportForm(
         category=body.category,
         description=body.description,
         incident_date=body.incident_date,
         location=body.location,
-        accused=body.accused.model_dump(),
+        accused=accused[0].model_dump(),
+        co_accused=tuple(person.model_dump() for person in accused[1:]),
         evidence=[item.model_dump(exclude_none=True) for item in body.evidence],
         reporter=body.reporter.model_dump() if body.reporter is not None else None,
         bawaslu_reference=getattr(body, "bawaslu_reference", None),
     )
 
+
+INTERNAL_HISTORY = frozenset({"add_subject"})
+"""History entries the reporter's tracking page leaves out."""
 
 TRACK_URL = "/v1/reports/track"
 """Where a reporter follows their report: POST the code as `{"code": ...}`. The older
@@ -269,7 +347,20 @@ def _receipt(result: IntakeResult) -> dict[str, Any]:
 
 @router.get("/categories")
 async def categories() -> dict[str, Any]:
-    return {"items": [{"code": c.code, "name": c.name, "class": c.violation_class.value} for c in CATEGORIES]}
+    """The SKB's categories. `class` is the class the category suggests (also `suggested_class`):
+    the examination decides the class of each subject's violation."""
+    return {
+        "items": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "class": c.suggested_class.value,
+                "suggested_class": c.suggested_class.value,
+                "basis": c.basis,
+            }
+            for c in CATEGORIES
+        ]
+    }
 
 
 # The limits are dependencies so that they count every request, invalid ones included:
@@ -348,6 +439,9 @@ def _tracking_page(tracked: TrackedReport) -> dict[str, Any]:
                 "at": entry["at"],
             }
             for entry in case["history"]
+            # Adding a supervisor as a subject is the handlers' business: its reason is about a
+            # person the reporter did not name. Every change of state, and an extension, is shown.
+            if entry["action"] not in INTERNAL_HISTORY
         ],
     }
 
@@ -387,8 +481,20 @@ async def assign_subject(
     usecases: UseCases,
     principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
 ) -> dict[str, Any]:
-    """Confirm which employee the accused is, when matching was unsure."""
-    return case_summary(await usecases.assign_subject(principal, case_id, body.employee_id), principal.role)
+    """Confirm which employee the accused (or one of them, `subject_id`) is, when matching was
+    unsure: later reports naming that employee by NIP about the same incident join this case."""
+    saved = await usecases.assign_subject(principal, case_id, body.employee_id, body.subject_id)
+    return case_summary(saved, principal.role)
+
+
+def _moved(view: CaseView, action: Action, metrics: ReportsMetrics) -> dict[str, Any]:
+    case = view.case
+    metrics.transitions.labels(action.value).inc()
+    if action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN) and case.get("decided_at"):
+        recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)
+        if recommended is not None:
+            metrics.time_to_decision.observe((case["decided_at"] - recommended).total_seconds() / 86400)
+    return {**view.shown, "sanction": case.get("sanction"), "allowed_actions": _allowed(view)}
 
 
 @router.post("/reports/{case_id}/transitions", responses=error_responses(404, 409))
@@ -399,16 +505,93 @@ async def transition(
     metrics: Metrics,
     principal: Annotated[Principal, Depends(require(*CASE_HANDLERS))],
 ) -> dict[str, Any]:
+    """Move the case, or one of its subjects (`subject_id`, needed only when it has several)."""
     view = await usecases.transition(
-        principal, case_id, body.action, body.reason, body.sanction, body.bawaslu_reference
+        principal,
+        case_id,
+        body.action,
+        body.reason,
+        body.sanction,
+        body.bawaslu_reference,
+        body.subject_id,
+        body.details(),
     )
-    case = view.case
-    metrics.transitions.labels(body.action.value).inc()
-    if body.action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
-        recommended = next((h["at"] for h in case["history"] if h["action"] == Action.RECOMMEND.value), None)
-        if recommended is not None:
-            metrics.time_to_decision.observe((case["decided_at"] - recommended).total_seconds() / 86400)
-    return {**view.shown, "sanction": case.get("sanction"), "allowed_actions": _allowed(view)}
+    return _moved(view, body.action, metrics)
+
+
+@router.post("/reports/{case_id}/subjects/{subject_id}/transitions", responses=error_responses(404, 409))
+async def subject_transition(
+    case_id: str,
+    subject_id: SubjectId,
+    body: SubjectActionIn,
+    usecases: UseCases,
+    metrics: Metrics,
+    principal: Annotated[Principal, Depends(require(*CASE_HANDLERS))],
+) -> dict[str, Any]:
+    """One subject's step: examination (with the class it decides), decision, record of the
+    decree, objection or appeal and its outcome, closing."""
+    view = await usecases.transition(
+        principal,
+        case_id,
+        body.action,
+        body.reason,
+        body.sanction,
+        body.bawaslu_reference,
+        subject_id,
+        body.details(),
+    )
+    return _moved(view, body.action, metrics)
+
+
+@router.post("/reports/{case_id}/subjects", responses=error_responses(404, 409))
+async def add_supervisor(
+    case_id: str,
+    body: SupervisorIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
+) -> dict[str, Any]:
+    """Add a supervisor who knew of the violation and did not act as a subject (PP 94/2021
+    Pasal 26 ayat (1) jo. Pasal 28), with the reason."""
+    view = await usecases.add_supervisor(principal, case_id, body.employee_id, body.reason)
+    return {**view.shown, "allowed_actions": _allowed(view)}
+
+
+@router.post("/reports/{case_id}/deadline-extensions", responses=error_responses(404, 409))
+async def extend_deadline(
+    case_id: str,
+    body: ExtensionIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*EXTENDERS))],
+) -> dict[str, Any]:
+    """Extend a running deadline where the rules allow it; the reporter sees the reason."""
+    view = await usecases.extend_deadline(principal, case_id, body.deadline, body.working_days, body.reason)
+    return {**view.shown, "allowed_actions": _allowed(view)}
+
+
+@router.post("/reports/{case_id}/merge", responses=error_responses(404, 409))
+async def merge(
+    case_id: str,
+    body: MergeIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
+) -> dict[str, Any]:
+    """Case `from_case_id`'s reports and subjects join this case; that case ends as merged."""
+    view = await usecases.merge(principal, case_id, body.from_case_id, body.reason)
+    return {**view.shown, "allowed_actions": _allowed(view)}
+
+
+@router.post(
+    "/reports/{case_id}/split", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409)
+)
+async def split(
+    case_id: str,
+    body: SplitIn,
+    usecases: UseCases,
+    principal: Annotated[Principal, Depends(require(*SUBJECT_ASSIGNERS))],
+) -> dict[str, Any]:
+    """A report leaves this case and opens its own (answered with the new case)."""
+    view = await usecases.split(principal, case_id, body.report_id, body.reason)
+    return {**view.shown, "allowed_actions": _allowed(view)}
 
 
 @router.post("/reports/{case_id}/reporter", responses=error_responses(404, 413))

@@ -1,7 +1,10 @@
-"""Violation-report rules: categories, the case state machine, sanctions, working days, deadlines
-and escalation, matching the accused to an employee, linking reports into one case, and the case
-aggregate (`CaseRules`), which applies them to a case document and returns the new one with the
-events it publishes. Pure: no I/O, and the time always comes in as an argument.
+"""Violation-report rules: the case state machine, deadlines, their extension and the escalation,
+matching the accused to an employee, linking reports into one case, and the case aggregate
+(`CaseRules`): a case with one subject per person it is about, each followed up on its own from
+the recommendation on, applied to a case document that comes back new with the events it
+publishes. The law's tables (categories, sanctions, who examines and decides, remedies) are in
+`catalogue.py`, working days in `workdays.py`. Pure: no I/O, and the time always comes in as an
+argument.
 
 Messages and labels are in Bahasa Indonesia because reporters, task forces, PPKs and the public
 tracking page read them.
@@ -9,6 +12,7 @@ tracking page read them.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -19,11 +23,9 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-import holidays
+from dateutil.relativedelta import relativedelta
 from rapidfuzz import fuzz
 
 from contracts.envelope import EventData
@@ -32,120 +34,65 @@ from contracts.reports import (
     CaseTransitionEvent,
     PublicCaseSnapshot,
     PublicReportAppealFiledV1,
+    PublicReportCasesMergedV1,
     PublicReportClosedV1,
     PublicReportDeadlineBreachedV1,
+    PublicReportDeadlineExtendedV1,
     PublicReportEscalatedV1,
+    PublicReportEscalationLiftedV1,
     PublicReportReceivedV1,
     PublicReportRecommendationIssuedV1,
     PublicReportRejectedV1,
     PublicReportSanctionImposedV1,
+    PublicReportSplitV1,
+    PublicReportSubjectAddedV1,
+    PublicReportSubjectAssignedV1,
     PublicReportVerifiedV1,
+    PublicSubjectState,
     PublicTransitionEvent,
     ReportAppealFiledV1,
+    ReportCasesMergedV1,
     ReportClosedV1,
     ReportDeadlineBreachedV1,
+    ReportDeadlineExtendedV1,
     ReporterAccessHeadV1,
     ReporterContactV1,
     ReportEscalatedV1,
+    ReportEscalationLiftedV1,
     ReportReceivedV1,
     ReportRecommendationIssuedV1,
     ReportRejectedV1,
     ReportSanctionImposedV1,
+    ReportSplitV1,
     ReportStatusChangedV1,
+    ReportSubjectAddedV1,
+    ReportSubjectAssignedV1,
     ReportVerifiedV1,
+    SubjectState,
 )
 from contracts.roles import Role
 from services.kit.errors import Conflict, Forbidden, InvalidInput
-
-# ---------------------------------------------------------------- categories
-
-
-class ViolationClass(StrEnum):
-    ETHICS = "etika"  # moral sanction under PP 42/2004
-    DISCIPLINE = "disiplin"  # PP 94/2021, medium or heavy
-
-
-@dataclass(frozen=True)
-class Category:
-    code: str
-    name: str  # Bahasa Indonesia description
-    violation_class: ViolationClass
-
-
-# The appendix of the SKB 5 Menteri 2022, in its order. The order is part of the interface: forms and
-# reports list the categories as the SKB does.
-CATEGORIES: tuple[Category, ...] = (
-    Category(
-        "alat_peraga_kampanye",
-        "Memasang spanduk, baliho, atau alat peraga kampanye lainnya terkait calon",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "kampanye_media_sosial",
-        "Sosialisasi atau kampanye melalui media sosial untuk calon",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "interaksi_akun_kandidat",
-        "Membuat posting, komentar, membagikan, menyukai, bergabung, atau mengikuti akun calon "
-        "atau tim kampanye",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "foto_bersama_kandidat",
-        "Berfoto bersama calon atau tim kampanye, atau memperlihatkan simbol keberpihakan "
-        "(misalnya gerakan tangan)",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "hadir_deklarasi_kampanye",
-        "Menghadiri deklarasi, kampanye, atau kegiatan calon",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "kampanye_pasangan_tanpa_cuti",
-        "Mengikuti kampanye suami atau istri yang menjadi calon tanpa mengambil cuti "
-        "di luar tanggungan negara",
-        ViolationClass.ETHICS,
-    ),
-    Category(
-        "anggota_pengurus_parpol",
-        "Menjadi anggota atau pengurus partai politik",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "mencalonkan_diri",
-        "Mencalonkan diri atau bersedia dicalonkan tanpa mengundurkan diri sebagai ASN",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "kegiatan_keberpihakan",
-        "Membuat atau menyelenggarakan kegiatan yang mengarah pada keberpihakan kepada calon",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "tim_kampanye",
-        "Menjadi anggota tim kampanye atau tim sukses calon",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "mengumpulkan_ktp",
-        "Mengumpulkan fotokopi KTP atau surat keterangan penduduk untuk mendukung calon",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "keputusan_menguntungkan_merugikan",
-        "Membuat keputusan atau tindakan yang menguntungkan atau merugikan calon",
-        ViolationClass.DISCIPLINE,
-    ),
-    Category(
-        "lainnya",
-        "Pelanggaran netralitas lainnya",
-        ViolationClass.DISCIPLINE,
-    ),
+from services.reports.catalogue import CATEGORIES as CATEGORIES  # tests/bench imports it from here
+from services.reports.catalogue import (
+    CATEGORY_BY_CODE,
+    SANCTIONS,
+    Authority,
+    Category,
+    PemdaKind,
+    Remedy,
+    RemedyOutcome,
+    Sanction,
+    SubjectFacts,
+    ViolationClass,
+    check_remedy,
+    check_sanction,
+    data_block_applies,
+    decider_for,
+    examiners_for,
+    remedies_for,
 )
-
-CATEGORY_BY_CODE: dict[str, Category] = {category.code: category for category in CATEGORIES}
+from services.reports.workdays import WorkingCalendar as WorkingCalendar
+from services.reports.workdays import require_aware as _require_aware
 
 # ---------------------------------------------------------------- case state machine
 
@@ -163,6 +110,7 @@ class CaseState(StrEnum):
     CANCELLED = "cancelled"
     NOT_PROVEN = "not_proven"
     SUBJECT_OUT_OF_SERVICE = "subject_out_of_service"
+    MERGED = "merged"
 
 
 TERMINAL_STATES: frozenset[CaseState] = frozenset(
@@ -172,6 +120,7 @@ TERMINAL_STATES: frozenset[CaseState] = frozenset(
         CaseState.CANCELLED,
         CaseState.NOT_PROVEN,
         CaseState.SUBJECT_OUT_OF_SERVICE,
+        CaseState.MERGED,
     }
 )
 
@@ -181,7 +130,7 @@ STATE_LABELS: dict[CaseState, str] = {
     CaseState.VERIFIED: "Laporan diverifikasi satuan tugas netralitas",
     CaseState.RECOMMENDED: "Rekomendasi telah dikirim ke Pejabat Pembina Kepegawaian (PPK)",
     CaseState.EXAMINED: "Pemeriksaan terhadap terlapor telah dilakukan",
-    CaseState.DECIDED: "PPK telah menjatuhkan sanksi",
+    CaseState.DECIDED: "Keputusan atas terlapor telah ditetapkan",
     CaseState.RECORDED: "Keputusan sanksi telah dicatat; keberatan atau banding dapat diajukan",
     CaseState.APPEALED: "Keberatan atau banding sedang diproses",
     CaseState.CLOSED: "Kasus ditutup",
@@ -189,6 +138,7 @@ STATE_LABELS: dict[CaseState, str] = {
     CaseState.CANCELLED: "Laporan dibatalkan",
     CaseState.NOT_PROVEN: "Pelanggaran tidak terbukti",
     CaseState.SUBJECT_OUT_OF_SERVICE: "Terlapor tidak lagi berstatus pegawai",
+    CaseState.MERGED: "Laporan digabungkan ke kasus lain tentang terlapor dan kejadian yang sama",
 }
 
 
@@ -201,6 +151,7 @@ class Action(StrEnum):
     DECIDE_NOT_PROVEN = "decide_not_proven"
     RECORD = "record"
     FILE_APPEAL = "file_appeal"
+    RESOLVE_APPEAL = "resolve_appeal"
     CLOSE = "close"
     CANCEL = "cancel"
     MARK_OUT_OF_SERVICE = "mark_out_of_service"
@@ -215,6 +166,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.DECIDE_NOT_PROVEN: "putuskan tidak terbukti",
     Action.RECORD: "catat keputusan sanksi",
     Action.FILE_APPEAL: "catat keberatan atau banding",
+    Action.RESOLVE_APPEAL: "catat putusan keberatan atau banding",
     Action.CLOSE: "tutup kasus",
     Action.CANCEL: "batalkan laporan",
     Action.MARK_OUT_OF_SERVICE: "tandai terlapor tidak lagi berstatus pegawai",
@@ -274,6 +226,9 @@ TRANSITIONS: dict[Action, TransitionRule] = {
         _rule(Action.DECIDE_NOT_PROVEN, {CaseState.EXAMINED}, CaseState.NOT_PROVEN, {Role.PPK}),
         _rule(Action.RECORD, {CaseState.DECIDED}, CaseState.RECORDED, {Role.BKPSDM}),
         _rule(Action.FILE_APPEAL, {CaseState.RECORDED}, CaseState.APPEALED, {Role.BKPSDM}),
+        # The outcome is decided by the PPK's superior (keberatan) or BPASN (banding administratif),
+        # outside the platform (PP 79/2021); BKPSDM records it.
+        _rule(Action.RESOLVE_APPEAL, {CaseState.APPEALED}, CaseState.RECORDED, {Role.BKPSDM}),
         _rule(Action.CLOSE, {CaseState.RECORDED, CaseState.APPEALED}, CaseState.CLOSED, {Role.BKPSDM}),
         _rule(
             Action.CANCEL,
@@ -324,242 +279,7 @@ def next_state(state: CaseState, action: Action, role: Role) -> CaseState:
     """The state after `role` takes `action`. The state is checked before the role, so a caller who
     is wrong on both learns first that the case has moved on, which no other role can change."""
     state, action, role = CaseState(state), Action(action), Role(role)
-    rule = TRANSITIONS[action]
-    roles = rule.roles_in(state)
-    where = f"status '{STATE_LABELS[state]}' ({state.value})"
-    if not roles:
-        possible = allowed_actions(state)
-        if possible:
-            message = (
-                f"Tindakan '{ACTION_LABELS[action]}' ({action.value}) tidak dapat dilakukan pada {where}. "
-                f"Tindakan yang dapat dilakukan: {_describe(possible)}"
-            )
-        else:
-            message = (
-                f"Tindakan '{ACTION_LABELS[action]}' ({action.value}) tidak dapat dilakukan pada {where}: "
-                "kasus sudah selesai dan tidak ada tindakan lagi"
-            )
-        raise IllegalTransition(message, [a.value for a in possible])
-    if role not in roles:
-        who = ", ".join(sorted(r.value for r in roles))
-        raise ForbiddenAction(
-            f"Peran {role.value} tidak berwenang untuk '{ACTION_LABELS[action]}' ({action.value}) "
-            f"pada {where}; yang berwenang: {who}"
-        )
-    return rule.to_state
-
-
-# ---------------------------------------------------------------- sanctions
-
-
-class SanctionLevel(StrEnum):
-    MORAL = "moral"
-    LIGHT = "ringan"
-    MEDIUM = "sedang"
-    HEAVY = "berat"
-    CONTRACT = "kontrak"
-
-
-@dataclass(frozen=True)
-class Sanction:
-    code: str
-    name: str
-    level: SanctionLevel
-    basis: str  # legal reference, shown on the decision
-
-
-_PP42 = "PP 42/2004 tentang Pembinaan Jiwa Korps dan Kode Etik PNS (sanksi moral)"
-_PP94_LIGHT = "PP 94/2021 tentang Disiplin PNS, Pasal 8 ayat (2)"
-_PP94_MEDIUM = "PP 94/2021 tentang Disiplin PNS, Pasal 8 ayat (3)"
-_PP94_HEAVY = "PP 94/2021 tentang Disiplin PNS, Pasal 8 ayat (4)"
-_PPPK = "PP 49/2018 tentang Manajemen PPPK (pemutusan hubungan perjanjian kerja)"
-_CONTRACT = "Perjanjian kerja pegawai non-ASN, oleh kepala OPD"
-
-SANCTIONS: dict[str, Sanction] = {
-    s.code: s
-    for s in (
-        Sanction(
-            "moral_pernyataan_tertutup",
-            "Sanksi moral: pernyataan secara tertutup",
-            SanctionLevel.MORAL,
-            _PP42,
-        ),
-        Sanction(
-            "moral_pernyataan_terbuka", "Sanksi moral: pernyataan secara terbuka", SanctionLevel.MORAL, _PP42
-        ),
-        Sanction("teguran_lisan", "Teguran lisan", SanctionLevel.LIGHT, _PP94_LIGHT),
-        Sanction("teguran_tertulis", "Teguran tertulis", SanctionLevel.LIGHT, _PP94_LIGHT),
-        Sanction(
-            "pernyataan_tidak_puas", "Pernyataan tidak puas secara tertulis", SanctionLevel.LIGHT, _PP94_LIGHT
-        ),
-        Sanction(
-            "potong_tukin_25_6_bulan",
-            "Pemotongan tunjangan kinerja 25% selama 6 bulan",
-            SanctionLevel.MEDIUM,
-            _PP94_MEDIUM,
-        ),
-        Sanction(
-            "potong_tukin_25_9_bulan",
-            "Pemotongan tunjangan kinerja 25% selama 9 bulan",
-            SanctionLevel.MEDIUM,
-            _PP94_MEDIUM,
-        ),
-        Sanction(
-            "potong_tukin_25_12_bulan",
-            "Pemotongan tunjangan kinerja 25% selama 12 bulan",
-            SanctionLevel.MEDIUM,
-            _PP94_MEDIUM,
-        ),
-        Sanction(
-            "penurunan_jabatan_12_bulan",
-            "Penurunan jabatan setingkat lebih rendah selama 12 bulan",
-            SanctionLevel.HEAVY,
-            _PP94_HEAVY,
-        ),
-        Sanction(
-            "pembebasan_jabatan_12_bulan",
-            "Pembebasan dari jabatan menjadi jabatan pelaksana selama 12 bulan",
-            SanctionLevel.HEAVY,
-            _PP94_HEAVY,
-        ),
-        Sanction(
-            "pemberhentian_tidak_atas_permintaan",
-            "Pemberhentian dengan hormat tidak atas permintaan sendiri sebagai PNS",
-            SanctionLevel.HEAVY,
-            _PP94_HEAVY,
-        ),
-        Sanction(
-            "pemutusan_hubungan_perjanjian_kerja",
-            "Pemutusan hubungan perjanjian kerja PPPK",
-            SanctionLevel.HEAVY,
-            _PPPK,
-        ),
-        Sanction(
-            "kontrak_teguran_tertulis",
-            "Teguran tertulis berdasarkan perjanjian kerja",
-            SanctionLevel.CONTRACT,
-            _CONTRACT,
-        ),
-        Sanction("kontrak_pemutusan", "Pemutusan perjanjian kerja", SanctionLevel.CONTRACT, _CONTRACT),
-    )
-}
-
-EmploymentType = Literal["PNS", "PPPK", "NON_ASN"]
-EMPLOYMENT_TYPES: tuple[EmploymentType, ...] = ("PNS", "PPPK", "NON_ASN")
-
-# Demotion and moving to a non-managerial post presuppose a PNS career; a PPPK's heavy sanction is the
-# end of the contract.
-_PPPK_DISCIPLINE_CODES = frozenset(
-    {
-        "potong_tukin_25_6_bulan",
-        "potong_tukin_25_9_bulan",
-        "potong_tukin_25_12_bulan",
-        "pemutusan_hubungan_perjanjian_kerja",
-    }
-)
-_PNS_HEAVY_CODES = frozenset(
-    {"penurunan_jabatan_12_bulan", "pembebasan_jabatan_12_bulan", "pemberhentian_tidak_atas_permintaan"}
-)
-_PARTY_MEMBERSHIP = "anggota_pengurus_parpol"
-
-
-def legal_sanctions(employment_type: EmploymentType, category: Category) -> list[Sanction]:
-    """The sanctions a decision may impose for this kind of employee and violation, in catalogue order."""
-    if employment_type not in EMPLOYMENT_TYPES:
-        raise ValueError(f"jenis kepegawaian tidak dikenal: {employment_type} (PNS, PPPK atau NON_ASN)")
-    if employment_type == "NON_ASN":
-        # The head of the OPD acts under the work contract, whatever the class of the violation.
-        return [s for s in SANCTIONS.values() if s.level is SanctionLevel.CONTRACT]
-    if category.violation_class is ViolationClass.ETHICS:
-        return [s for s in SANCTIONS.values() if s.level is SanctionLevel.MORAL]
-    if employment_type == "PNS":
-        return [
-            s for s in SANCTIONS.values() if s.level is SanctionLevel.MEDIUM or s.code in _PNS_HEAVY_CODES
-        ]
-    if category.code == _PARTY_MEMBERSHIP:
-        # A PPPK who joins a party has broken the contract itself: nothing short of ending it is lawful.
-        return [SANCTIONS["pemutusan_hubungan_perjanjian_kerja"]]
-    return [s for s in SANCTIONS.values() if s.code in _PPPK_DISCIPLINE_CODES]
-
-
-class IllegalSanction(InvalidInput):
-    """The sanction is not lawful for the subject and the violation: a 422 on the `sanction` field."""
-
-    def __init__(self, message: str, legal: list[str]) -> None:
-        super().__init__([{"field": "sanction", "message": message}])
-        self.message = message
-        self.legal = legal  # the codes a decision may use instead
-
-
-def check_sanction(code: str, employment_type: EmploymentType, category: Category) -> Sanction:
-    """The sanction named by `code`, if it is lawful here; otherwise IllegalSanction listing what is."""
-    legal = legal_sanctions(employment_type, category)
-    for sanction in legal:
-        if sanction.code == code:
-            return sanction
-    codes = [s.code for s in legal]
-    context = (
-        f"pegawai {employment_type} dengan pelanggaran '{category.code}' ({category.violation_class.value})"
-    )
-    if code not in SANCTIONS:
-        reason = f"Sanksi '{code}' tidak dikenal"
-    else:
-        reason = f"Sanksi '{code}' ({SANCTIONS[code].name}) tidak sah untuk {context}"
-    raise IllegalSanction(f"{reason}. Sanksi yang sah untuk {context}: {', '.join(codes)}", codes)
-
-
-# ---------------------------------------------------------------- working days
-
-
-@functools.lru_cache(maxsize=64)
-def _holidays_of(year: int) -> Mapping[dt.date, str]:
-    # Shared by every calendar: the dates do not depend on the timezone, and building a year costs
-    # milliseconds that a deadline sweep over thousands of cases should not pay again.
-    table = holidays.country_holidays("ID", categories=("public", "government"), language="id", years=year)
-    return MappingProxyType(dict(table.items()))
-
-
-class WorkingCalendar:
-    """Working days of Indonesian government offices: Monday to Friday, minus public holidays and cuti
-    bersama. Holiday years load on first use."""
-
-    def __init__(self, timezone: str = "Asia/Jakarta") -> None:
-        self.timezone = timezone
-        self._zone = ZoneInfo(timezone)
-
-    def holiday_name(self, day: dt.date) -> str | None:
-        return _holidays_of(day.year).get(day)
-
-    def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and self.holiday_name(day) is None
-
-    def add_working_days(self, start: dt.date, days: int) -> dt.date:
-        """The `days`-th working day after `start`; `start` itself never counts, even if it is a
-        working day, because a deadline runs from the day after the event. 0 returns `start`."""
-        if days < 0:
-            raise ValueError("jumlah hari kerja tidak boleh negatif")
-        day = start
-        remaining = days
-        while remaining:
-            day += dt.timedelta(days=1)
-            if self.is_working_day(day):
-                remaining -= 1
-        return day
-
-    def end_of_day(self, day: dt.date) -> dt.datetime:
-        """The UTC instant when `day` ends locally, i.e. the next local midnight. The deadline is met by
-        anything before it, so a duty due at this instant fires at midnight, not a microsecond early."""
-        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=self._zone)
-        return midnight.astimezone(dt.UTC)
-
-    def local_date(self, moment: dt.datetime) -> dt.date:
-        return _require_aware(moment).astimezone(self._zone).date()
-
-
-def _require_aware(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("waktu harus memuat zona waktu")
-    return moment
+    return _target(state, action, role, TRANSITIONS[action].roles_in(state), allowed_actions(state))
 
 
 # ---------------------------------------------------------------- deadlines and escalation
@@ -595,6 +315,32 @@ DEADLINE_LABELS: dict[DeadlineKind, str] = {
     DeadlineKind.VERIFICATION: "Verifikasi oleh satuan tugas netralitas (7 hari)",
     DeadlineKind.BAWASLU_REVIEW: "Kajian Bawaslu (3 hari kerja)",
     DeadlineKind.DECISION: "Keputusan PPK (14 hari kerja sejak rekomendasi)",
+}
+
+
+@dataclass(frozen=True)
+class ExtensionRule:
+    """Who may extend a deadline, by how much and how often."""
+
+    roles: frozenset[Role]
+    max_working_days: int
+    times: int
+    basis: str
+
+
+# Only Bawaslu's review may be extended, once, when Bawaslu needs more information from the reporter:
+# UU 7/2017 Pasal 454 ayat (7) lets a Pemilu review run to 14 days instead of 7 (7 more), UU 10/2016
+# Pasal 134 ayat (6) gives a Pilkada review 2 more days. A case does not say which election it is
+# about yet, so the Pemilu maximum is the bound and Bawaslu answers for using less in a Pilkada.
+# The task force's 7 days (SKB 2022) and the PPK's 14 working days have no extension in the rules:
+# their lateness is what the escalation is for (platform choice, not an extension the law grants).
+EXTENSIONS: dict[DeadlineKind, ExtensionRule] = {
+    DeadlineKind.BAWASLU_REVIEW: ExtensionRule(
+        frozenset({Role.BAWASLU}),
+        max_working_days=7,
+        times=1,
+        basis="UU 7/2017 Pasal 454 ayat (7); UU 10/2016 Pasal 134 ayat (6)",
+    ),
 }
 
 
@@ -885,10 +631,17 @@ class ReportForm:
     incident_date: dt.date
     location: str
     accused: dict[str, Any]
+    """The first person the report names; `co_accused` holds the others."""
     evidence: list[dict[str, Any]]
     reporter: dict[str, Any] | None
     """Name and contact, or None for an anonymous report. Stored only encrypted."""
     bawaslu_reference: str | None = None
+    co_accused: tuple[dict[str, Any], ...] = ()
+    """Everyone else the report names: one act is often done by several people together."""
+
+    @property
+    def all_accused(self) -> list[dict[str, Any]]:
+        return [self.accused, *self.co_accused]
 
 
 @dataclass(frozen=True)
@@ -900,8 +653,21 @@ class Intake(ReportForm):
 
 
 @dataclass(frozen=True)
+class PreparedAccused:
+    """One person a report names, matched before the group's transaction."""
+
+    accused: dict[str, Any]
+    match: MatchResult
+    employee: Document | None
+    pemda_kind: PemdaKind | None
+    """The kind of the pemda the matched employee serves (see `pemda_kind_of`)."""
+    subject_key: str
+
+
+@dataclass(frozen=True)
 class PreparedIntake:
-    """An intake with everything worked out before its group's transaction."""
+    """An intake with everything worked out before its group's transaction. The fields up to
+    `sealed_contact` are the first accused's; `co_accused` the others'."""
 
     intake: Intake
     match: MatchResult
@@ -919,6 +685,20 @@ class PreparedIntake:
     sealed_identity: bytes | None
     sealed_contact: str | None
     """The reporter's contact sealed for the notify service, for status updates."""
+    co_accused: tuple[PreparedAccused, ...] = ()
+    pemda_kind: PemdaKind | None = None
+
+    @property
+    def everyone_accused(self) -> list[PreparedAccused]:
+        first = PreparedAccused(
+            self.intake.accused, self.match, self.employee, self.pemda_kind, self.subject_key
+        )
+        return [first, *self.co_accused]
+
+    @property
+    def subject_keys(self) -> list[str]:
+        """Every accused's key, once each, first accused first."""
+        return list(dict.fromkeys(accused.subject_key for accused in self.everyone_accused))
 
 
 def tracking_hash(code: str, key: bytes) -> str:
@@ -957,6 +737,29 @@ def subject_of(employee: Document) -> dict[str, Any]:
         "position": employee.get("position", ""),
         "org_unit_code": employee["org_unit_code"],
         "org_unit_path": employee["org_unit_path"],
+        "leader_office": employee.get("leader_office"),
+    }
+
+
+PEMDA_KINDS: frozenset[str] = frozenset({"PROVINCE", "REGENCY", "CITY"})
+
+
+def pemda_kind_of(lineage_kinds: Sequence[str | None]) -> PemdaKind | None:
+    """The kind of the pemda an employee serves: the nearest unit above (or at) theirs that is a
+    province, regency or city. `lineage_kinds` are the kinds along the unit path, root first."""
+    for kind in reversed(lineage_kinds):
+        if kind in PEMDA_KINDS:
+            found: PemdaKind = kind  # type: ignore[assignment]
+            return found
+    return None
+
+
+def _as_reported(accused: Mapping[str, Any]) -> Document:
+    return {
+        "name": accused["name"],
+        "nip": accused.get("nip"),
+        "org_unit_code": accused.get("org_unit_code"),
+        "position": accused.get("position"),
     }
 
 
@@ -973,6 +776,7 @@ def report_document(prepared: PreparedIntake, case_id: str) -> Document:
         "incident_date": as_datetime(intake.incident_date),
         "location": intake.location,
         "accused": intake.accused,
+        "co_accused": list(intake.co_accused),
         "evidence": intake.evidence,
         "bawaslu_reference": intake.bawaslu_reference,
         "anonymous": intake.reporter is None,
@@ -1002,26 +806,327 @@ class Placement:
 def place_reports(
     reports: Sequence[PreparedIntake], open_cases: Mapping[str, Sequence[OpenCase]], window_days: int
 ) -> list[Placement]:
-    """Where each report of a group goes, in order: into the first open case about its subject
-    whose incident is within `window_days` of its own (see same_incident), counting the cases
-    opened by the reports before it, or else into a case of its own."""
+    """Where each report of a group goes, in order: into the first open case about one of the
+    people it names (the first accused's cases first) whose incident is within `window_days` of
+    its own (see same_incident), counting the cases opened by the reports before it, or else into
+    a case of its own, which is then open on every accused's list."""
     known: dict[str, list[OpenCase]] = {key: list(cases) for key, cases in open_cases.items()}
     placements: list[Placement] = []
     for report in reports:
-        cases = known.setdefault(report.subject_key, [])
         incident = report.intake.incident_date
+        keys = report.subject_keys
         case_id = next(
-            (c.case_id for c in cases if same_incident(c.incident_date, incident, window_days)), None
+            (
+                c.case_id
+                for key in keys
+                for c in known.setdefault(key, [])
+                if same_incident(c.incident_date, incident, window_days)
+            ),
+            None,
         )
         if case_id is None:
-            cases.append(OpenCase(report.new_case_id, incident))
+            for key in keys:
+                known[key].append(OpenCase(report.new_case_id, incident))
             placements.append(Placement(report.new_case_id, linked=False))
         else:
+            for key in keys:
+                if all(c.case_id != case_id for c in known[key]):
+                    known[key].append(OpenCase(case_id, incident))
             placements.append(Placement(case_id, linked=True))
     return placements
 
 
+# ---------------------------------------------------------------- the case's subjects
+
+
+class SubjectKind(StrEnum):
+    ACCUSED = "terlapor"
+    # PP 94/2021 Pasal 26 ayat (1) jo. Pasal 28: a direct supervisor who knew of a suspected breach
+    # and neither summoned, examined nor reported the employee is sanctioned too; the SKB 2022 has
+    # the task force follow such a supervisor up as a subject of the same case.
+    SUPERVISOR = "atasan_tidak_bertindak"
+
+
+SUBJECT_KIND_LABELS: dict[SubjectKind, str] = {
+    SubjectKind.ACCUSED: "Terlapor",
+    SubjectKind.SUPERVISOR: "Atasan yang mengetahui pelanggaran dan tidak bertindak",
+}
+
+MIN_REASON = 10
+"""Characters of a stated reason (an added subject, a merge, a split, an extension)."""
+
+
+def _candidates(match: MatchResult) -> list[Document]:
+    return [
+        {
+            "employee_id": c.employee_id,
+            "name": c.name,
+            "org_unit_code": c.org_unit_code,
+            "position": c.position,
+            "score": round(c.score, 1),
+        }
+        for c in match.candidates
+    ]
+
+
+def new_subject(
+    subject_id: str,
+    accused: PreparedAccused,
+    kind: SubjectKind = SubjectKind.ACCUSED,
+    added: Document | None = None,
+) -> Document:
+    """A subject as a case keeps it: who the report named, whom they were matched to, and their
+    own follow-up from the recommendation on (`state` None until then)."""
+    return {
+        "id": subject_id,
+        "kind": kind.value,
+        "key": accused.subject_key,
+        "accused": _as_reported(accused.accused),
+        "employee": subject_of(accused.employee) if accused.employee else None,
+        "pemda_kind": accused.pemda_kind,
+        "match_status": accused.match.status,
+        "candidates": _candidates(accused.match),
+        "state": None,
+        "examination": None,
+        "violation_class": None,
+        "sanction": None,
+        "decided_at": None,
+        "decree": None,
+        "remedy": None,
+        "data_block": None,
+        "added": added,
+    }
+
+
+def _next_subject_id(case: Document) -> str:
+    return f"s{len(case['subjects']) + 1}"
+
+
+def subject_facts(subject: Mapping[str, Any]) -> SubjectFacts | None:
+    """What decides who examines and who decides the subject; None while unmatched."""
+    employee = subject.get("employee")
+    if employee is None:
+        return None
+    return SubjectFacts(employee["employment_type"], employee.get("leader_office"), subject.get("pemda_kind"))
+
+
+DEFAULT_EXAMINERS: frozenset[Role] = frozenset({Role.INSPEKTORAT, Role.BKPSDM})
+DEFAULT_DECIDER = Role.PPK
+"""Who examines and decides while the subject is not matched to an employee: the pemda's own
+(PP 94/2021 Pasal 18-19); deciding waits for a confirmed subject anyway."""
+
+
+class AuthorityUnknown(TransitionRefused):
+    """Who examines or decides cannot be told (a Sekda whose pemda is not known): 409."""
+
+
+def subject_examiners(subject: Mapping[str, Any]) -> frozenset[Role]:
+    facts = subject_facts(subject)
+    if facts is None:
+        return DEFAULT_EXAMINERS
+    try:
+        return frozenset(a.role for a in examiners_for(facts))
+    except ValueError as error:
+        raise AuthorityUnknown(str(error)) from error
+
+
+def subject_decider(subject: Mapping[str, Any]) -> Authority | None:
+    facts = subject_facts(subject)
+    if facts is None:
+        return None
+    try:
+        return decider_for(facts)
+    except ValueError as error:
+        raise AuthorityUnknown(str(error)) from error
+
+
+def _subject_roles(action: Action, subject: Mapping[str, Any]) -> frozenset[Role] | None:
+    """Who may take a subject's `action` when the subject's authority decides it (examination and
+    decision: catalogue.examiners_for / decider_for); None: the transition table's roles."""
+    if action is Action.EXAMINE:
+        return subject_examiners(subject)
+    if action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
+        decider = subject_decider(subject)
+        return frozenset({decider.role if decider else DEFAULT_DECIDER})
+    return None
+
+
+def _blocks_data(subject: Mapping[str, Any]) -> bool:
+    facts = subject_facts(subject)
+    return facts is not None and data_block_applies(facts)
+
+
+def _legacy_subjects(case: Document) -> list[Document]:
+    """The subject list of a case stored before cases had several subjects."""
+    subject: Document = {
+        "id": "s1",
+        "kind": SubjectKind.ACCUSED.value,
+        "key": case["subject_key"],
+        "accused": case["accused"],
+        "employee": case.get("subject"),
+        "pemda_kind": None,
+        "match_status": case["match_status"],
+        "candidates": case.get("candidates", []),
+        "state": None,
+        "examination": None,
+        "violation_class": None,
+        "sanction": case.get("sanction"),
+        "decided_at": case.get("decided_at"),
+        "decree": None,
+        "remedy": None,
+        "data_block": None,
+        "added": None,
+    }
+    if CaseState(case["state"]) not in _CASE_STAGES:
+        subject["state"] = case["state"]
+    return [subject]
+
+
+def upgraded(case: Document) -> Document:
+    """A stored case in today's shape: older cases had one subject in top-level fields."""
+    if "subjects" in case:
+        return case
+    stage = case["state"] if CaseState(case["state"]) in _CASE_STAGES else CaseState.RECOMMENDED.value
+    return {
+        **case,
+        "stage": stage,
+        "subjects": _legacy_subjects(case),
+        "subject_keys": [case["subject_key"]],
+        "suggested_class": case["violation_class"],
+        "extensions": [],
+    }
+
+
+# ---------------------------------------------------------------- the case's state, from its subjects
+
+_CASE_STAGES = frozenset(
+    {
+        CaseState.RECEIVED,
+        CaseState.VERIFIED,
+        CaseState.RECOMMENDED,
+        CaseState.REJECTED,
+        CaseState.CANCELLED,
+        CaseState.MERGED,
+    }
+)
+"""The case's own steps, before each subject's follow-up (or instead of it)."""
+_STATE_ORDER: dict[CaseState, int] = {state: index for index, state in enumerate(CaseState)}
+
+
+def subject_state(case: Mapping[str, Any], subject: Mapping[str, Any]) -> CaseState:
+    """Where a subject stands: its own step once the recommendation went out, else the case's."""
+    return CaseState(subject["state"] or case["stage"])
+
+
+def case_state(case: Mapping[str, Any]) -> CaseState:
+    """The case's state: its own step until the recommendation; from then on the least advanced
+    of its subjects still followed up, and when every subject is finished, their common end (or
+    `closed` when they ended differently)."""
+    stage = CaseState(case["stage"])
+    if stage in (CaseState.REJECTED, CaseState.CANCELLED, CaseState.MERGED):
+        return stage
+    states = [subject_state(case, subject) for subject in case["subjects"]]
+    live = [state for state in states if state not in TERMINAL_STATES]
+    if live:
+        return min(live, key=_STATE_ORDER.__getitem__)
+    if len(set(states)) == 1:
+        return states[0]
+    return CaseState.CLOSED
+
+
+def _live_subjects(case: Mapping[str, Any]) -> list[Document]:
+    return [s for s in case["subjects"] if subject_state(case, s) not in TERMINAL_STATES]
+
+
+def _first(case: Mapping[str, Any]) -> Document:
+    subject: Document = case["subjects"][0]
+    return subject
+
+
+def _refresh(case: Document) -> None:
+    """Keep the top-level fields (the first subject's, for single-subject readers and queries)
+    and the state in step with the subjects."""
+    first = _first(case)
+    case["state"] = case_state(case).value
+    case["accused"] = first["accused"]
+    case["subject"] = first["employee"]
+    case["match_status"] = first["match_status"]
+    case["candidates"] = first["candidates"]
+    case["sanction"] = first["sanction"]
+    case["violation_class"] = first["violation_class"] or case["suggested_class"]
+    if first.get("decided_at") is not None:
+        case["decided_at"] = first["decided_at"]
+    # Who acts on some subject above or beside the pemda's own: the case queue shows these
+    # roles the cases they act on (see usecases.AUTHORITY_READERS).
+    case["authorities"] = sorted({role.value for s in case["subjects"] for role in _acting_roles(s)})
+
+
+def _acting_roles(subject: Mapping[str, Any]) -> frozenset[Role]:
+    """Who examines or decides the subject; the pemda's own when that cannot be told yet."""
+    try:
+        decider = subject_decider(subject)
+        return subject_examiners(subject) | {decider.role if decider else DEFAULT_DECIDER}
+    except AuthorityUnknown:
+        return DEFAULT_EXAMINERS | {DEFAULT_DECIDER}
+
+
 # ---------------------------------------------------------------- the case: snapshots and events
+
+
+def _decree_view(decree: Mapping[str, Any] | None) -> Document | None:
+    if decree is None:
+        return None
+    return {
+        "number": decree["number"],
+        "date": decree["date"].date(),
+        "sanction_start": decree["sanction_start"].date(),
+        "sanction_end": decree["sanction_end"].date() if decree.get("sanction_end") else None,
+    }
+
+
+def _remedy_view(remedy: Mapping[str, Any] | None) -> Document | None:
+    if remedy is None:
+        return None
+    return {
+        "remedy": remedy["remedy"],
+        "authority": remedy["authority"],
+        "filed_on": remedy["filed_on"].date(),
+        "deadline": remedy["deadline"].date(),
+        "outcome": remedy.get("outcome"),
+        "decided_on": remedy["decided_on"].date() if remedy.get("decided_on") else None,
+        "changed_to": remedy.get("changed_to"),
+    }
+
+
+def _sanction_view(sanction: Mapping[str, Any] | None) -> Document | None:
+    if sanction is None:
+        return None
+    return {key: sanction[key] for key in ("code", "name", "level", "basis")}
+
+
+def subject_view(case: Mapping[str, Any], subject: Mapping[str, Any]) -> Document:
+    """A subject as snapshots and handlers see it."""
+    roles = _acting_roles(subject)
+    try:
+        examiners, decider = subject_examiners(subject), subject_decider(subject)
+    except AuthorityUnknown:
+        examiners, decider = roles - {DEFAULT_DECIDER}, None
+    block = subject.get("data_block")
+    return {
+        "subject_id": subject["id"],
+        "kind": subject["kind"],
+        "accused": subject["accused"],
+        "employee": subject["employee"],
+        "match_status": subject["match_status"],
+        "state": subject_state(case, subject).value,
+        "violation_class": subject["violation_class"],
+        "sanction": _sanction_view(subject["sanction"]),
+        "decree": _decree_view(subject.get("decree")),
+        "remedy": _remedy_view(subject.get("remedy")),
+        "examiner_roles": sorted(role.value for role in examiners),
+        "decider_role": (decider.role if decider else DEFAULT_DECIDER).value,
+        "data_blocked": bool(block and block.get("lifted_at") is None),
+    }
 
 
 def case_snapshot(case: Document) -> CaseSnapshot:
@@ -1040,16 +1145,29 @@ def case_snapshot(case: Document) -> CaseSnapshot:
         org_unit_path=case["org_unit_path"],
         bawaslu_references=case["bawaslu_references"],
         deadlines=case["deadlines"],
-        sanction=case.get("sanction"),
+        sanction=_sanction_view(case.get("sanction")),
         received_at=case["received_at"],
         version=case["version"],
+        suggested_class=case.get("suggested_class"),
+        subjects=[SubjectState(**subject_view(case, s)) for s in case["subjects"]],
     )
 
 
 def public_snapshot(case: Document) -> PublicCaseSnapshot:
     """The case as agencies see it: the internal snapshot less what identifies the accused."""
     internal = case_snapshot(case)
-    return PublicCaseSnapshot(**{name: getattr(internal, name) for name in PublicCaseSnapshot.model_fields})
+    fields = {name: getattr(internal, name) for name in PublicCaseSnapshot.model_fields if name != "subjects"}
+    subjects = [
+        PublicSubjectState(
+            subject_id=s.subject_id,
+            kind=s.kind,
+            state=s.state,
+            violation_class=s.violation_class,
+            sanction_code=s.sanction.code if s.sanction else None,
+        )
+        for s in internal.subjects
+    ]
+    return PublicCaseSnapshot(**fields, subjects=subjects)
 
 
 def received_events(case: Document, prepared: PreparedIntake, linked: bool) -> list[EventData]:
@@ -1093,32 +1211,36 @@ def transition_events(
     reason: str,
     role: Role,
     now: dt.datetime,
+    subject: Mapping[str, Any] | None = None,
 ) -> list[EventData]:
     internal_type: type[CaseTransitionEvent] = ReportStatusChangedV1
     public_type: type[PublicTransitionEvent] | None = None
     if action in TRANSITION_EVENTS:
         internal_type, public_type = TRANSITION_EVENTS[action]
-    common = {
+    common: dict[str, Any] = {
         "action": action.value,
         "from_state": from_state.value,
         "to_state": to_state.value,
         "reason": reason,
         "at": now,
+        "subject_id": subject["id"] if subject else None,
     }
     events: list[EventData] = [internal_type(case=case_snapshot(case), actor_role=role.value, **common)]
     if public_type is not None:
         extra: dict[str, Any] = {}
         if public_type is PublicReportSanctionImposedV1:
+            assert subject is not None and subject["employee"] is not None and subject["sanction"]
             extra = {
-                "subject_employee_id": case["subject"]["employee_id"],
-                "sanction_code": case["sanction"]["code"],
-                "sanction_level": case["sanction"]["level"],
+                "subject_employee_id": subject["employee"]["employee_id"],
+                "sanction_code": subject["sanction"]["code"],
+                "sanction_level": subject["sanction"]["level"],
             }
         events.append(public_type(case=public_snapshot(case), **common, **extra))
     return events
 
 
-def duty_events(case: Document, duty: Duty, now: dt.datetime) -> list[EventData]:
+def duty_events(case: Document, duty: Duty, now: dt.datetime, blocked: Sequence[str] = ()) -> list[EventData]:
+    """What a fired duty publishes. `blocked`: the employee ids whose data a data block names."""
     if duty.kind == "breach":
         return [
             ReportDeadlineBreachedV1(
@@ -1129,8 +1251,6 @@ def duty_events(case: Document, duty: Duty, now: dt.datetime) -> list[EventData]
             ),
         ]
     assert duty.level is not None
-    subject = case.get("subject")
-    blocks = duty.level.value == "blokir_data"
     return [
         ReportEscalatedV1(
             case=case_snapshot(case), level=duty.level.value, due_at=duty.due_at, detected_at=now
@@ -1140,7 +1260,25 @@ def duty_events(case: Document, duty: Duty, now: dt.datetime) -> list[EventData]
             level=duty.level.value,
             due_at=duty.due_at,
             detected_at=now,
-            subject_employee_id=subject["employee_id"] if blocks and subject else None,
+            subject_employee_id=blocked[0] if blocked else None,
+            subject_employee_ids=list(blocked),
+        ),
+    ]
+
+
+def lifted_events(case: Document, subject: Mapping[str, Any], reason: str) -> list[EventData]:
+    """The data block on `subject` ends: the decision it waited for came."""
+    block = subject["data_block"]
+    common: dict[str, Any] = {
+        "subject_id": subject["id"],
+        "level": EscalationLevel.DATA_BLOCK.value,
+        "blocked_at": block["blocked_at"],
+        "lifted_at": block["lifted_at"],
+    }
+    return [
+        ReportEscalationLiftedV1(case=case_snapshot(case), reason=reason, **common),
+        PublicReportEscalationLiftedV1(
+            case=public_snapshot(case), subject_employee_id=subject["employee"]["employee_id"], **common
         ),
     ]
 
@@ -1155,16 +1293,48 @@ SUBJECT_UNCONFIRMED = (
     "(PUT /v1/reports/{id}/subject) sebelum memutus sanksi"
 )
 CASE_FINISHED = "kasus sudah selesai; subjek tidak dapat diubah"
+CASE_READ_ONLY = "kasus sudah selesai dan hanya dapat dibaca; tidak ada perubahan yang dapat dilakukan"
+SUBJECT_DECIDED = "subjek ini sudah diputus; pegawainya tidak dapat diganti lagi"
+BLOCK_LIFTED_REASON = "Keputusan telah ditetapkan; pemblokiran data kepegawaian dicabut."
+
+CASE_ACTIONS: frozenset[Action] = frozenset({Action.VERIFY, Action.REJECT, Action.RECOMMEND, Action.CANCEL})
+"""Actions on the case as a whole; every other action is on one subject."""
+
+
+@dataclass(frozen=True)
+class ActionDetails:
+    """What some actions record besides their reason (each is checked by its action)."""
+
+    violation_class: ViolationClass | None = None
+    """examine: the class the examination decides (default: the category's suggestion)."""
+    class_reason: str | None = None
+    """examine: why this class (default: the transition's reason)."""
+    decree_number: str | None = None
+    decree_date: dt.date | None = None
+    sanction_start: dt.date | None = None
+    """record: the decree (surat keputusan) and when the sanction starts (default: its date)."""
+    remedy: Remedy | None = None
+    filed_on: dt.date | None = None
+    """file_appeal: which remedy and when it was filed (default: the only one allowed; today)."""
+    outcome: RemedyOutcome | None = None
+    decided_on: dt.date | None = None
+    new_sanction: str | None = None
+    """resolve_appeal: the outcome, when it was decided, and the new sanction if it changed."""
+
+
+NO_DETAILS = ActionDetails()
 
 
 @dataclass(frozen=True)
 class CaseChange:
-    """A case after a transition: its new state (the whole document), and what it publishes."""
+    """A case after a change: its new state (the whole document), and what it publishes."""
 
     case: Document
     events: list[EventData]
     closed: bool
-    """The case left the open ones: its subject's list no longer links reports into it."""
+    """The case left the open ones: its subjects' lists no longer link reports into it."""
+    linked_keys: tuple[str, ...] = ()
+    """Subject keys the case is now also open under (a confirmed employee, an added subject)."""
 
 
 @dataclass(frozen=True)
@@ -1174,6 +1344,162 @@ class FiredDuties:
     case: Document
     fired: list[Duty]
     events: list[EventData]
+
+
+def _case_action_roles(case: Mapping[str, Any], action: Action) -> frozenset[Role]:
+    if case_state(case) in TERMINAL_STATES:
+        return frozenset()
+    rule = TRANSITIONS[action]
+    if action is Action.CANCEL:
+        # Cancelling drops the whole case: only while no subject has been decided.
+        live = [subject_state(case, s) for s in _live_subjects(case)]
+        return rule.roles if live and all(state in rule.from_states for state in live) else frozenset()
+    return rule.roles_in(CaseState(case["stage"]))
+
+
+def _subject_action_roles(
+    case: Mapping[str, Any], subject: Mapping[str, Any], action: Action
+) -> frozenset[Role]:
+    if case_state(case) in TERMINAL_STATES:
+        return frozenset()
+    roles = TRANSITIONS[action].roles_in(subject_state(case, subject))
+    if roles and action is Action.FILE_APPEAL and _remedy_closed(subject):
+        return frozenset()
+    if roles:
+        override = _subject_roles(action, subject)
+        if override is not None:
+            return override
+    return roles
+
+
+def _remedy_closed(subject: Mapping[str, Any]) -> str | None:
+    """Why no objection or appeal can be filed for the subject now (None: one can)."""
+    if subject.get("remedy") is not None:
+        return "upaya administratif atas sanksi ini sudah diajukan; kasus dapat ditutup setelah diputus"
+    sanction = SANCTIONS.get(subject["sanction"]["code"]) if subject.get("sanction") else None
+    if sanction is None or subject.get("employee") is None:
+        return "tidak ada sanksi yang dapat diajukan keberatan atau banding; kasus dapat ditutup"
+    if not remedies_for(sanction, subject["employee"]["employment_type"]):
+        return (
+            f"Tidak ada upaya administratif (keberatan atau banding) atas '{sanction.name}': keputusan ini "
+            "final; kasus dapat ditutup"
+        )
+    return None
+
+
+def subject_allowed_actions(
+    case: Mapping[str, Any], subject: Mapping[str, Any], role: Role | None = None
+) -> list[Action]:
+    """Actions possible on `subject` now (for `role` when given), the case's own included."""
+    return [
+        action
+        for action in Action
+        if (
+            roles := _case_action_roles(case, action)
+            if action in CASE_ACTIONS
+            else _subject_action_roles(case, subject, action)
+        )
+        and (role is None or role in roles)
+    ]
+
+
+def case_allowed_actions(case: Mapping[str, Any], role: Role | None = None) -> list[Action]:
+    """Actions possible on the case now, on itself or on any of its subjects, for `role` when
+    given, in Action declaration order. A one-subject case lists what it always listed."""
+    found = {
+        action for subject in case["subjects"] for action in subject_allowed_actions(case, subject, role)
+    }
+    return [action for action in Action if action in found]
+
+
+def _target(
+    state: CaseState, action: Action, role: Role, roles: frozenset[Role], possible: Sequence[Action]
+) -> CaseState:
+    """The state after `role` takes `action` from `state`, or the refusal: the state is checked
+    before the role, so a caller wrong on both learns first that the case has moved on."""
+    where = f"status '{STATE_LABELS[state]}' ({state.value})"
+    if not roles:
+        if possible:
+            message = (
+                f"Tindakan '{ACTION_LABELS[action]}' ({action.value}) tidak dapat dilakukan pada {where}. "
+                f"Tindakan yang dapat dilakukan: {_describe(possible)}"
+            )
+        else:
+            message = (
+                f"Tindakan '{ACTION_LABELS[action]}' ({action.value}) tidak dapat dilakukan pada {where}: "
+                "kasus sudah selesai dan tidak ada tindakan lagi"
+            )
+        raise IllegalTransition(message, [a.value for a in possible])
+    if role not in roles:
+        who = ", ".join(sorted(r.value for r in roles))
+        raise ForbiddenAction(
+            f"Peran {role.value} tidak berwenang untuk '{ACTION_LABELS[action]}' ({action.value}) "
+            f"pada {where}; yang berwenang: {who}"
+        )
+    return TRANSITIONS[action].to_state
+
+
+def find_subject(case: Mapping[str, Any], subject_id: str | None, action: Action | None = None) -> Document:
+    """The subject `subject_id` names; without one, the case's only subject, or the only one the
+    action is possible on now (a one-subject case never needs the id)."""
+    subjects: list[Document] = case["subjects"]
+    if subject_id is not None:
+        for subject in subjects:
+            if subject["id"] == subject_id:
+                return subject
+        known = ", ".join(s["id"] for s in subjects)
+        raise InvalidInput.one(
+            "subject_id", f"subjek {subject_id} tidak ada pada kasus ini (subjek: {known})"
+        )
+    if len(subjects) == 1:
+        return subjects[0]
+    if action is not None:
+        possible = [s for s in subjects if _subject_action_roles(case, s, action)]
+        if len(possible) == 1:
+            return possible[0]
+    known = ", ".join(f"{s['id']} ({s['accused']['name']})" for s in subjects)
+    raise InvalidInput.one(
+        "subject_id",
+        f"kasus ini memiliki {len(subjects)} subjek; sebutkan subject_id salah satu dari: {known}",
+    )
+
+
+def _check_reason(field: str, reason: str | None, what: str) -> str:
+    if reason is None or len(reason.strip()) < MIN_REASON:
+        raise InvalidInput.one(
+            field, f"alasan {what} wajib diisi (minimal {MIN_REASON} karakter) dan dicatat"
+        )
+    return reason.strip()
+
+
+def _check_open(case: Mapping[str, Any]) -> None:
+    """A finished case is read-only: every change is refused, naming that nothing is possible."""
+    if case_state(case) in TERMINAL_STATES:
+        raise TransitionRefused(CASE_READ_ONLY, [])
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`months` calendar months after `day`, on the same day of the month or the month's last
+    day when it is shorter (31 January + 1 month is 28 or 29 February)."""
+    moved: dt.date = day + relativedelta(months=months)
+    return moved
+
+
+def _sanction_doc(sanction: Sanction) -> Document:
+    return {
+        "code": sanction.code,
+        "name": sanction.name,
+        "level": sanction.level.value,
+        "basis": sanction.basis,
+        "months": sanction.months,
+    }
+
+
+def _sanction_end(start: dt.date, sanction: Mapping[str, Any]) -> dt.datetime | None:
+    # A sanction with a period ends that many months after it starts (PP 94/2021 Pasal 8 ayat (3)
+    # and (4): 6, 9 or 12 months of allowance cuts, 12 months of demotion or of a non-managerial post).
+    months = sanction.get("months")
+    return as_datetime(add_months(start, months)) if months else None
 
 
 class CaseRules:
@@ -1214,34 +1540,26 @@ class CaseRules:
         return place_reports(reports, open_cases, self.link_window_days)
 
     def open_case(self, case_id: str, prepared: PreparedIntake) -> Document:
-        """The case a report opens when it links into none: received, its verification running."""
+        """The case a report opens when it links into none: received, its verification running,
+        with a subject for each person the report names."""
         intake, now = prepared.intake, prepared.received_at
-        return {
+        suggested = CATEGORY_BY_CODE[intake.category].suggested_class.value
+        subjects: list[Document] = []
+        for accused in prepared.everyone_accused:
+            if all(s["key"] != accused.subject_key for s in subjects):
+                subjects.append(new_subject(f"s{len(subjects) + 1}", accused))
+        case: Document = {
             "_id": case_id,
             "subject_key": prepared.subject_key,
+            "subject_keys": prepared.subject_keys,
+            "stage": CaseState.RECEIVED.value,
             "state": CaseState.RECEIVED.value,
             "category": intake.category,
-            "violation_class": CATEGORY_BY_CODE[intake.category].violation_class.value,
+            "suggested_class": suggested,
+            "violation_class": suggested,
             "channels": [intake.channel],
             "incident_date": as_datetime(intake.incident_date),
-            "accused": {
-                "name": intake.accused["name"],
-                "nip": intake.accused.get("nip"),
-                "org_unit_code": intake.accused.get("org_unit_code"),
-                "position": intake.accused.get("position"),
-            },
-            "subject": subject_of(prepared.employee) if prepared.employee else None,
-            "match_status": prepared.match.status,
-            "candidates": [
-                {
-                    "employee_id": c.employee_id,
-                    "name": c.name,
-                    "org_unit_code": c.org_unit_code,
-                    "position": c.position,
-                    "score": round(c.score, 1),
-                }
-                for c in prepared.match.candidates
-            ],
+            "subjects": subjects,
             "org_unit_code": prepared.unit_code,
             "org_unit_path": prepared.unit_path,
             "lineage": [*prepared.unit_path, prepared.unit_code] if prepared.unit_code else [],
@@ -1250,9 +1568,9 @@ class CaseRules:
             "deadlines": {
                 DeadlineKind.VERIFICATION.value: self.due(DeadlineKind.VERIFICATION, now),
             },
+            "extensions": [],
             "fired": [],
             "overdue": False,
-            "sanction": None,
             "history": [
                 {
                     "state": CaseState.RECEIVED.value,
@@ -1267,17 +1585,51 @@ class CaseRules:
             "updated_at": now,
             "version": 1,
         }
+        _refresh(case)
+        return case
 
     @staticmethod
-    def join(case: Document, prepared: PreparedIntake) -> None:
+    def joining_subjects(case: Mapping[str, Any], prepared: PreparedIntake) -> list[Document]:
+        """The people a joining report names whom the case does not hold yet: they become its
+        subjects (numbered after the case's own)."""
+        keys = set(case["subject_keys"])
+        added: list[Document] = []
+        for accused in prepared.everyone_accused:
+            if accused.subject_key not in keys:
+                keys.add(accused.subject_key)
+                added.append(new_subject(f"s{len(case['subjects']) + len(added) + 1}", accused))
+        return added
+
+    @classmethod
+    def join(cls, case: Document, prepared: PreparedIntake) -> None:
         """A report joins `case`, which its group opened (the store joins stored cases alike)."""
         intake = prepared.intake
+        added = cls.joining_subjects(case, prepared)
+        case["subjects"].extend(added)
+        case["subject_keys"].extend(s["key"] for s in added)
         case["report_ids"].append(prepared.report_id)
         if intake.channel not in case["channels"]:
             case["channels"].append(intake.channel)
         if intake.bawaslu_reference and intake.bawaslu_reference not in case["bawaslu_references"]:
             case["bawaslu_references"].append(intake.bawaslu_reference)
+        if added:
+            _refresh(case)
         case["version"] += 1
+
+    def _finish(
+        self,
+        before: Document,
+        moved: Document,
+        entry: Document,
+        now: dt.datetime,
+    ) -> None:
+        """What every change does last: state, deadlines' schedule, history and version."""
+        _refresh(moved)
+        self.schedule(moved)
+        moved["overdue"] = any(duty.kind == "breach" for duty in due_duties(self.duties(moved), now))
+        moved["version"] = before["version"] + 1
+        moved["updated_at"] = now
+        moved["history"] = [*before["history"], {**entry, "state": moved["state"], "at": now}]
 
     def transition(
         self,
@@ -1289,79 +1641,663 @@ class CaseRules:
         now: dt.datetime,
         sanction_code: str | None = None,
         bawaslu_reference: str | None = None,
+        *,
+        subject_id: str | None = None,
+        details: ActionDetails = NO_DETAILS,
     ) -> CaseChange:
-        """Move the case by `action`. Raises InvalidInput (no sanction named), IllegalTransition,
-        ForbiddenAction, TransitionRefused (no confirmed subject) or IllegalSanction, in that order."""
+        """Move the case, or one of its subjects, by `action`. Raises InvalidInput (no sanction
+        named, no subject named where several could be meant), IllegalTransition, ForbiddenAction,
+        TransitionRefused (no confirmed subject, no remedy) or IllegalSanction, in that order."""
+        action, role = Action(action), Role(role)
         if action is Action.DECIDE_SANCTION and not sanction_code:
             raise InvalidInput.one("sanction", SANCTION_REQUIRED)
-        state = CaseState(case["state"])
-        target = next_state(state, action, role)
-        moved: Document = {**case, "state": target.value, "updated_at": now}
-        if action is Action.DECIDE_SANCTION:
-            if case["subject"] is None:
+        case = upgraded(case)
+        moved: Document = copy.deepcopy(case)
+        possible = case_allowed_actions(case)
+        subject: Document | None = None
+        lifted: list[Document] = []
+        if action in CASE_ACTIONS:
+            state = case_state(case)
+            target = _target(state, action, role, _case_action_roles(case, action), possible)
+            moved["stage"] = target.value
+            if action is Action.CANCEL:
+                lifted = self._lift_blocks(moved["subjects"], now)
+            kind = DEADLINE_STARTED_BY.get(target)
+            if kind is not None:
+                moved["deadlines"] = {**case["deadlines"], kind.value: self.due(kind, now)}
+            from_state, to_state = state, target
+        else:
+            subject = find_subject(moved, subject_id, action)
+            state = subject_state(moved, subject)
+            closed_remedy = _remedy_closed(subject) if action is Action.FILE_APPEAL else None
+            if closed_remedy and state is CaseState.RECORDED:
+                raise TransitionRefused(closed_remedy, [a.value for a in possible])
+            target = _target(state, action, role, _subject_action_roles(moved, subject, action), possible)
+            self._apply(moved, subject, action, target, reason, role, now, sanction_code or "", details)
+            subject["state"] = target.value
+            if action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN, Action.MARK_OUT_OF_SERVICE):
+                lifted = self._lift_blocks([subject], now)
+            from_state, to_state = state, target
+        if bawaslu_reference and bawaslu_reference not in case["bawaslu_references"]:
+            moved["bawaslu_references"] = [*case["bawaslu_references"], bawaslu_reference]
+        entry: Document = {
+            "action": action.value,
+            "reason": reason,
+            "actor_role": role.value,
+            "actor": actor,
+            "subject_id": subject["id"] if subject else None,
+        }
+        self._finish(case, moved, entry, now)
+        if lifted:
+            moved["audit"] = [
+                *moved.get("audit", []),
+                *(
+                    {"action": "lift_data_block", "subject_id": s["id"], "actor": actor, "at": now}
+                    for s in lifted
+                ),
+            ]
+        events = transition_events(moved, action, from_state, to_state, reason, role, now, subject)
+        for lifted_subject in lifted:
+            events.extend(lifted_events(moved, lifted_subject, BLOCK_LIFTED_REASON))
+        return CaseChange(moved, events, closed=CaseState(moved["state"]) in TERMINAL_STATES)
+
+    def _apply(
+        self,
+        case: Document,
+        subject: Document,
+        action: Action,
+        target: CaseState,
+        reason: str,
+        role: Role,
+        now: dt.datetime,
+        sanction_code: str,
+        details: ActionDetails,
+    ) -> None:
+        """What a subject's action records, beyond its new state."""
+        category = CATEGORY_BY_CODE[case["category"]]
+        today = self.calendar.local_date(now)
+        if action is Action.EXAMINE:
+            # SKB 2022: the same act can be an ethics breach (PP 42/2004) or a discipline breach
+            # (PP 94/2021); the category only suggests, the examination decides, with a reason.
+            decided = details.violation_class or ViolationClass(case["suggested_class"])
+            subject["violation_class"] = decided.value
+            subject["examination"] = {
+                "class": decided.value,
+                "reason": (details.class_reason or reason).strip(),
+                "by_role": role.value,
+                "at": now,
+            }
+        elif action is Action.DECIDE_SANCTION:
+            if subject["employee"] is None:
                 raise TransitionRefused(SUBJECT_UNCONFIRMED)
             sanction = check_sanction(
-                sanction_code or "", case["subject"]["employment_type"], CATEGORY_BY_CODE[case["category"]]
+                sanction_code,
+                subject["employee"]["employment_type"],
+                ViolationClass(subject["violation_class"] or case["suggested_class"]),
+                category,
             )
-            moved["sanction"] = {
-                "code": sanction.code,
-                "name": sanction.name,
-                "level": sanction.level.value,
-                "basis": sanction.basis,
-            }
-        if action in (Action.DECIDE_SANCTION, Action.DECIDE_NOT_PROVEN):
-            moved["decided_at"] = now
-        kind = DEADLINE_STARTED_BY.get(target)
-        if kind is not None:
-            moved["deadlines"] = {**case["deadlines"], kind.value: self.due(kind, now)}
+            subject["sanction"] = _sanction_doc(sanction)
+            subject["decided_at"] = now
+        elif action is Action.DECIDE_NOT_PROVEN:
+            subject["decided_at"] = now
+        elif action is Action.RECORD:
+            decided_on = (
+                self.calendar.local_date(subject["decided_at"]) if subject.get("decided_at") else today
+            )
+            subject["decree"] = self._decree(subject, details, decided_on, today)
+        elif action is Action.FILE_APPEAL:
+            subject["remedy"] = self._remedy(subject, details, today)
+        elif action is Action.RESOLVE_APPEAL:
+            self._resolve(case, subject, details, today, category)
+
+    @staticmethod
+    def _decree(
+        subject: Mapping[str, Any], details: ActionDetails, decided_on: dt.date, today: dt.date
+    ) -> Document:
+        missing = [
+            {"field": field, "message": "wajib diisi untuk record: nomor dan tanggal surat keputusan sanksi"}
+            for field, value in (
+                ("decree_number", details.decree_number),
+                ("decree_date", details.decree_date),
+            )
+            if not value
+        ]
+        if missing:
+            raise InvalidInput(missing)
+        assert details.decree_date is not None and details.decree_number is not None
+        if not decided_on <= details.decree_date <= today:
+            raise InvalidInput.one(
+                "decree_date",
+                f"tanggal surat keputusan harus antara tanggal keputusan ({decided_on.isoformat()}) "
+                "dan hari ini",
+            )
+        start = details.sanction_start or details.decree_date
+        if start < details.decree_date:
+            raise InvalidInput.one(
+                "sanction_start", "sanksi tidak dapat berlaku sebelum tanggal surat keputusan"
+            )
+        return {
+            "number": details.decree_number,
+            "date": as_datetime(details.decree_date),
+            "sanction_start": as_datetime(start),
+            "sanction_end": _sanction_end(start, subject["sanction"] or {}),
+        }
+
+    def _remedy(self, subject: Mapping[str, Any], details: ActionDetails, today: dt.date) -> Document:
+        sanction = SANCTIONS[subject["sanction"]["code"]]
+        employment_type = subject["employee"]["employment_type"]
+        rules = remedies_for(sanction, employment_type)
+        rule = check_remedy(details.remedy, sanction, employment_type) if details.remedy else rules[0]
+        decree_date = subject["decree"]["date"].date()
+        filed_on = details.filed_on or today
+        # The period runs in working days from the day the subject receives the decision (catalogue
+        # RemedyRule, PP 79/2021); the platform knows the decree's date only, the earlier and so the
+        # safer day to count from.
+        deadline = self.calendar.add_working_days(decree_date, rule.filing_days)
+        if filed_on > today:
+            raise InvalidInput.one("filed_on", "tanggal pengajuan tidak boleh di masa depan")
+        if filed_on < decree_date:
+            raise InvalidInput.one(
+                "filed_on", "upaya administratif tidak dapat diajukan sebelum tanggal surat keputusan"
+            )
+        if filed_on > deadline:
+            raise InvalidInput.one(
+                "filed_on",
+                f"{rule.remedy.value} diajukan {filed_on.isoformat()}, melewati batas {rule.filing_days} "
+                f"hari kerja sejak surat keputusan ({deadline.isoformat()}; {rule.basis})",
+            )
+        return {
+            "remedy": rule.remedy.value,
+            "authority": rule.authority_label,
+            "basis": rule.basis,
+            "filed_on": as_datetime(filed_on),
+            "deadline": as_datetime(deadline),
+            "outcome": None,
+            "decided_on": None,
+            "changed_to": None,
+            "original_sanction": subject["sanction"],
+        }
+
+    @staticmethod
+    def _resolve(
+        case: Mapping[str, Any], subject: Document, details: ActionDetails, today: dt.date, category: Category
+    ) -> None:
+        if details.outcome is None:
+            outcomes = ", ".join(o.value for o in RemedyOutcome)
+            raise InvalidInput.one("outcome", f"wajib diisi untuk resolve_appeal: salah satu dari {outcomes}")
+        remedy = dict(subject["remedy"])
+        decided_on = details.decided_on or today
+        if decided_on < remedy["filed_on"].date() or decided_on > today:
+            raise InvalidInput.one("decided_on", "tanggal putusan harus antara pengajuan dan hari ini")
+        if details.outcome is RemedyOutcome.CHANGED:
+            if not details.new_sanction:
+                raise InvalidInput.one(
+                    "new_sanction", "wajib diisi bila sanksi diubah: kode sanksi yang baru"
+                )
+            # The new sanction must be as lawful as a first decision's would be.
+            sanction = check_sanction(
+                details.new_sanction,
+                subject["employee"]["employment_type"],
+                ViolationClass(subject["violation_class"] or case["suggested_class"]),
+                category,
+            )
+            subject["sanction"] = _sanction_doc(sanction)
+            remedy["changed_to"] = sanction.code
+            decree = dict(subject["decree"])
+            decree["sanction_end"] = _sanction_end(decree["sanction_start"].date(), subject["sanction"])
+            subject["decree"] = decree
+        elif details.outcome is RemedyOutcome.CANCELLED:
+            subject["sanction"] = None
+            decree = dict(subject["decree"])
+            decree["sanction_end"] = as_datetime(decided_on)
+            subject["decree"] = decree
+        remedy["outcome"] = details.outcome.value
+        remedy["decided_on"] = as_datetime(decided_on)
+        subject["remedy"] = remedy
+
+    @staticmethod
+    def _lift_blocks(subjects: Sequence[Document], now: dt.datetime) -> list[Document]:
+        """Lift every data block still on `subjects`; the subjects whose block was lifted."""
+        lifted = []
+        for subject in subjects:
+            block = subject.get("data_block")
+            if block and block.get("lifted_at") is None:
+                subject["data_block"] = {**block, "lifted_at": now}
+                lifted.append(subject)
+        return lifted
+
+    def assign_subject(
+        self,
+        case: Document,
+        employee: Document,
+        pemda_kind: PemdaKind | None,
+        role: Role,
+        actor: str,
+        now: dt.datetime,
+        subject_id: str | None = None,
+    ) -> CaseChange:
+        """The subject is `employee`, as a person confirmed where matching was unsure. From now on
+        the case is also open under that employee's key: a later report naming them by NIP about
+        the same incident joins it."""
+        case = upgraded(case)
+        if case_state(case) in TERMINAL_STATES:
+            raise Conflict(CASE_FINISHED)
+        moved = copy.deepcopy(case)
+        subject = find_subject(moved, subject_id)
+        if subject_state(moved, subject) not in (
+            CaseState.RECEIVED,
+            CaseState.VERIFIED,
+            CaseState.RECOMMENDED,
+            CaseState.EXAMINED,
+        ):
+            raise Conflict(SUBJECT_DECIDED)
+        subject["employee"] = subject_of(employee)
+        subject["pemda_kind"] = pemda_kind
+        subject["match_status"] = "matched"
+        key = subject_key(employee["_id"], employee["name"], employee["org_unit_code"])
+        new_keys = tuple(k for k in (key,) if k not in moved["subject_keys"])
+        moved["subject_keys"] = [*moved["subject_keys"], *new_keys]
+        if subject is moved["subjects"][0]:
+            moved["org_unit_code"] = employee["org_unit_code"]
+            moved["org_unit_path"] = employee["org_unit_path"]
+            moved["lineage"] = [*employee["org_unit_path"], employee["org_unit_code"]]
+        _refresh(moved)
         self.schedule(moved)
-        moved["overdue"] = any(duty.kind == "breach" for duty in due_duties(self.duties(moved), now))
+        moved["updated_at"] = now
+        moved["audit"] = [
+            *case.get("audit", []),
+            {"action": "assign_subject", "subject_id": subject["id"], "actor": actor, "at": now},
+        ]
         moved["version"] = case["version"] + 1
-        moved["history"] = [
-            *case["history"],
+        events: list[EventData] = [
+            ReportSubjectAssignedV1(
+                case=case_snapshot(moved), subject_id=subject["id"], actor_role=role.value, at=now
+            ),
+            PublicReportSubjectAssignedV1(case=public_snapshot(moved), subject_id=subject["id"], at=now),
+        ]
+        return CaseChange(moved, events, closed=False, linked_keys=new_keys)
+
+    def add_supervisor(
+        self,
+        case: Document,
+        employee: Document,
+        pemda_kind: PemdaKind | None,
+        reason: str,
+        role: Role,
+        actor: str,
+        now: dt.datetime,
+    ) -> CaseChange:
+        """A supervisor who knew of the violation and did not act becomes a subject of the case
+        (PP 94/2021 Pasal 26 ayat (1) jo. Pasal 28), with the stated reason. Their follow-up
+        starts where the case stands: after the recommendation, at the examination."""
+        reason = _check_reason("reason", reason, "menambahkan atasan sebagai subjek")
+        case = upgraded(case)
+        _check_open(case)
+        if any(s["employee"] and s["employee"]["employee_id"] == employee["_id"] for s in case["subjects"]):
+            raise Conflict(f"pegawai {employee['_id']} sudah menjadi subjek kasus ini")
+        moved = copy.deepcopy(case)
+        key = subject_key(employee["_id"], employee["name"], employee["org_unit_code"])
+        accused = PreparedAccused(
             {
-                "state": target.value,
-                "action": action.value,
+                "name": employee["name"],
+                "nip": employee.get("nip"),
+                "org_unit_code": employee["org_unit_code"],
+                "position": employee.get("position"),
+            },
+            MatchResult("matched", employee["_id"], "nip", ()),
+            employee,
+            pemda_kind,
+            key,
+        )
+        added = {"reason": reason, "by_role": role.value, "actor": actor, "at": now}
+        subject = new_subject(_next_subject_id(moved), accused, SubjectKind.SUPERVISOR, added)
+        if CaseState(moved["stage"]) is CaseState.RECOMMENDED:
+            subject["state"] = CaseState.RECOMMENDED.value
+        moved["subjects"].append(subject)
+        new_keys = tuple(k for k in (key,) if k not in moved["subject_keys"])
+        moved["subject_keys"] = [*moved["subject_keys"], *new_keys]
+        entry = {
+            "action": "add_subject",
+            "reason": reason,
+            "actor_role": role.value,
+            "actor": actor,
+            "subject_id": subject["id"],
+        }
+        self._finish(case, moved, entry, now)
+        events: list[EventData] = [
+            ReportSubjectAddedV1(
+                case=case_snapshot(moved),
+                subject_id=subject["id"],
+                kind=SubjectKind.SUPERVISOR.value,
+                reason=reason,
+                actor_role=role.value,
+                at=now,
+            ),
+            PublicReportSubjectAddedV1(
+                case=public_snapshot(moved),
+                subject_id=subject["id"],
+                kind=SubjectKind.SUPERVISOR.value,
+                at=now,
+            ),
+        ]
+        return CaseChange(moved, events, closed=False, linked_keys=new_keys)
+
+    # ------------------------------------------------------------ deadline extension
+
+    def extend_deadline(
+        self,
+        case: Document,
+        kind: DeadlineKind,
+        working_days: int,
+        reason: str,
+        role: Role,
+        actor: str,
+        now: dt.datetime,
+    ) -> CaseChange:
+        """Move a running deadline by `working_days`, where EXTENSIONS allows it: by whom, by how
+        much and how often. The reporter sees the reason in the tracking history, and the breach
+        clock (deadlines, duties, next_due_at) follows the new due date."""
+        reason = _check_reason("reason", reason, "perpanjangan tenggat")
+        case = upgraded(case)
+        _check_open(case)
+        kind = DeadlineKind(kind)
+        rule = EXTENSIONS.get(kind)
+        if rule is None:
+            extendable = ", ".join(k.value for k in EXTENSIONS)
+            raise InvalidInput.one(
+                "deadline",
+                f"tenggat '{DEADLINE_LABELS[kind]}' tidak dapat diperpanjang; yang dapat: {extendable}",
+            )
+        state = case_state(case)
+        due = case["deadlines"].get(kind.value)
+        if due is None or state not in DEADLINE_OPEN_IN[kind]:
+            raise TransitionRefused(
+                f"tenggat '{DEADLINE_LABELS[kind]}' tidak sedang berjalan pada status {state.value}"
+            )
+        if role not in rule.roles:
+            who = ", ".join(sorted(r.value for r in rule.roles))
+            raise Forbidden(
+                f"Peran {role.value} tidak berwenang memperpanjang tenggat ini; yang berwenang: {who}"
+            )
+        if not 1 <= working_days <= rule.max_working_days:
+            raise InvalidInput.one(
+                "working_days",
+                f"perpanjangan paling banyak {rule.max_working_days} hari kerja ({rule.basis})",
+            )
+        used = sum(1 for e in case.get("extensions", []) if e["deadline"] == kind.value)
+        if used >= rule.times:
+            raise TransitionRefused(
+                f"tenggat ini sudah diperpanjang {used} kali; batasnya {rule.times} kali ({rule.basis})"
+            )
+        if due <= now:
+            raise TransitionRefused(
+                "tenggat sudah lewat; perpanjangan hanya dapat diminta sebelum tenggat berakhir"
+            )
+        last_day = self.calendar.local_date(due - dt.timedelta(microseconds=1))
+        new_due = self.calendar.end_of_day(self.calendar.add_working_days(last_day, working_days))
+        moved = copy.deepcopy(case)
+        moved["deadlines"] = {**case["deadlines"], kind.value: new_due}
+        moved["extensions"] = [
+            *case.get("extensions", []),
+            {
+                "deadline": kind.value,
+                "previous_due_at": due,
+                "due_at": new_due,
+                "working_days": working_days,
                 "reason": reason,
-                "actor_role": role.value,
+                "by_role": role.value,
                 "actor": actor,
                 "at": now,
             },
         ]
-        if bawaslu_reference and bawaslu_reference not in case["bawaslu_references"]:
-            moved["bawaslu_references"] = [*case["bawaslu_references"], bawaslu_reference]
-        events = transition_events(moved, action, state, target, reason, role, now)
-        return CaseChange(moved, events, closed=target in TERMINAL_STATES)
-
-    @staticmethod
-    def assign_subject(case: Document, employee: Document, actor: str, now: dt.datetime) -> Document:
-        """The case is about `employee`, as a person confirmed where matching was unsure."""
-        if CaseState(case["state"]) in TERMINAL_STATES:
-            raise Conflict(CASE_FINISHED)
-        return {
-            **case,
-            "subject": subject_of(employee),
-            "match_status": "matched",
-            "org_unit_code": employee["org_unit_code"],
-            "org_unit_path": employee["org_unit_path"],
-            "lineage": [*employee["org_unit_path"], employee["org_unit_code"]],
-            "updated_at": now,
-            "audit": [*case.get("audit", []), {"action": "assign_subject", "actor": actor, "at": now}],
-            "version": case["version"] + 1,
+        entry = {
+            "action": EXTEND_DEADLINE,
+            "reason": reason,
+            "actor_role": role.value,
+            "actor": actor,
+            "subject_id": None,
         }
+        self._finish(case, moved, entry, now)
+        events: list[EventData] = [
+            ReportDeadlineExtendedV1(
+                case=case_snapshot(moved),
+                deadline=kind.value,
+                previous_due_at=due,
+                due_at=new_due,
+                reason=reason,
+                actor_role=role.value,
+                at=now,
+            ),
+            PublicReportDeadlineExtendedV1(
+                case=public_snapshot(moved),
+                deadline=kind.value,
+                previous_due_at=due,
+                due_at=new_due,
+                reason=reason,
+                at=now,
+            ),
+        ]
+        return CaseChange(moved, events, closed=False)
+
+    # ------------------------------------------------------------ merge and split
+
+    def merge(
+        self, into: Document, merged: Document, reason: str, role: Role, actor: str, now: dt.datetime
+    ) -> tuple[CaseChange, CaseChange]:
+        """Case `merged`'s reports and subjects join case `into`, which keeps its own step; `merged`
+        ends as such. Both must be open: a finished case is read-only."""
+        reason = _check_reason("reason", reason, "penggabungan kasus")
+        into, merged = upgraded(into), upgraded(merged)
+        if into["_id"] == merged["_id"]:
+            raise InvalidInput.one("from_case_id", "kasus tidak dapat digabungkan dengan dirinya sendiri")
+        _check_open(into)
+        _check_open(merged)
+        target = copy.deepcopy(into)
+        known = {s["employee"]["employee_id"] for s in target["subjects"] if s["employee"]}
+        for subject in merged["subjects"]:
+            if subject["key"] in target["subject_keys"] or (
+                subject["employee"] and subject["employee"]["employee_id"] in known
+            ):
+                continue
+            moved_subject = {**copy.deepcopy(subject), "id": _next_subject_id(target)}
+            if moved_subject["state"] is None and CaseState(target["stage"]) is CaseState.RECOMMENDED:
+                moved_subject["state"] = CaseState.RECOMMENDED.value
+            target["subjects"].append(moved_subject)
+        new_keys = tuple(k for k in merged["subject_keys"] if k not in target["subject_keys"])
+        target["subject_keys"] = [*target["subject_keys"], *new_keys]
+        target["report_ids"] = [*target["report_ids"], *merged["report_ids"]]
+        target["channels"] = [
+            *target["channels"],
+            *(c for c in merged["channels"] if c not in target["channels"]),
+        ]
+        target["bawaslu_references"] = [
+            *target["bawaslu_references"],
+            *(r for r in merged["bawaslu_references"] if r not in target["bawaslu_references"]),
+        ]
+        entry = {
+            "action": MERGE,
+            "reason": reason,
+            "actor_role": role.value,
+            "actor": actor,
+            "subject_id": None,
+            "merged_case_id": merged["_id"],
+        }
+        self._finish(into, target, entry, now)
+        ended = copy.deepcopy(merged)
+        ended["stage"] = CaseState.MERGED.value
+        ended["merged_into"] = into["_id"]
+        lifted = self._lift_blocks(ended["subjects"], now)
+        # The merged case's reporters follow the case their reports joined: its history tells them so.
+        self._finish(
+            merged,
+            ended,
+            {
+                "action": MERGE,
+                "reason": reason,
+                "actor_role": role.value,
+                "actor": actor,
+                "subject_id": None,
+                "merged_into": into["_id"],
+            },
+            now,
+        )
+        events: list[EventData] = [
+            ReportCasesMergedV1(
+                case=case_snapshot(target),
+                merged_case_id=merged["_id"],
+                report_ids=merged["report_ids"],
+                reason=reason,
+                actor_role=role.value,
+                at=now,
+            ),
+            PublicReportCasesMergedV1(case=public_snapshot(target), merged_case_id=merged["_id"], at=now),
+        ]
+        closing: dict[str, Any] = {
+            "action": MERGE,
+            "from_state": case_state(merged).value,
+            "to_state": CaseState.MERGED.value,
+            "reason": reason,
+            "at": now,
+        }
+        ended_events: list[EventData] = [
+            ReportClosedV1(case=case_snapshot(ended), actor_role=role.value, **closing),
+            PublicReportClosedV1(case=public_snapshot(ended), **closing),
+        ]
+        for subject in lifted:
+            ended_events.extend(lifted_events(ended, subject, BLOCK_LIFTED_REASON))
+        return (
+            CaseChange(target, events, closed=False, linked_keys=new_keys),
+            CaseChange(ended, ended_events, closed=True),
+        )
+
+    def split(
+        self,
+        case: Document,
+        report: Document,
+        new_case_id: str,
+        accused: PreparedAccused,
+        unit_code: str | None,
+        unit_path: list[str],
+        reason: str,
+        role: Role,
+        actor: str,
+        now: dt.datetime,
+    ) -> tuple[CaseChange, CaseChange]:
+        """`report` leaves `case` and opens a case of its own, about the person it names first
+        (matched again), received anew with its own verification deadline."""
+        reason = _check_reason("reason", reason, "pemisahan laporan")
+        case = upgraded(case)
+        _check_open(case)
+        if report["_id"] not in case["report_ids"]:
+            raise InvalidInput.one("report_id", f"laporan {report['_id']} tidak ada pada kasus ini")
+        if len(case["report_ids"]) < 2:
+            raise TransitionRefused("kasus ini hanya memiliki satu laporan; tidak ada yang dapat dipisahkan")
+        left = copy.deepcopy(case)
+        left["report_ids"] = [r for r in case["report_ids"] if r != report["_id"]]
+        self._finish(
+            case,
+            left,
+            {
+                "action": SPLIT,
+                "reason": reason,
+                "actor_role": role.value,
+                "actor": actor,
+                "subject_id": None,
+                "report_id": report["_id"],
+                "new_case_id": new_case_id,
+            },
+            now,
+        )
+        prepared = PreparedIntake(
+            intake=Intake(
+                category=report["category"],
+                description=report["description"],
+                incident_date=report["incident_date"].date(),
+                location=report["location"],
+                accused=report["accused"],
+                evidence=report["evidence"],
+                reporter=None,
+                bawaslu_reference=report.get("bawaslu_reference"),
+                channel=report["channel"],
+            ),
+            match=accused.match,
+            employee=accused.employee,
+            unit_code=unit_code,
+            unit_path=unit_path,
+            subject_key=accused.subject_key,
+            report_id=report["_id"],
+            new_case_id=new_case_id,
+            tracking_code="",
+            tracking_hash=report["tracking_hash"],
+            received_at=now,
+            sealed_identity=None,
+            sealed_contact=None,
+            pemda_kind=accused.pemda_kind,
+        )
+        opened = self.open_case(new_case_id, prepared)
+        opened["split_from"] = case["_id"]
+        opened["history"].append(
+            {
+                "state": opened["state"],
+                "action": SPLIT,
+                "reason": reason,
+                "actor_role": role.value,
+                "actor": actor,
+                "subject_id": None,
+                "at": now,
+                "from_case_id": case["_id"],
+            }
+        )
+        self.schedule(opened)
+        events: list[EventData] = [
+            ReportSplitV1(
+                case=case_snapshot(opened),
+                from_case_id=case["_id"],
+                report_id=report["_id"],
+                reason=reason,
+                actor_role=role.value,
+                at=now,
+            ),
+            PublicReportSplitV1(case=public_snapshot(opened), from_case_id=case["_id"], at=now),
+        ]
+        return CaseChange(left, [], closed=False), CaseChange(opened, events, closed=False)
+
+    # ------------------------------------------------------------ deadlines
 
     def fire_due_duties(self, case: Document, now: dt.datetime) -> FiredDuties:
-        """The duties due by `now` fire, once each; the case then waits for its next one."""
+        """The duties due by `now` fire, once each; the case then waits for its next one. A data
+        block names the undecided subjects with a SIASN record (catalogue.data_block_applies):
+        BKN has no personnel data to block for a non-ASN or an elected head."""
+        case = upgraded(case)
         fired = due_duties(self.duties(case), now)
-        after = dict(case)
+        after = copy.deepcopy(case)
+        blocked: list[str] = []
         if fired:
             after["fired"] = [*case["fired"], *(duty.key for duty in fired)]
             after["version"] = case["version"] + 1
             if any(duty.kind == "breach" for duty in fired):
                 after["overdue"] = True
+            if any(duty.level is EscalationLevel.DATA_BLOCK for duty in fired):
+                for subject in _live_subjects(after):
+                    undecided = subject_state(after, subject) in DEADLINE_OPEN_IN[DeadlineKind.DECISION]
+                    if undecided and _blocks_data(subject) and not subject.get("data_block"):
+                        subject["data_block"] = {"blocked_at": now, "lifted_at": None}
+                        blocked.append(subject["employee"]["employee_id"])
         self.schedule(after)
-        events = [event for duty in fired for event in duty_events(after, duty, now)]
+        events = [
+            event
+            for duty in fired
+            for event in duty_events(
+                after, duty, now, blocked if duty.level is EscalationLevel.DATA_BLOCK else ()
+            )
+        ]
         return FiredDuties(after, fired, events)
+
+
+EXTEND_DEADLINE = "extend_deadline"
+MERGE = "merge"
+SPLIT = "split"
+"""History actions besides the transitions: the reporter's page shows them with their reason."""
 
 
 # ---------------------------------------------------------------- what each role sees of a case
@@ -1373,8 +2309,19 @@ place), not the channels, not the accused as reported, not who acted: a supervis
 about their own staff would otherwise point at the supervisor."""
 
 
+def _unit_admin_subject(case: Mapping[str, Any], subject: Mapping[str, Any]) -> Document:
+    return {
+        "subject_id": subject["id"],
+        "employee": subject["employee"],
+        "state": subject_state(case, subject).value,
+        "violation_class": subject["violation_class"],
+        "sanction": _sanction_view(subject["sanction"]),
+    }
+
+
 def case_summary(case: Document, role: Role) -> Document:
     """A case in a list, or after a change, as `role` may see it."""
+    case = upgraded(case)
     state = CaseState(case["state"])
     if role in UNIT_ADMINS:
         return {
@@ -1384,6 +2331,7 @@ def case_summary(case: Document, role: Role) -> Document:
             "category": case["category"],
             "class": case["violation_class"],
             "subject": case["subject"],
+            "subjects": [_unit_admin_subject(case, s) for s in case["subjects"]],
             "org_unit_code": case["org_unit_code"],
             "deadlines": case["deadlines"],
             "overdue": case.get("overdue", False),
@@ -1396,11 +2344,13 @@ def case_summary(case: Document, role: Role) -> Document:
         "state_label": STATE_LABELS[state],
         "category": case["category"],
         "class": case["violation_class"],
+        "suggested_class": case["suggested_class"],
         "channels": case["channels"],
         "report_count": len(case["report_ids"]),
         "incident_date": case["incident_date"].date(),
         "accused": case["accused"],
         "subject": case["subject"],
+        "subjects": [subject_view(case, s) for s in case["subjects"]],
         "match_status": case["match_status"],
         "org_unit_code": case["org_unit_code"],
         "deadlines": case["deadlines"],
@@ -1412,21 +2362,36 @@ def case_summary(case: Document, role: Role) -> Document:
 
 def case_details(case: Document, reports: Sequence[Document], role: Role) -> Document:
     """One case with its reports, as `role` may see it (no reports at all for a unit admin)."""
+    case = upgraded(case)
     summary = case_summary(case, role)
     if role in UNIT_ADMINS:
         return {
             **summary,
-            "sanction": case.get("sanction"),
+            "sanction": _sanction_view(case.get("sanction")),
             "history": [
                 {"state": entry["state"], "action": entry["action"], "at": entry["at"]}
                 for entry in case["history"]
             ],
         }
+    subjects = [
+        {
+            **subject_view(case, s),
+            "candidates": s["candidates"],
+            "examination": s.get("examination"),
+            "added": s.get("added"),
+            "allowed_actions": [
+                a.value for a in subject_allowed_actions(case, s, role) if a not in CASE_ACTIONS
+            ],
+        }
+        for s in case["subjects"]
+    ]
     return {
         **summary,
+        "subjects": subjects,
         "bawaslu_references": case["bawaslu_references"],
         "candidates": case.get("candidates", []),
-        "sanction": case.get("sanction"),
+        "sanction": _sanction_view(case.get("sanction")),
+        "extensions": case.get("extensions", []),
         "history": case["history"],
         "reports": [
             {
@@ -1437,6 +2402,7 @@ def case_details(case: Document, reports: Sequence[Document], role: Role) -> Doc
                 "incident_date": r["incident_date"].date(),
                 "location": r["location"],
                 "accused": r["accused"],
+                "co_accused": r.get("co_accused", []),
                 "evidence": r["evidence"],
                 "bawaslu_reference": r.get("bawaslu_reference"),
                 "anonymous": r["anonymous"],

@@ -29,6 +29,10 @@ class ReportsSettings(ServiceSettings):
     tracking_key_file: Path = LOCAL_DIR / "dev-keys" / "reports-tracking.key"
     timezone: str = "Asia/Jakarta"
     """Where a deadline's day ends (WIB by default; WITA/WIT provinces set theirs)."""
+    holiday_table_file: Path = Path(__file__).parent / "data" / "hari_libur_resmi.toml"
+    """The official lists of public holidays and cuti bersama, one per year (the SKB of each year).
+    Default: the table shipped with the service. Operators point this at their own copy to add a
+    year when its SKB is published; a broken file stops the start (docs/operations.md)."""
     link_window_days: int = Field(default=2, ge=0, le=30)
     """Reports on one person whose incident dates are this close are one case."""
     escalation_step_days: int = Field(default=5, ge=1, le=30)

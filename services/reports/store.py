@@ -24,7 +24,16 @@ from services.reports.domain import EMPTY_ACCESS_LOG, AccessHead, OpenCase, as_d
 
 SOURCE = "/netral/reports"
 SUBJECT_FIELDS = {
-    key: 1 for key in ("nip", "name", "employment_type", "position", "org_unit_code", "org_unit_path")
+    key: 1
+    for key in (
+        "nip",
+        "name",
+        "employment_type",
+        "position",
+        "org_unit_code",
+        "org_unit_path",
+        "leader_office",
+    )
 }
 """What matching reads of an employee: decoding whole documents was a third of intake's CPU."""
 
@@ -51,7 +60,12 @@ class ReportsStore:
             ),
             units=self.units,
             with_lineage=True,
-            derived=lambda employee: {"name_tokens": name_tokens(employee["name"])},
+            # leader_office is optional in the registry's snapshot (older events have none); a Sekda's
+            # case is examined and decided above the pemda.
+            derived=lambda employee: {
+                "name_tokens": name_tokens(employee["name"]),
+                "leader_office": employee.get("leader_office"),
+            },
         )
         self.cases = self.db["cases"]
         self.reports = self.db["reports"]
@@ -93,6 +107,12 @@ class ReportsStore:
 
     async def unit(self, code: str) -> Document | None:
         return await self.units.find_one({"_id": code})
+
+    async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:
+        """The kind (PROVINCE, REGENCY, CITY, OPD, SUB_UNIT) of each known unit of `codes`."""
+        return {
+            doc["_id"]: str(doc.get("kind")) async for doc in self.units.find({"_id": {"$in": list(codes)}})
+        }
 
     async def employee(self, employee_id: str, session: Session | None = None) -> Document | None:
         return await self.employees.find_one({"_id": employee_id}, session=session)
@@ -201,6 +221,9 @@ class ReportsStore:
     async def case_reports(self, case_id: str) -> list[Document]:
         return [doc async for doc in self.reports.find({"case_id": case_id}).sort("received_at", ASCENDING)]
 
+    async def report(self, report_id: str) -> Document | None:
+        return await self.reports.find_one({"_id": report_id})
+
     async def report_by_tracking_hash(self, hashed: str) -> Document | None:
         return await self.reports.find_one({"tracking_hash": hashed})
 
@@ -211,9 +234,13 @@ class ReportsStore:
         overdue: bool | None,
         page: int,
         page_size: int,
+        acting_role: str | None = None,
     ) -> tuple[list[Document], int]:
-        """Cases in every unit of `within` (each a unit or one above it), newest first."""
+        """Cases in every unit of `within` (each a unit or one above it), newest first; with
+        `acting_role`, only those with a subject that role examines or decides."""
         conditions: list[Document] = [{"lineage": unit} for unit in within]
+        if acting_role:
+            conditions.append({"authorities": acting_role})
         if state:
             conditions.append({"state": state})
         if overdue is not None:
@@ -238,12 +265,48 @@ class ReportsStore:
         )
         return saved
 
-    async def close_subject_case(self, session: Session, subject_key: str, case_id: str) -> None:
-        """Later reports about the subject no longer link into this case."""
-        await self.subjects.update_one(
-            {"_id": subject_key, "cases.case_id": case_id},
+    async def close_subject_case(
+        self, session: Session, subject_keys: Sequence[str] | str, case_id: str
+    ) -> None:
+        """Later reports about the case's subjects no longer link into this case."""
+        keys = [subject_keys] if isinstance(subject_keys, str) else list(subject_keys)
+        await self.subjects.update_many(
+            {"_id": {"$in": keys}, "cases.case_id": case_id},
             {"$set": {"cases.$.open": False}},
             session=session,
+        )
+
+    async def link_subject_keys(
+        self, session: Session, subject_keys: Sequence[str], case_id: str, incident_date: dt.date
+    ) -> None:
+        """The case is open under these subject keys too: a later report about one of them, on the
+        same incident, joins it."""
+        entry = {"case_id": case_id, "incident_date": as_datetime(incident_date), "open": True}
+        await self.subjects.bulk_write(
+            [
+                *(
+                    UpdateOne({"_id": key}, {"$setOnInsert": {"reports": 0, "cases": []}}, upsert=True)
+                    for key in subject_keys
+                ),
+                *(
+                    UpdateOne({"_id": key, "cases.case_id": {"$ne": case_id}}, {"$push": {"cases": entry}})
+                    for key in subject_keys
+                ),
+            ],
+            ordered=True,
+            session=session,
+        )
+
+    async def insert_case(self, session: Session, case: Document) -> None:
+        await self.cases.insert_one(case, session=session)
+
+    async def move_reports(self, session: Session, report_ids: Sequence[str], case_id: str) -> None:
+        """The reports (and their sealed reporters) now belong to `case_id`."""
+        await self.reports.update_many(
+            {"_id": {"$in": list(report_ids)}}, {"$set": {"case_id": case_id}}, session=session
+        )
+        await self.identities.update_many(
+            {"_id": {"$in": list(report_ids)}}, {"$set": {"case_id": case_id}}, session=session
         )
 
     async def cases_by_state(self) -> dict[str, int]:
@@ -330,6 +393,11 @@ class ReportsStore:
         if fired_keys:
             update["$push"] = {"fired": {"$each": list(fired_keys)}}
             update["$inc"] = {"version": 1}
+        if after.get("subjects") != before.get("subjects"):
+            # A data block is recorded on the subjects it names (a case stored before cases had
+            # several subjects gets its subjects' shape with it).
+            for key in ("stage", "subjects", "subject_keys", "suggested_class", "extensions"):
+                update["$set"][key] = after[key]
         if "next_due_at" in after:
             update["$set"]["next_due_at"] = after["next_due_at"]
         else:

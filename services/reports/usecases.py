@@ -25,22 +25,27 @@ from services.kit.groupcommit import GroupCommit
 from services.kit.identity import Principal
 from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
+from services.reports.catalogue import PemdaKind
 from services.reports.domain import (
     AccessHead,
     AccessLogCheck,
     Action,
+    ActionDetails,
+    CaseChange,
     CaseRules,
     CaseState,
+    DeadlineKind,
     Duty,
     Intake,
     MatchResult,
     OpenCase,
+    PreparedAccused,
     PreparedIntake,
     ReportForm,
     TransitionRefused,
     WorkingCalendar,
     access_head_event,
-    allowed_actions,
+    case_allowed_actions,
     case_details,
     case_summary,
     chained_access_entry,
@@ -49,18 +54,36 @@ from services.reports.domain import (
     match_by_name,
     match_by_nip,
     name_tokens,
+    pemda_kind_of,
     received_events,
     report_document,
     subject_key,
     tracking_hash,
+    upgraded,
     verify_access_log,
 )
 from services.reports.store import ReportsStore
 
-CASE_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT, Role.BAWASLU, Role.PPK, Role.OPD_ADMIN)
-CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK)
-"""Who may ask for a transition; which of them may take which action is the domain's TRANSITIONS."""
+AUTHORITY_READERS = (Role.KEPALA_OPD, Role.GUBERNUR, Role.KEMENDAGRI)
+"""Roles that act on a case only when it has a subject they examine or decide (a non-ASN's OPD
+head, the Governor or the Minister for a Sekda): they see those cases, within their scope
+(KEPALA_OPD their unit, GUBERNUR their province, KEMENDAGRI the platform), and no other."""
+CASE_READERS = (
+    Role.BKPSDM,
+    Role.BKN,
+    Role.INSPEKTORAT,
+    Role.BAWASLU,
+    Role.PPK,
+    Role.OPD_ADMIN,
+    *AUTHORITY_READERS,
+)
+CASE_HANDLERS = (Role.BKPSDM, Role.BKN, Role.BAWASLU, Role.INSPEKTORAT, Role.PPK, *AUTHORITY_READERS)
+"""Who may ask for a transition; which of them may take which action is the domain's TRANSITIONS
+and, for a subject's examination and decision, the subject's authority (catalogue)."""
 SUBJECT_ASSIGNERS = (Role.BKPSDM, Role.BKN)
+"""Also who adds a supervisor as a subject, merges cases and splits a report out: the task force."""
+EXTENDERS = (Role.BAWASLU, Role.BKPSDM, Role.BKN)
+"""Who may ask for a deadline extension; which deadline each may extend is the domain's EXTENSIONS."""
 IDENTITY_READERS = (Role.BKPSDM, Role.INSPEKTORAT)
 """Who may open a reporter's identity, always with a stated reason that is logged."""
 AUDITORS = (Role.BKPSDM, Role.INSPEKTORAT, Role.BKN)
@@ -107,9 +130,16 @@ class ContactSealing(Protocol):
 
 
 def check_case_scope(principal: Principal, case: Document) -> None:
-    """A unit-bound caller handles only the cases of their unit and the units below it."""
+    """A unit-bound caller handles only the cases of their unit and the units below it; an
+    authority above or beside the pemda only the cases with a subject they act on."""
     if principal.org_unit is not None and principal.org_unit not in case.get("lineage", []):
         raise Forbidden(f"kasus ini berada di luar wewenang Anda (unit {principal.org_unit})")
+    if principal.role in AUTHORITY_READERS and principal.role.value not in upgraded(case).get(
+        "authorities", []
+    ):
+        raise Forbidden(
+            f"kasus ini tidak memiliki subjek yang diperiksa atau diputus oleh {principal.role.value}"
+        )
 
 
 def case_not_found(case_id: str) -> NotFound:
@@ -155,25 +185,24 @@ class ReportsUseCases:
         return await self._receive(form, "bawaslu", reporter)
 
     async def _receive(self, form: ReportForm, channel: str, reporter: dict[str, Any] | None) -> IntakeResult:
-        """Match the accused, then write the report with the reports that arrive with it (one
-        transaction per group, see GroupCommit)."""
+        """Match everyone accused, then write the report with the reports that arrive with it
+        (one transaction per group, see GroupCommit)."""
         check_incident_date(form.incident_date, self.calendar.local_date(self.clock.now()))
         intake = Intake(**{**vars(form), "reporter": reporter}, channel=channel)
-        result, employee = await self._match(intake.accused)
+        first, *others = [await self._prepare_accused(accused) for accused in intake.all_accused]
         tracking_code = new_code()
+        employee = first.employee
         unit_code = employee["org_unit_code"] if employee else intake.accused.get("org_unit_code")
         unit = await self.store.unit(unit_code) if unit_code and employee is None else None
         unit_path: list[str] = employee["org_unit_path"] if employee else (unit["path"] if unit else [])
         return await self.intake_commit.submit(
             PreparedIntake(
                 intake=intake,
-                match=result,
+                match=first.match,
                 employee=employee,
                 unit_code=unit_code,
                 unit_path=unit_path,
-                subject_key=subject_key(
-                    result.employee_id, intake.accused["name"], intake.accused.get("org_unit_code")
-                ),
+                subject_key=first.subject_key,
                 report_id=str(uuid.uuid4()),
                 new_case_id=str(uuid.uuid4()),
                 tracking_code=tracking_code,
@@ -185,8 +214,31 @@ class ReportsUseCases:
                     if reporter is not None and reporter.get("contact")
                     else None
                 ),
+                co_accused=tuple(others),
+                pemda_kind=first.pemda_kind,
             )
         )
+
+    async def _prepare_accused(self, accused: dict[str, Any]) -> PreparedAccused:
+        result, employee = await self._match(accused)
+        return PreparedAccused(
+            accused,
+            result,
+            employee,
+            await self._pemda_kind(employee),
+            subject_key(result.employee_id, accused["name"], accused.get("org_unit_code")),
+        )
+
+    async def _pemda_kind(self, employee: Document | None) -> PemdaKind | None:
+        """The kind of the pemda the employee serves, read only where it moves the authority (a
+        Sekda, an elected head): the unit tree is the registry's, kept in this service's view."""
+        if employee is None:
+            return None
+        if not employee.get("leader_office") and employee["employment_type"] != "PEJABAT_NEGARA":
+            return None
+        lineage = [*employee["org_unit_path"], employee["org_unit_code"]]
+        kinds = await self.store.unit_kinds(lineage)
+        return pemda_kind_of([kinds.get(code) for code in lineage])
 
     async def _match(self, accused: dict[str, Any]) -> tuple[MatchResult, Document | None]:
         """The employee the accused most likely is, by NIP, else by name within the named unit."""
@@ -203,12 +255,13 @@ class ReportsUseCases:
 
     async def _commit_intakes(self, batch: Sequence[PreparedIntake]) -> list[IntakeResult]:
         """A group of reports in one transaction, linked by the domain's rule. Every intake
-        writes its subject's document, so concurrent groups about one person conflict and the one
-        retried sees the case the other opened: a later report joins it instead of opening another."""
+        writes the documents of everyone it accuses, so concurrent groups about one person
+        conflict and the one retried sees the case the other opened: a later report joins it
+        instead of opening another."""
         store, rules = self.store, self.rules
 
         async def work(session: Session) -> list[IntakeResult]:
-            keys = sorted({p.subject_key for p in batch})
+            keys = sorted({key for p in batch for key in p.subject_keys})
             open_cases = await store.open_subject_cases(session, keys)
             placements = rules.place(batch, open_cases)
             opened: dict[str, list[OpenCase]] = {key: [] for key in keys}
@@ -222,10 +275,26 @@ class ReportsUseCases:
                 if not placement.linked:
                     case = rules.open_case(case_id, p)
                     new_cases[case_id] = case
-                    opened[p.subject_key].append(OpenCase(case_id, p.intake.incident_date))
                 elif case_id in new_cases:
                     case = new_cases[case_id]
                     rules.join(case, p)
+                elif p.co_accused:
+                    # A report naming several people may bring new subjects: the case is rewritten.
+                    found = await store.case(case_id, session)
+                    assert found is not None  # open on a subject's list, so stored
+                    stored = upgraded(found)
+                    added = rules.joining_subjects(stored, p)
+                    case = {
+                        **stored,
+                        "subjects": list(stored["subjects"]),
+                        "subject_keys": list(stored["subject_keys"]),
+                    }
+                    rules.join(case, p)
+                    if await store.replace_case(session, case, stored["version"]) is None:
+                        raise Conflict(CONCURRENT_CHANGE)
+                    incident = case["incident_date"].date()
+                    for subject in added:
+                        opened[subject["key"]].append(OpenCase(case_id, incident))
                 else:
                     intake = p.intake
                     case = await store.join_case(
@@ -240,7 +309,9 @@ class ReportsUseCases:
                 )
             for case in new_cases.values():
                 rules.schedule(case)
-            per_subject = {key: sum(p.subject_key == key for p in batch) for key in keys}
+                for key in case["subject_keys"]:
+                    opened[key].append(OpenCase(case["_id"], case["incident_date"].date()))
+            per_subject = {key: sum(key in p.subject_keys for p in batch) for key in keys}
             await store.write_intakes(
                 session, per_subject, opened, list(new_cases.values()), reports, identities, events
             )
@@ -277,15 +348,16 @@ class ReportsUseCases:
             unit = await self.store.unit(org_unit)
             principal.check_access(org_unit, unit["path"] if unit else [])
         within = [unit for unit in (principal.org_unit, org_unit) if unit]
+        acting = principal.role.value if principal.role in AUTHORITY_READERS else None
         docs, total = await self.store.list_cases(
-            within, state.value if state else None, overdue, page, page_size
+            within, state.value if state else None, overdue, page, page_size, acting
         )
         return [case_summary(doc, principal.role) for doc in docs], total
 
     async def case_detail(self, principal: Principal, case_id: str) -> CaseView:
-        case = await self._scoped_case(principal, case_id)
+        case = upgraded(await self._scoped_case(principal, case_id))
         reports = await self.store.case_reports(case_id)
-        allowed = allowed_actions(CaseState(case["state"]), principal.role)
+        allowed = case_allowed_actions(case, principal.role)
         return CaseView(case, allowed, reports, case_details(case, reports, principal.role))
 
     async def _scoped_case(
@@ -297,24 +369,78 @@ class ReportsUseCases:
         check_case_scope(principal, case)
         return case
 
-    async def assign_subject(self, principal: Principal, case_id: str, employee_id: str) -> Document:
-        """Confirm which employee the accused is, when matching was unsure."""
+    async def _known_employee(self, employee_id: str, session: Session) -> Document:
+        employee = await self.store.employee(employee_id, session)
+        if employee is None:
+            raise InvalidInput.one("employee_id", f"pegawai {employee_id} belum dikenal layanan pelaporan")
+        return employee
+
+    async def _save(self, session: Session, change: CaseChange, expected_version: int) -> Document:
+        """Write a changed case with its events; a case written meanwhile by someone else is a
+        conflict. A case that finished leaves its subjects' lists; keys it gained join them."""
+        case = change.case
+        saved = await self.store.replace_case(session, case, expected_version)
+        if saved is None:
+            raise TransitionRefused(CONCURRENT_CHANGE)
+        if change.closed:
+            await self.store.close_subject_case(session, case["subject_keys"], case["_id"])
+        elif change.linked_keys:
+            await self.store.link_subject_keys(
+                session, change.linked_keys, case["_id"], case["incident_date"].date()
+            )
+        await self.store.stage(session, change.events)
+        return saved
+
+    async def assign_subject(
+        self, principal: Principal, case_id: str, employee_id: str, subject_id: str | None = None
+    ) -> Document:
+        """Confirm which employee a subject is, when matching was unsure. Later reports naming
+        that employee by NIP about the same incident join this case."""
         now = self.clock.now()
 
         async def work(session: Session) -> Document:
             case = await self._scoped_case(principal, case_id, session)
-            employee = await self.store.employee(employee_id, session)
-            if employee is None:
-                raise InvalidInput.one(
-                    "employee_id", f"pegawai {employee_id} belum dikenal layanan pelaporan"
-                )
-            assigned = self.rules.assign_subject(case, employee, principal.subject, now)
-            saved = await self.store.replace_case(session, assigned, case["version"])
-            if saved is None:
-                raise Conflict(CONCURRENT_CHANGE)
-            return saved
+            employee = await self._known_employee(employee_id, session)
+            change = self.rules.assign_subject(
+                case,
+                employee,
+                await self._pemda_kind(employee),
+                principal.role,
+                principal.subject,
+                now,
+                subject_id,
+            )
+            return await self._save(session, change, case["version"])
 
         return await self.store.transaction(work)
+
+    async def add_supervisor(
+        self, principal: Principal, case_id: str, employee_id: str, reason: str
+    ) -> CaseView:
+        """The task force adds a supervisor who knew of the violation and did not act."""
+        now = self.clock.now()
+
+        async def work(session: Session) -> Document:
+            case = await self._scoped_case(principal, case_id, session)
+            employee = await self._known_employee(employee_id, session)
+            change = self.rules.add_supervisor(
+                case,
+                employee,
+                await self._pemda_kind(employee),
+                reason,
+                principal.role,
+                principal.subject,
+                now,
+            )
+            return await self._save(session, change, case["version"])
+
+        return self._view(principal, await self.store.transaction(work))
+
+    def _view(self, principal: Principal, case: Document) -> CaseView:
+        case = upgraded(case)
+        return CaseView(
+            case, case_allowed_actions(case, principal.role), [], case_summary(case, principal.role)
+        )
 
     async def transition(
         self,
@@ -324,26 +450,98 @@ class ReportsUseCases:
         reason: str,
         sanction_code: str | None = None,
         bawaslu_reference: str | None = None,
+        subject_id: str | None = None,
+        details: ActionDetails | None = None,
     ) -> CaseView:
-        """Move the case by `action`, with the caller's role, in one transaction with its events."""
+        """Move the case, or one of its subjects, by `action`, with the caller's role, in one
+        transaction with its events."""
         now = self.clock.now()
 
         async def work(session: Session) -> Document:
             case = await self._scoped_case(principal, case_id, session)
             change = self.rules.transition(
-                case, action, principal.role, principal.subject, reason, now, sanction_code, bawaslu_reference
+                case,
+                action,
+                principal.role,
+                principal.subject,
+                reason,
+                now,
+                sanction_code,
+                bawaslu_reference,
+                subject_id=subject_id,
+                details=details or ActionDetails(),
             )
-            saved = await self.store.replace_case(session, change.case, case["version"])
-            if saved is None:
-                raise TransitionRefused(CONCURRENT_CHANGE)
-            if change.closed:
-                await self.store.close_subject_case(session, case["subject_key"], case_id)
-            await self.store.stage(session, change.events)
+            return await self._save(session, change, case["version"])
+
+        return self._view(principal, await self.store.transaction(work))
+
+    async def extend_deadline(
+        self, principal: Principal, case_id: str, deadline: DeadlineKind, working_days: int, reason: str
+    ) -> CaseView:
+        now = self.clock.now()
+
+        async def work(session: Session) -> Document:
+            case = await self._scoped_case(principal, case_id, session)
+            change = self.rules.extend_deadline(
+                case, deadline, working_days, reason, principal.role, principal.subject, now
+            )
+            return await self._save(session, change, case["version"])
+
+        return self._view(principal, await self.store.transaction(work))
+
+    async def merge(self, principal: Principal, case_id: str, from_case_id: str, reason: str) -> CaseView:
+        """Case `from_case_id`'s reports and subjects join case `case_id` (the task force, with a
+        reason; both audited in their history)."""
+        now = self.clock.now()
+
+        async def work(session: Session) -> Document:
+            into = await self._scoped_case(principal, case_id, session)
+            merged = await self._scoped_case(principal, from_case_id, session)
+            kept, ended = self.rules.merge(into, merged, reason, principal.role, principal.subject, now)
+            saved = await self._save(session, kept, into["version"])
+            await self._save(session, ended, merged["version"])
+            await self.store.move_reports(session, merged["report_ids"], case_id)
             return saved
 
-        saved = await self.store.transaction(work)
-        allowed = allowed_actions(CaseState(saved["state"]), principal.role)
-        return CaseView(saved, allowed, [], case_summary(saved, principal.role))
+        return self._view(principal, await self.store.transaction(work))
+
+    async def split(self, principal: Principal, case_id: str, report_id: str, reason: str) -> CaseView:
+        """A report leaves the case and opens its own, about the person it names first."""
+        now = self.clock.now()
+        report = await self.store.report(report_id)
+        if report is None or report["case_id"] != case_id:
+            raise InvalidInput.one("report_id", f"laporan {report_id} tidak ada pada kasus ini")
+        accused = await self._prepare_accused(report["accused"])
+        employee = accused.employee
+        unit_code = employee["org_unit_code"] if employee else report["accused"].get("org_unit_code")
+        unit = await self.store.unit(unit_code) if unit_code and employee is None else None
+        unit_path: list[str] = employee["org_unit_path"] if employee else (unit["path"] if unit else [])
+        new_case_id = str(uuid.uuid4())
+
+        async def work(session: Session) -> Document:
+            case = await self._scoped_case(principal, case_id, session)
+            left, opened = self.rules.split(
+                case,
+                report,
+                new_case_id,
+                accused,
+                unit_code,
+                unit_path,
+                reason,
+                principal.role,
+                principal.subject,
+                now,
+            )
+            await self._save(session, left, case["version"])
+            await self.store.insert_case(session, opened.case)
+            await self.store.link_subject_keys(
+                session, opened.case["subject_keys"], new_case_id, opened.case["incident_date"].date()
+            )
+            await self.store.move_reports(session, [report_id], new_case_id)
+            await self.store.stage(session, opened.events)
+            return opened.case
+
+        return self._view(principal, await self.store.transaction(work))
 
     # ------------------------------------------------------------ reporter identity
 

@@ -853,7 +853,16 @@ class CaseFactory:
 
     def subject_fields(self, employee: Document) -> Document:
         case = self.new_case(employee, CATEGORIES[0].code, self.now.date(), self.now)
-        keys = ("subject_key", "accused", "subject", "match_status", "candidates", "org_unit_code")
+        keys = (
+            "subject_key",
+            "subject_keys",
+            "accused",
+            "subject",
+            "subjects",
+            "match_status",
+            "candidates",
+            "org_unit_code",
+        )
         return {key: case[key] for key in (*keys, "org_unit_path", "lineage")}
 
     def template(self, state: CaseState, age_days: int, employee: Document) -> Document:
@@ -874,6 +883,9 @@ class CaseFactory:
                 case["deadlines"][kind.value] = self.rules.due(kind, at)
             case["version"] += 1
             case["updated_at"] = at
+            # The bench's states are all the case's own steps (up to the recommendation), so the
+            # case's stage moves with them and its subjects have no state of their own yet.
+            case["stage"] = reached.value
         self.rules.schedule(case)
         return case
 

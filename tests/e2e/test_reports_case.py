@@ -45,7 +45,7 @@ from tests.processes import ServiceRunner
 
 AHMAD = "197502022000031002"  # head of the Dinas Pendidikan (JPT)
 BUDI = "198503152010011005"  # Budi Santoso, S.Kom., staff
-SITI = "199003032015032003"  # Siti Rahmawati, PPPK
+SITI = "199003032021212003"  # Siti Rahmawati, PPPK
 
 REPORTER_NAME = "Rina Wulandari"
 REPORTER_EMAIL = "rina.wulandari@example.org"
@@ -422,7 +422,12 @@ async def test_anonymous_intake_to_recorded_sanction_leaks_no_reporter(
 
             clock.advance(dt.timedelta(days=1))
             recording = "Keputusan sanksi dicatat dalam data kepegawaian; keberatan dapat diajukan."
-            recorded = await move(first, "bkpsdm", "record", recording)
+            assert clock.moment is not None
+            decree = {
+                "decree_number": "800.1.6/017/BKPSDM/2024",
+                "decree_date": (clock.moment + dt.timedelta(hours=7)).date().isoformat(),  # WIB
+            }
+            recorded = await move(first, "bkpsdm", "record", recording, **decree)
             assert recorded.status_code == 200, recorded.text
             assert recorded.json()["state"] == "recorded"
             await tracked("recorded", recording)

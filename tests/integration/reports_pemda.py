@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ PEOPLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("197502022000031002", "Dr. Ahmad Hidayat, M.Si.", "PNS", "JPT", "32.01.001"),
     ("198503152010011005", "Budi Santoso, S.Kom.", "PNS", "STAFF", "32.01.001"),
     ("198601012010011001", "Budi Santosa", "PNS", "STAFF", "32.01.001"),
-    ("199003032015032003", "Siti Rahmawati", "PPPK", "STAFF", "32.01.001"),
+    ("199003032021212003", "Siti Rahmawati", "PPPK", "STAFF", "32.01.001"),
 )
 
 
@@ -36,6 +36,8 @@ class ReportsPemda:
     app: FastAPI
     settings: ReportsSettings
     clock: FixedClock
+    employee_ids: dict[str, str] = field(default_factory=dict)
+    """Registry id of each registered person, by name (non-ASN and elected heads have no NIP)."""
 
 
 @asynccontextmanager
@@ -45,6 +47,7 @@ async def registry_and_reports(
     admin_token: str,
     clock: FixedClock,
     people: Sequence[tuple[str, str, str, str, str]] = PEOPLE,
+    more_people: Sequence[dict[str, object]] = (),
     **reports_overrides: object,
 ) -> AsyncIterator[ReportsPemda]:
     common = {key: value for key, value in settings_kwargs.items() if key != "mongodb_database"}
@@ -74,10 +77,16 @@ async def registry_and_reports(
             }
             response = await registry.post("/v1/employees", json=body, headers=admin)
             assert response.status_code == 201, response.text
+        # Registry bodies as they are (a non-ASN with a NIK, a Sekda with its leader_office, ...).
+        employee_ids = {name: nip for nip, name, *_ in people}
+        for raw in more_people:
+            response = await registry.post("/v1/employees", json=raw, headers=admin)
+            assert response.status_code == 201, response.text
+            employee_ids[str(raw["name"])] = response.json()["employee_id"]
         store = reports_app.state.reports_store
 
         async def projected() -> bool:
-            return bool(await store.employees.count_documents({}) == len(people))
+            return bool(await store.employees.count_documents({}) == len(people) + len(more_people))
 
         await wait_for(projected, timeout=90, interval=0.3)
-        yield ReportsPemda(registry, reports, reports_app, reports_settings, clock)
+        yield ReportsPemda(registry, reports, reports_app, reports_settings, clock, employee_ids)

@@ -61,6 +61,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "GET /v1/reports/{case_id}": frozenset({"opd_admin", "bkpsdm", "ppk", "inspektorat", "bawaslu", "bkn"}),
     "PUT /v1/reports/{case_id}/subject": frozenset({"bkpsdm", "bkn"}),
     "POST /v1/reports/{case_id}/transitions": frozenset(HANDLERS),
+    "POST /v1/reports/{case_id}/subjects/{subject_id}/transitions": frozenset(HANDLERS),
+    "POST /v1/reports/{case_id}/subjects": frozenset({"bkpsdm", "bkn"}),
+    "POST /v1/reports/{case_id}/deadline-extensions": frozenset({"bawaslu", "bkpsdm", "bkn"}),
+    "POST /v1/reports/{case_id}/merge": frozenset({"bkpsdm", "bkn"}),
+    "POST /v1/reports/{case_id}/split": frozenset({"bkpsdm", "bkn"}),
     "POST /v1/reports/{case_id}/reporter": frozenset({"bkpsdm", "inspektorat"}),
     "GET /v1/reporter-access-log": frozenset({"bkpsdm", "inspektorat", "bkn"}),
     "POST /v1/reporter-access-log/verify": frozenset({"bkpsdm", "inspektorat", "bkn"}),
@@ -79,6 +84,12 @@ ADMITTED_STATUS = {
     "GET /v1/reports/{case_id}": 200,
     "PUT /v1/reports/{case_id}/subject": 200,
     "POST /v1/reports/{case_id}/transitions": 409,
+    # The requests below pass the role check and are then refused by the rules (see _matrix_request).
+    "POST /v1/reports/{case_id}/subjects/{subject_id}/transitions": 409,
+    "POST /v1/reports/{case_id}/subjects": 422,
+    "POST /v1/reports/{case_id}/deadline-extensions": 422,
+    "POST /v1/reports/{case_id}/merge": 422,
+    "POST /v1/reports/{case_id}/split": 422,
     "POST /v1/reports/{case_id}/reporter": 200,
     "GET /v1/reporter-access-log": 200,
     "POST /v1/reporter-access-log/verify": 200,
@@ -109,7 +120,7 @@ ACTION_ROLES: dict[str, dict[str, frozenset[str]]] = {
     },
     "decided": {"record": BKPSDM, "mark_out_of_service": BKPSDM},
     "recorded": {"file_appeal": BKPSDM, "close": BKPSDM, "mark_out_of_service": BKPSDM},
-    "appealed": {"close": BKPSDM, "mark_out_of_service": BKPSDM},
+    "appealed": {"resolve_appeal": BKPSDM, "close": BKPSDM, "mark_out_of_service": BKPSDM},
     "closed": {},
     "rejected": {},
     "cancelled": {},
@@ -125,6 +136,7 @@ TARGET = {
     "decide_not_proven": "not_proven",
     "record": "recorded",
     "file_appeal": "appealed",
+    "resolve_appeal": "recorded",
     "close": "closed",
     "cancel": "cancelled",
     "mark_out_of_service": "subject_out_of_service",
@@ -148,8 +160,11 @@ STEPS_TO = {
     "recorded": 5,
     "appealed": 6,
 }
-# An ethics breach by a PNS: the lawful sanction is a moral one.
-SANCTION = "moral_pernyataan_terbuka"
+# A social-media campaign that the examination decides is a discipline breach (issue 13: the class is
+# the examination's): a PNS then gets a PP 94/2021 sanction, and a medium one can be objected to.
+SANCTION = "potong_tukin_25_6_bulan"
+# After an objection is decided, no second one can be filed: the case can only be closed.
+AFTER_ACTION = {"resolve_appeal": {"close": BKPSDM, "mark_out_of_service": BKPSDM}}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -172,8 +187,14 @@ def report_body(**overrides: Any) -> dict[str, Any]:
 
 def transition_body(action: str) -> dict[str, Any]:
     body: dict[str, Any] = {"action": action, "reason": f"Tindak lanjut: {action} oleh pejabat berwenang."}
+    if action == "examine":
+        body["violation_class"] = "disiplin"
     if action == "decide_sanction":
         body["sanction"] = SANCTION
+    if action == "record":
+        body |= {"decree_number": "800/1/BKPSDM/2024", "decree_date": TODAY.isoformat()}
+    if action == "resolve_appeal":
+        body["outcome"] = "dikuatkan"
     return body
 
 
@@ -259,7 +280,7 @@ class Cases:
 
 def _matrix_request(endpoint: str, case: dict[str, str], serial: int) -> tuple[str, str, dict[str, Any]]:
     method, template = endpoint.split(" ", 1)
-    path = template.format(case_id=case["case_id"], code=case["tracking_code"])
+    path = template.format(case_id=case["case_id"], code=case["tracking_code"], subject_id="s1")
     kwargs: dict[str, Any] = {}
     # Filings are about the case's person and incident, so they are linked to it.
     if endpoint == "POST /v1/reports":
@@ -268,8 +289,26 @@ def _matrix_request(endpoint: str, case: dict[str, str], serial: int) -> tuple[s
         kwargs["json"] = report_body(incident_date=case["date"], bawaslu_reference=f"M{serial:03d}/TM/2024")
     elif endpoint == "PUT /v1/reports/{case_id}/subject":
         kwargs["json"] = {"employee_id": BUDI}
-    elif endpoint == "POST /v1/reports/{case_id}/transitions":
+    elif endpoint in (
+        "POST /v1/reports/{case_id}/transitions",
+        "POST /v1/reports/{case_id}/subjects/{subject_id}/transitions",
+    ):
         kwargs["json"] = transition_body("close")
+    elif endpoint == "POST /v1/reports/{case_id}/subjects":
+        kwargs["json"] = {
+            "employee_id": "199999999999999999",
+            "reason": "Atasan mengetahui dan tidak bertindak.",
+        }
+    elif endpoint == "POST /v1/reports/{case_id}/deadline-extensions":
+        kwargs["json"] = {
+            "deadline": "verification",
+            "working_days": 2,
+            "reason": "Perlu keterangan tambahan.",
+        }
+    elif endpoint == "POST /v1/reports/{case_id}/merge":
+        kwargs["json"] = {"from_case_id": case["case_id"], "reason": "Laporan tentang kejadian yang sama."}
+    elif endpoint == "POST /v1/reports/{case_id}/split":
+        kwargs["json"] = {"report_id": "tidak-ada", "reason": "Laporan ini tentang kejadian lain."}
     elif endpoint == "POST /v1/reports/track":
         kwargs["json"] = {"code": case["tracking_code"]}
     elif endpoint == "POST /v1/reports/{case_id}/reporter":
@@ -399,7 +438,8 @@ async def test_every_endpoint_and_every_case_action_admits_exactly_the_roles_of_
                     assert moved.status_code == 200, where
                     target = TARGET[action]
                     assert moved.json()["state"] == target, where
-                    expected = {a for a, roles in ACTION_ROLES[target].items() if role in roles}
+                    after = AFTER_ACTION.get(action, ACTION_ROLES[target])
+                    expected = {a for a, roles in after.items() if role in roles}
                     assert set(moved.json()["allowed_actions"]) == expected, where
                     transitions += 1
                     if not ACTION_ROLES[target] and target not in terminal_checked:
@@ -509,14 +549,21 @@ CATEGORY_CODES = (
     "hadir_deklarasi_kampanye",
     "kampanye_pasangan_tanpa_cuti",
     "anggota_pengurus_parpol",
+    "mendekati_parpol",
     "mencalonkan_diri",
     "kegiatan_keberpihakan",
     "tim_kampanye",
+    "tim_ahli_pemenangan_konsultan",
+    "atribut_partai_pns",
+    "mengerahkan_pns_lain",
+    "fasilitas_negara",
     "mengumpulkan_ktp",
     "keputusan_menguntungkan_merugikan",
     "lainnya",
 )
-CLASSES = ("etika",) * 6 + ("disiplin",) * 7  # the SKB appendix: six ethics breaches, then discipline
+# The class each category suggests (the examination decides): the SKB appendix's six acts that are
+# usually ethics breaches, then PP 94/2021 Pasal 5 huruf n's discipline breaches (issue 13).
+CLASSES = ("etika",) * 6 + ("disiplin",) * 12
 nip = st.from_regex(r"\A[0-9]{18}\Z")
 unit_code = st.one_of(
     st.sampled_from(["32", "32.01", OPD_UNIT, "32.02", "99.99.999"]),
@@ -544,7 +591,8 @@ valid_report = st.fixed_dictionaries(
         "description": words(20, 1500),
         "incident_date": recent_date.map(dt.date.isoformat),
         "location": words(2, 300),
-        "accused": valid_accused,
+        # One person, or several (issue 13: a report may name several accused).
+        "accused": st.one_of(valid_accused, st.lists(valid_accused, min_size=1, max_size=3)),
     },
     optional={"evidence": st.lists(valid_evidence, max_size=10), "reporter": st.none() | valid_reporter},
 )

@@ -65,7 +65,8 @@ async def test_case_from_anonymous_intake_to_closed(
     async with registry_and_reports(settings_kwargs, key_dir, mint("bkpsdm"), clock) as pemda:
         client = pemda.reports
         categories = (await client.get("/v1/categories")).json()["items"]
-        assert {c["class"] for c in categories} == {"etika", "disiplin"} and len(categories) == 13
+        assert {c["class"] for c in categories} == {"etika", "disiplin"} and len(categories) == 18
+        assert all(c["suggested_class"] == c["class"] and c["basis"] for c in categories)
 
         # Anonymous public report, matched by name within the unit despite the title and typo.
         filed = await client.post(
@@ -139,11 +140,15 @@ async def test_case_from_anonymous_intake_to_closed(
         )
         assert decided.status_code == 200, decided.text
         assert decided.json()["sanction"]["code"] == "moral_pernyataan_terbuka"
-        for role, action, reason, state in (
-            ("bkpsdm", "record", "Sanksi dicatat dalam data kepegawaian.", "recorded"),
-            ("bkpsdm", "close", "Kasus selesai tanpa keberatan.", "closed"),
+        # Recording needs the decree (issue 13): its number and date.
+        undated = await move("bkpsdm", "record", "Sanksi dicatat dalam data kepegawaian.")
+        assert undated.status_code == 422 and "decree_number" in undated.text
+        decree = {"decree_number": "800/123/BKPSDM/2024", "decree_date": "2024-11-07"}
+        for role, action, reason, state, extra in (
+            ("bkpsdm", "record", "Sanksi dicatat dalam data kepegawaian.", "recorded", decree),
+            ("bkpsdm", "close", "Kasus selesai tanpa keberatan.", "closed", {}),
         ):
-            response = await move(role, action, reason)
+            response = await move(role, action, reason, **extra)
             assert response.status_code == 200, response.text
             status, history = await tracked_status(client, code)
             assert status == state

@@ -1,5 +1,7 @@
-"""Report rules in services/reports/domain.py: categories, case flow, sanctions, working days,
-deadlines and escalation, matching the accused, and linking reports into one case."""
+"""Report rules in services/reports/domain.py: the case flow's table, working days, deadlines and
+escalation, matching the accused, and linking reports into one case. Categories and sanctions are
+the catalogue's (tests/unit/test_reports_catalogue.py); the case aggregate with several subjects
+is tests/unit/test_reports_subjects.py."""
 
 from __future__ import annotations
 
@@ -10,36 +12,27 @@ import pytest
 from contracts.roles import Role
 from services.reports.domain import (
     ACTION_LABELS,
-    CATEGORIES,
-    CATEGORY_BY_CODE,
     DEADLINE_LABELS,
     DEADLINE_OPEN_IN,
     DEADLINE_STARTED_BY,
     ESCALATION_LABELS,
-    SANCTIONS,
     STATE_LABELS,
     TERMINAL_STATES,
     TRANSITIONS,
     Action,
     CaseState,
-    Category,
     DeadlineKind,
     Duty,
     EmployeeRef,
     EscalationLevel,
     ForbiddenAction,
-    IllegalSanction,
     IllegalTransition,
-    SanctionLevel,
-    ViolationClass,
     WorkingCalendar,
     allowed_actions,
-    check_sanction,
     deadline_due,
     due_duties,
     duties,
     escalation_times,
-    legal_sanctions,
     match_by_name,
     match_by_nip,
     next_due_at,
@@ -60,33 +53,6 @@ def calendar() -> WorkingCalendar:
     return WorkingCalendar()
 
 
-# ---------------------------------------------------------------- categories
-
-
-def test_categories_follow_the_skb_appendix_in_order() -> None:
-    assert [c.code for c in CATEGORIES] == [
-        "alat_peraga_kampanye",
-        "kampanye_media_sosial",
-        "interaksi_akun_kandidat",
-        "foto_bersama_kandidat",
-        "hadir_deklarasi_kampanye",
-        "kampanye_pasangan_tanpa_cuti",
-        "anggota_pengurus_parpol",
-        "mencalonkan_diri",
-        "kegiatan_keberpihakan",
-        "tim_kampanye",
-        "mengumpulkan_ktp",
-        "keputusan_menguntungkan_merugikan",
-        "lainnya",
-    ]
-    assert [c.violation_class for c in CATEGORIES] == [ViolationClass.ETHICS] * 6 + [
-        ViolationClass.DISCIPLINE
-    ] * 7
-    assert CATEGORY_BY_CODE == {c.code: c for c in CATEGORIES}
-    assert all(c.name for c in CATEGORIES)
-    assert ViolationClass.ETHICS.value == "etika" and ViolationClass.DISCIPLINE.value == "disiplin"
-
-
 # ---------------------------------------------------------------- state machine
 
 # Written out independently of TRANSITIONS: (action, from state) -> roles that may take it.
@@ -102,6 +68,7 @@ EXPECTED: dict[tuple[Action, CaseState], set[Role]] = {
     (A.DECIDE_NOT_PROVEN, S.EXAMINED): {Role.PPK},
     (A.RECORD, S.DECIDED): {Role.BKPSDM},
     (A.FILE_APPEAL, S.RECORDED): {Role.BKPSDM},
+    (A.RESOLVE_APPEAL, S.APPEALED): {Role.BKPSDM},
     (A.CLOSE, S.RECORDED): {Role.BKPSDM},
     (A.CLOSE, S.APPEALED): {Role.BKPSDM},
     **{(A.CANCEL, s): {Role.BKPSDM} for s in (S.RECEIVED, S.VERIFIED, S.RECOMMENDED, S.EXAMINED)},
@@ -116,6 +83,7 @@ TARGET = {
     A.DECIDE_NOT_PROVEN: S.NOT_PROVEN,
     A.RECORD: S.RECORDED,
     A.FILE_APPEAL: S.APPEALED,
+    A.RESOLVE_APPEAL: S.RECORDED,
     A.CLOSE: S.CLOSED,
     A.CANCEL: S.CANCELLED,
     A.MARK_OUT_OF_SERVICE: S.SUBJECT_OUT_OF_SERVICE,
@@ -146,7 +114,14 @@ def test_transition_table_is_complete_and_consistent() -> None:
         assert rule.action is action and rule.to_state is TARGET[action]
         assert rule.from_states == {s for (a, s) in EXPECTED if a is action}
         assert rule.roles == set().union(*(EXPECTED[(action, s)] for s in rule.from_states))
-    assert TERMINAL_STATES == {S.CLOSED, S.REJECTED, S.CANCELLED, S.NOT_PROVEN, S.SUBJECT_OUT_OF_SERVICE}
+    assert TERMINAL_STATES == {
+        S.CLOSED,
+        S.REJECTED,
+        S.CANCELLED,
+        S.NOT_PROVEN,
+        S.SUBJECT_OUT_OF_SERVICE,
+        S.MERGED,
+    }
     assert set(STATE_LABELS) == set(CaseState) and STATE_LABELS[S.RECEIVED] == "Laporan diterima"
     assert set(ACTION_LABELS) == set(Action)
 
@@ -224,107 +199,7 @@ def test_happy_path_to_closed() -> None:
 
 def test_plain_strings_are_accepted_as_stored() -> None:
     assert next_state(CaseState("received"), Action("verify"), Role("bkpsdm")) is S.VERIFIED
-    assert allowed_actions(CaseState("appealed")) == [A.CLOSE, A.MARK_OUT_OF_SERVICE]
-
-
-# ---------------------------------------------------------------- sanctions
-
-ETHICS = CATEGORY_BY_CODE["foto_bersama_kandidat"]
-DISCIPLINE = CATEGORY_BY_CODE["tim_kampanye"]
-PARTY = CATEGORY_BY_CODE["anggota_pengurus_parpol"]
-MORAL = ["moral_pernyataan_tertutup", "moral_pernyataan_terbuka"]
-MEDIUM = ["potong_tukin_25_6_bulan", "potong_tukin_25_9_bulan", "potong_tukin_25_12_bulan"]
-PNS_HEAVY = [
-    "penurunan_jabatan_12_bulan",
-    "pembebasan_jabatan_12_bulan",
-    "pemberhentian_tidak_atas_permintaan",
-]
-PPPK_END = "pemutusan_hubungan_perjanjian_kerja"
-CONTRACT = ["kontrak_teguran_tertulis", "kontrak_pemutusan"]
-
-
-def codes(category: Category, employment_type: str) -> list[str]:
-    return [s.code for s in legal_sanctions(employment_type, category)]  # type: ignore[arg-type]
-
-
-def test_catalogue_levels_and_basis() -> None:
-    expected_levels = {
-        **dict.fromkeys(MORAL, SanctionLevel.MORAL),
-        **dict.fromkeys(["teguran_lisan", "teguran_tertulis", "pernyataan_tidak_puas"], SanctionLevel.LIGHT),
-        **dict.fromkeys(MEDIUM, SanctionLevel.MEDIUM),
-        **dict.fromkeys([*PNS_HEAVY, PPPK_END], SanctionLevel.HEAVY),
-        **dict.fromkeys(CONTRACT, SanctionLevel.CONTRACT),
-    }
-    assert {code: s.level for code, s in SANCTIONS.items()} == expected_levels
-    assert all(code == s.code and s.name and s.basis for code, s in SANCTIONS.items())
-    assert "PP 42/2004" in SANCTIONS["moral_pernyataan_terbuka"].basis
-    assert "PP 94/2021" in SANCTIONS["potong_tukin_25_6_bulan"].basis
-
-
-@pytest.mark.parametrize("category", [c for c in CATEGORIES if c.violation_class is ViolationClass.ETHICS])
-@pytest.mark.parametrize("employment_type", ["PNS", "PPPK"])
-def test_ethics_gets_moral_sanctions_only(category: Category, employment_type: str) -> None:
-    assert codes(category, employment_type) == MORAL
-
-
-@pytest.mark.parametrize(
-    "category", [c for c in CATEGORIES if c.violation_class is ViolationClass.DISCIPLINE]
-)
-def test_pns_discipline_is_medium_or_heavy(category: Category) -> None:
-    assert codes(category, "PNS") == MEDIUM + PNS_HEAVY
-
-
-def test_pppk_discipline_is_medium_or_end_of_contract() -> None:
-    assert codes(DISCIPLINE, "PPPK") == [*MEDIUM, PPPK_END]
-    assert codes(PARTY, "PPPK") == [PPPK_END]
-
-
-@pytest.mark.parametrize("category", [ETHICS, DISCIPLINE, PARTY])
-def test_non_asn_gets_contract_sanctions(category: Category) -> None:
-    assert codes(category, "NON_ASN") == CONTRACT
-
-
-def test_check_sanction_accepts_what_is_legal() -> None:
-    assert check_sanction("moral_pernyataan_terbuka", "PNS", ETHICS).level is SanctionLevel.MORAL
-    assert check_sanction("pemberhentian_tidak_atas_permintaan", "PNS", PARTY).code == PNS_HEAVY[2]
-    assert check_sanction(PPPK_END, "PPPK", PARTY).code == PPPK_END
-    assert check_sanction("kontrak_pemutusan", "NON_ASN", ETHICS).level is SanctionLevel.CONTRACT
-
-
-@pytest.mark.parametrize(
-    ("code", "employment_type", "category", "legal"),
-    [
-        ("potong_tukin_25_6_bulan", "PNS", ETHICS, MORAL),  # ethics never gets a discipline sanction
-        ("moral_pernyataan_terbuka", "PNS", DISCIPLINE, MEDIUM + PNS_HEAVY),
-        ("teguran_tertulis", "PNS", DISCIPLINE, MEDIUM + PNS_HEAVY),  # light is too light
-        ("potong_tukin_25_12_bulan", "PPPK", PARTY, [PPPK_END]),
-        ("penurunan_jabatan_12_bulan", "PPPK", DISCIPLINE, [*MEDIUM, PPPK_END]),
-        (PPPK_END, "PNS", DISCIPLINE, MEDIUM + PNS_HEAVY),
-        ("teguran_tertulis", "NON_ASN", DISCIPLINE, CONTRACT),
-        ("kontrak_pemutusan", "PNS", DISCIPLINE, MEDIUM + PNS_HEAVY),
-    ],
-)
-def test_check_sanction_refuses_and_lists_the_legal_codes(
-    code: str, employment_type: str, category: Category, legal: list[str]
-) -> None:
-    with pytest.raises(IllegalSanction) as illegal:
-        check_sanction(code, employment_type, category)  # type: ignore[arg-type]
-    assert illegal.value.legal == legal
-    assert code in illegal.value.message and "tidak sah" in illegal.value.message
-    assert all(c in illegal.value.message for c in legal)
-    assert isinstance(illegal.value, ValueError)
-
-
-def test_check_sanction_unknown_code() -> None:
-    with pytest.raises(IllegalSanction) as illegal:
-        check_sanction("hukuman_mati", "PNS", DISCIPLINE)
-    assert "tidak dikenal" in illegal.value.message and "hukuman_mati" in illegal.value.message
-    assert illegal.value.legal == MEDIUM + PNS_HEAVY
-
-
-def test_unknown_employment_type() -> None:
-    with pytest.raises(ValueError, match="jenis kepegawaian"):
-        legal_sanctions("HONORER", DISCIPLINE)  # type: ignore[arg-type]
+    assert allowed_actions(CaseState("appealed")) == [A.RESOLVE_APPEAL, A.CLOSE, A.MARK_OUT_OF_SERVICE]
 
 
 # ---------------------------------------------------------------- working days

@@ -114,6 +114,7 @@ async def test_an_opd_admin_sees_where_their_employees_case_stands_and_nothing_o
         "category",
         "class",
         "subject",
+        "subjects",
         "org_unit_code",
         "deadlines",
         "overdue",

@@ -5,6 +5,7 @@ reporter's identity stays sealed and out of every event."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from services.kit.clock import FixedClock
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
 from services.kit.sealing import Sealer
+from services.reports.catalogue import IllegalSanction
 from services.reports.domain import (
     EMPTY_ACCESS_LOG,
     AccessHead,
@@ -27,7 +29,6 @@ from services.reports.domain import (
     CaseState,
     DeadlineKind,
     ForbiddenAction,
-    IllegalSanction,
     IllegalTransition,
     OpenCase,
     ReportForm,
@@ -153,11 +154,51 @@ class FakeStore:
         return next((r for r in self.reports.values() if r["tracking_hash"] == hashed), None)
 
     async def list_cases(
-        self, within: Sequence[str], state: str | None, overdue: bool | None, page: int, page_size: int
+        self,
+        within: Sequence[str],
+        state: str | None,
+        overdue: bool | None,
+        page: int,
+        page_size: int,
+        acting_role: str | None = None,
     ) -> tuple[list[Doc], int]:
         self.listed.append(within)
-        found = [c for c in self.cases.values() if all(unit in c["lineage"] for unit in within)]
+        found = [
+            c
+            for c in self.cases.values()
+            if all(unit in c["lineage"] for unit in within)
+            and (acting_role is None or acting_role in c.get("authorities", []))
+        ]
         return found, len(found)
+
+    async def unit_kinds(self, codes: Sequence[str]) -> dict[str, str]:
+        return {code: self.units[code]["kind"] for code in codes if "kind" in self.units.get(code, {})}
+
+    async def report(self, report_id: str) -> Doc | None:
+        return self.reports.get(report_id)
+
+    async def link_subject_keys(
+        self, session: Any, subject_keys: Sequence[str], case_id: str, incident_date: dt.date
+    ) -> None:
+        for key in subject_keys:
+            entries = self.subjects.setdefault(key, [])
+            if all(entry["case_id"] != case_id for entry in entries):
+                entries.append(
+                    {
+                        "case_id": case_id,
+                        "incident_date": dt.datetime.combine(incident_date, dt.time(), dt.UTC),
+                        "open": True,
+                    }
+                )
+
+    async def insert_case(self, session: Any, case: Doc) -> None:
+        self.cases[case["_id"]] = case
+
+    async def move_reports(self, session: Any, report_ids: Sequence[str], case_id: str) -> None:
+        for report_id in report_ids:
+            self.reports[report_id]["case_id"] = case_id
+            if report_id in self.identities:
+                self.identities[report_id]["case_id"] = case_id
 
     async def replace_case(self, session: Any, case: Doc, expected_version: int) -> Doc | None:
         if self.stale or self.cases[case["_id"]]["version"] != expected_version:
@@ -165,10 +206,11 @@ class FakeStore:
         self.cases[case["_id"]] = case
         return case
 
-    async def close_subject_case(self, session: Any, subject_key: str, case_id: str) -> None:
-        for entry in self.subjects[subject_key]:
-            if entry["case_id"] == case_id:
-                entry["open"] = False
+    async def close_subject_case(self, session: Any, subject_keys: Sequence[str], case_id: str) -> None:
+        for key in subject_keys:
+            for entry in self.subjects.get(key, []):
+                if entry["case_id"] == case_id:
+                    entry["open"] = False
 
     async def sealed_identities(self, session: Any, case_id: str) -> list[Doc]:
         return [doc for doc in self.identities.values() if doc["case_id"] == case_id]
@@ -266,7 +308,27 @@ async def one_case(usecases: ReportsUseCases, store: FakeStore) -> str:
 
 
 def in_state(store: FakeStore, case_id: str, state: CaseState) -> None:
-    store.cases[case_id]["state"] = state.value
+    """Put the case (and its one subject) in `state`, as if the steps before had been taken."""
+    case = store.cases[case_id]
+    case_steps = (
+        CaseState.RECEIVED,
+        CaseState.VERIFIED,
+        CaseState.RECOMMENDED,
+        CaseState.REJECTED,
+        CaseState.CANCELLED,
+    )
+    case["stage"] = state.value if state in case_steps else CaseState.RECOMMENDED.value
+    for subject in case["subjects"]:
+        subject["state"] = None if state in case_steps else state.value
+        if state in (CaseState.DECIDED, CaseState.RECORDED, CaseState.APPEALED, CaseState.CLOSED):
+            subject["sanction"] = {
+                "code": "moral_pernyataan_terbuka",
+                "name": "Sanksi moral",
+                "level": "moral",
+                "basis": "PP 42/2004",
+                "months": None,
+            }
+    case["state"] = state.value
 
 
 # ---------------------------------------------------------------- intake and linking
@@ -305,6 +367,23 @@ async def test_reports_about_one_person_and_incident_link_into_one_case(
     await usecases.transition(principal(Role.BKPSDM), first.case_id, Action.CLOSE, "Selesai ditangani.")
     (after_close,) = await filed_together(usecases, [form(dt.date(2024, 3, 22))])
     assert after_close.case_id not in (first.case_id, later.case_id) and not after_close.linked
+
+
+async def test_a_later_report_naming_more_people_joins_and_adds_them_as_subjects(
+    usecases: ReportsUseCases, store: FakeStore
+) -> None:
+    (first,) = await filed_together(usecases, [form()])
+    both = dataclasses.replace(form(dt.date(2024, 3, 23)), co_accused=({"name": "Ani Wulandari"},))
+    (joined,) = await filed_together(usecases, [both])
+    assert joined.case_id == first.case_id and joined.linked
+    case = store.cases[first.case_id]
+    assert [s["accused"]["name"] for s in case["subjects"]] == ["Budi Santoso", "Ani Wulandari"]
+    assert case["subjects"][1]["match_status"] == "unmatched" and case["version"] == 2
+    # Ani's key now leads to the case too: a report about her alone joins it.
+    (ani,) = await filed_together(
+        usecases, [dataclasses.replace(form(dt.date(2024, 3, 22)), accused={"name": "Ani Wulandari"})]
+    )
+    assert ani.case_id == first.case_id
 
 
 async def test_a_supervisors_identity_is_sealed_and_reaches_no_event(
@@ -398,6 +477,7 @@ async def test_a_transition_moves_the_case_and_publishes_it(
         "reason": "Bukti cukup.",
         "actor_role": "bkn",
         "actor": "petugas-1",
+        "subject_id": None,
         "at": None,
     }
     assert "bawaslu_review" in case["deadlines"] and case["bawaslu_references"] == ["TM-1"]
@@ -435,14 +515,14 @@ async def test_deciding_a_sanction_needs_a_code_a_subject_and_a_lawful_sanction(
         unlawful.value.errors[0]["field"] == "sanction"
         and "moral_pernyataan_terbuka" in unlawful.value.message
     )
-    subject = store.cases[case_id]["subject"]
-    store.cases[case_id]["subject"] = None
+    subject = store.cases[case_id]["subjects"][0]["employee"]
+    store.cases[case_id]["subjects"][0]["employee"] = None
     with pytest.raises(TransitionRefused, match="terlapor belum dipastikan") as unconfirmed:
         await usecases.transition(
             ppk, case_id, Action.DECIDE_SANCTION, "Diputus.", "moral_pernyataan_terbuka"
         )
     assert unconfirmed.value.allowed == []
-    store.cases[case_id]["subject"] = subject
+    store.cases[case_id]["subjects"][0]["employee"] = subject
     decided = await usecases.transition(
         ppk, case_id, Action.DECIDE_SANCTION, "Diputus.", "moral_pernyataan_terbuka"
     )
