@@ -25,8 +25,10 @@ PUBLIC_TYPES = list(PUBLIC_EVENT_TYPES)
 
 class RoleContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    role: Literal["bkpsdm", "ppk", "opd_admin"]
-    org_unit: str = Field(min_length=1, max_length=64)
+    role: Literal["bkpsdm", "ppk", "opd_admin", "kepala_opd", "gubernur", "kemendagri"]
+    org_unit: str | None = Field(default=None, min_length=1, max_length=64)
+    """The unit served (and its subtree); the province's for `gubernur`; left out for `kemendagri`,
+    whose one contact serves the whole platform."""
     email: str = Field(max_length=254, pattern=EMAIL)
     name: str = Field(min_length=2, max_length=200)
 
@@ -67,7 +69,9 @@ async def set_role_contact(
     body: RoleContactIn, usecases: UseCases, principal: ContactAdmin
 ) -> dict[str, Any]:
     """Who receives a role's notices for a unit (and its subtree): BKPSDM and PPK per pemda,
-    an admin per OPD."""
+    an admin and a head (`kepala_opd`, who decides on non-ASN staff) per OPD, the Governor per
+    province (a regency or city Sekda's decider), and the Minister of Home Affairs (`kemendagri`, a
+    provincial Sekda's) once for the platform, without `org_unit`."""
     return await usecases.set_role_contact(principal, body.role, body.org_unit, body.email, body.name)
 
 

@@ -36,6 +36,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import CloudEvent
+from contracts.roles import Role
 from contracts.topics import CATALOG
 from services.kit.errors import InvalidInput, NotFound
 from services.kit.identity import Principal
@@ -43,12 +44,16 @@ from services.kit.identity import Principal
 __all__ = [
     "CANCELLED_BY",
     "CANNOT_CONNECT",
+    "DECIDER_TITLES",
     "HTTPS_REQUIRED",
+    "PLATFORM_CONTACT_ONLY",
+    "PLATFORM_WIDE_ROLES",
     "PUBLIC_EVENT_TYPES",
     "RULES",
     "SEALED_RECIPIENT",
     "Audience",
     "Channel",
+    "DeciderScope",
     "Message",
     "QuietHours",
     "Recipient",
@@ -64,14 +69,22 @@ __all__ = [
     "applies",
     "case_id_of",
     "check_resolved",
+    "contact_units",
+    "contacts_moving",
+    "deadline_warnings",
+    "decided_subjects",
+    "decider_recipients",
+    "decider_scopes",
     "employee_recipients",
     "idempotency_key",
     "may_manage_subscription",
+    "merged_recipients",
     "new_webhook_secret",
     "not_public",
     "quiet_until",
     "reporter_recipients",
     "retry_delay",
+    "role_contact",
     "role_recipients",
     "rule_delivery",
     "rules_for",
@@ -84,7 +97,9 @@ __all__ = [
     "stale_warnings",
     "still_due",
     "structured_event",
+    "subjects_concerned",
     "subscription_owner",
+    "superseded_warnings",
     "template_extra",
     "unit_lineage",
     "verify_webhook",
@@ -106,6 +121,9 @@ class Audience(StrEnum):
     BKPSDM = "bkpsdm"
     PPK = "ppk"
     REPORTER = "reporter"
+    DECIDER = "decider"
+    """Whoever decides each subject of the case (`decider_role` in the case snapshot): the PPK, the
+    head of the OPD for non-ASN staff, the Governor or the Minister of Home Affairs for a Sekda."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,9 @@ class Rule:
     deadline_key: str | None = None
     open_states: frozenset[str] = frozenset()
     condition: Callable[[Mapping[str, Any]], bool] | None = None
+    # For a reporter notice: only the reporters of the reports listed under this key of the event
+    # data, instead of every reporter of the case (a merge tells those whose reports moved).
+    reports_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.delay_before_deadline is not None and not self.deadline_key:
@@ -131,6 +152,19 @@ class Rule:
 def _new_case_only(data: Mapping[str, Any]) -> bool:
     # A report linked into an existing case adds a channel to a case BKPSDM already knows about.
     return not bool(data.get("linked", False))
+
+
+MERGED_STATE = "merged"
+
+
+def _not_merged(data: Mapping[str, Any]) -> bool:
+    # A case that ends by joining another is told by the merge notice (laporan_digabung), which
+    # says where the report went; a "closed" notice on top would read as if the case had ended.
+    return data.get("to_state") != MERGED_STATE
+
+
+def _decision_deadline(data: Mapping[str, Any]) -> bool:
+    return data.get("deadline") == "decision"
 
 
 _REPORTER_EVENTS: tuple[str, ...] = (
@@ -191,14 +225,37 @@ RULES: tuple[Rule, ...] = (
             Audience.REPORTER,
             "email",
             "perkembangan_laporan",
+            condition=_not_merged if event_type == "report.closed.v1" else None,
         )
         for event_type in _REPORTER_EVENTS
     ),
-    # The PPK learns at once that the 14 working days started ...
+    # Every status change carries a reason the reporter can see (SKB 2022); an extension is one
+    # (issue 13 item 12), told with the new due date.
+    Rule(
+        "perkembangan_laporan_deadline_extended",
+        "report.deadline_extended.v1",
+        Audience.REPORTER,
+        "email",
+        "perpanjangan_tenggat",
+    ),
+    # A merge moves the reports of one case into another: their reporters follow the case they
+    # joined from now on (usecases.plan moves their contacts), and are told so once.
+    Rule(
+        "laporan_digabung",
+        "report.cases_merged.v1",
+        Audience.REPORTER,
+        "email",
+        "laporan_digabung",
+        reports_key="report_ids",
+    ),
+    # The decider of each subject learns at once that the 14 working days started ... Who that is
+    # (the PPK, the OPD head for non-ASN staff, the Governor or the Minister for a Sekda) is the
+    # reports service's to say (`decider_role`; the legal basis is at reports' catalogue.decider_for).
+    # The rule names keep "ppk": they are part of the idempotency key of deliveries already planned.
     Rule(
         "rekomendasi_ppk",
         "report.recommendation_issued.v1",
-        Audience.PPK,
+        Audience.DECIDER,
         "email",
         "rekomendasi_ppk",
     ),
@@ -207,7 +264,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "peringatan_tenggat_ppk",
         "report.recommendation_issued.v1",
-        Audience.PPK,
+        Audience.DECIDER,
         "email",
         "peringatan_tenggat_ppk",
         reminder=True,
@@ -215,8 +272,37 @@ RULES: tuple[Rule, ...] = (
         deadline_key="decision",
         open_states=DECISION_OPEN_STATES,
     ),
-    Rule("eskalasi_ppk", "report.escalated.v1", Audience.PPK, "email", "eskalasi_ppk"),
+    # An extended decision deadline moves the warning with it: the pending one is cancelled
+    # (superseded_warnings) and this one is planned against the new due date.
+    Rule(
+        "peringatan_tenggat_ppk_diperpanjang",
+        "report.deadline_extended.v1",
+        Audience.DECIDER,
+        "email",
+        "peringatan_tenggat_ppk",
+        reminder=True,
+        delay_before_deadline=dt.timedelta(days=3),
+        deadline_key="decision",
+        open_states=DECISION_OPEN_STATES,
+        condition=_decision_deadline,
+    ),
+    Rule("eskalasi_ppk", "report.escalated.v1", Audience.DECIDER, "email", "eskalasi_ppk"),
     Rule("eskalasi_bkpsdm", "report.escalated.v1", Audience.BKPSDM, "email", "eskalasi_bkpsdm"),
+    # A late decision lifts the data block (issue 13 item 6): told to those who were told of it.
+    Rule(
+        "pencabutan_blokir_pemutus",
+        "report.escalation_lifted.v1",
+        Audience.DECIDER,
+        "email",
+        "pencabutan_blokir",
+    ),
+    Rule(
+        "pencabutan_blokir_bkpsdm",
+        "report.escalation_lifted.v1",
+        Audience.BKPSDM,
+        "email",
+        "pencabutan_blokir",
+    ),
     Rule(
         "tenggat_terlewati",
         "report.deadline_breached.v1",
@@ -272,7 +358,7 @@ STATE_LABELS: dict[str, str] = {
     "verified": "Laporan diverifikasi satuan tugas netralitas",
     "recommended": "Rekomendasi telah dikirim ke Pejabat Pembina Kepegawaian (PPK)",
     "examined": "Pemeriksaan terhadap terlapor telah dilakukan",
-    "decided": "PPK telah menjatuhkan sanksi",
+    "decided": "Keputusan atas terlapor telah ditetapkan",
     "recorded": "Keputusan sanksi telah dicatat; keberatan atau banding dapat diajukan",
     "appealed": "Keberatan atau banding sedang diproses",
     "closed": "Kasus ditutup",
@@ -280,6 +366,7 @@ STATE_LABELS: dict[str, str] = {
     "cancelled": "Laporan dibatalkan",
     "not_proven": "Pelanggaran tidak terbukti",
     "subject_out_of_service": "Terlapor tidak lagi berstatus pegawai",
+    "merged": "Laporan digabungkan ke kasus lain tentang terlapor dan kejadian yang sama",
 }
 UNKNOWN_STATE_LABEL = "Status laporan diperbarui"
 
@@ -308,7 +395,7 @@ CHANNEL_LABELS: dict[str, str] = {
 DEADLINE_LABELS: dict[str, str] = {
     "verification": "verifikasi oleh satuan tugas netralitas (7 hari)",
     "bawaslu_review": "kajian Bawaslu (3 hari kerja)",
-    "decision": "keputusan PPK (14 hari kerja sejak rekomendasi)",
+    "decision": "keputusan atas terlapor (14 hari kerja sejak rekomendasi)",
 }
 
 ESCALATION_LABELS: dict[str, str] = {
@@ -801,6 +888,11 @@ class Recipient(NamedTuple):
     address: str
     """An e-mail address, or `sealed:<report id>` for a reporter, whose contact stays sealed."""
     name: str
+    role: str | None = None
+    """The role whose contact this is, for a decider's notice: what the delivery log shows as the
+    audience (`ppk`, `kepala_opd`, ...)."""
+    subject_ids: tuple[str, ...] = ()
+    """The subjects of the case a decider's notice is about: those this recipient decides."""
 
 
 SEALED_PREFIX = "sealed:"
@@ -814,6 +906,7 @@ leave the decision open no more (checked against the case state)."""
 
 # Why a delivery did not go, as the delivery log shows it.
 DECISION_TAKEN = "keputusan sudah ditetapkan"
+DEADLINE_MOVED = "tenggat diperpanjang; peringatan dijadwalkan ulang"
 SUBSCRIPTION_DELETED = "langganan dihapus"
 LEFT_IN_DOUBT = "proses berhenti saat mengirim; periksa manual"
 OVER_RECIPIENT_LIMIT = "batas kiriman per penerima; ditunda"
@@ -885,22 +978,214 @@ def reporter_recipients(report_ids: Iterable[str]) -> list[Recipient]:
     return [Recipient(SEALED_PREFIX + report_id, REPORTER_NAME) for report_id in report_ids]
 
 
+NEAREST_UNIT_ROLES = frozenset({Audience.OPD_ADMIN.value, Role.KEPALA_OPD.value})
+"""Roles held per OPD: the contact of the nearest unit only, the employee's own OPD rather than
+every OPD contact up the tree."""
+PLATFORM_WIDE_ROLES = frozenset({Role.KEMENDAGRI.value})
+"""Roles with one contact for the whole platform (the Minister of Home Affairs acts for every
+province): stored without a unit (`org_unit` None) and found for any case."""
+
+
+PROVINCE_ROLES = frozenset({Role.GUBERNUR.value})
+"""Roles held per province, the root of the unit tree: the Governor's contact is the province's,
+and a contact of that role set on a regency or an OPD is never used (so a pemda cannot put itself
+in the place of the Governor who examines its own Sekda)."""
+PLATFORM_CONTACT = "platform"
+
+
+def contact_units(role: str, lineage: Sequence[str]) -> list[str | None]:
+    """The units whose contacts of `role` hear about an event of these units: the lineage, its
+    root (the province) for a provincial role, or the platform's one contact (None) for a
+    platform-wide role."""
+    if role in PLATFORM_WIDE_ROLES:
+        return [None]
+    if role in PROVINCE_ROLES:
+        return list(lineage[:1])
+    return list(lineage)
+
+
+PLATFORM_CONTACT_ONLY = (
+    "kontak peran ini berlaku untuk seluruh platform; hanya BKPSDM tingkat platform yang boleh menetapkannya"
+)
+
+
+def role_contact(role: str, org_unit: str | None, email: str, name: str) -> dict[str, Any]:
+    """A role's contact as kept: per unit, or once for the platform for a platform-wide role."""
+    if role in PLATFORM_WIDE_ROLES:
+        if org_unit is not None:
+            raise InvalidInput.one(
+                "org_unit", f"kontak peran {role} berlaku untuk seluruh platform; kosongkan org_unit"
+            )
+        return {
+            "_id": f"{role}:{PLATFORM_CONTACT}",
+            "role": role,
+            "org_unit": None,
+            "email": email,
+            "name": name,
+        }
+    if org_unit is None:
+        raise InvalidInput.one("org_unit", f"wajib diisi untuk peran {role}: unit yang dilayani kontak ini")
+    return {"_id": f"{role}:{org_unit}", "role": role, "org_unit": org_unit, "email": email, "name": name}
+
+
 def role_recipients(
-    audience: Audience, contacts: Sequence[Mapping[str, Any]], lineage: Sequence[str]
+    audience: Audience | str, contacts: Sequence[Mapping[str, Any]], lineage: Sequence[str]
 ) -> list[Recipient]:
-    """The role contacts of the event's units; for an OPD admin, the admin of the nearest unit
-    only: the employee's OPD rather than the whole pemda."""
-    chosen = list(contacts)
-    if audience is Audience.OPD_ADMIN:
-        chosen.sort(key=lambda doc: lineage.index(doc["org_unit"]), reverse=True)
+    """The role contacts of the event's units; for a role held per OPD (an OPD admin, an OPD
+    head), the contact of the nearest unit only: the employee's OPD rather than the whole pemda."""
+    role = str(audience)
+    chosen = [doc for doc in contacts if doc.get("org_unit") is None or doc["org_unit"] in lineage]
+    if role in NEAREST_UNIT_ROLES:
+        chosen.sort(
+            key=lambda doc: lineage.index(doc["org_unit"]) if doc["org_unit"] in lineage else -1, reverse=True
+        )
         chosen = chosen[:1]
     return [Recipient(doc["email"], doc["name"]) for doc in chosen]
 
 
-def template_extra(recipient: Recipient, employee: Mapping[str, Any] | None) -> dict[str, str]:
-    """What a template gets beyond the event: whom it greets, and the employee a notice sent to
-    someone else (their OPD admin) is about."""
-    return {"nama_penerima": recipient.name, **({"nama_pegawai": employee["name"]} if employee else {})}
+# ---------------------------------------------------------------- who decides each subject
+
+DECIDER_TITLES: dict[str, str] = {
+    Role.PPK.value: "Pejabat Pembina Kepegawaian",
+    Role.KEPALA_OPD.value: "Kepala Perangkat Daerah",
+    Role.GUBERNUR.value: "Gubernur",
+    Role.KEMENDAGRI.value: "Menteri Dalam Negeri",
+}
+DEFAULT_DECIDER_ROLE = Role.PPK.value
+"""The decider of a case published before cases had subjects, and of an unmatched subject (as
+the reports service's DEFAULT_DECIDER)."""
+
+
+@dataclass(frozen=True)
+class DeciderScope:
+    """One decider role of a case and where its contact is looked up, with the subjects it
+    decides there."""
+
+    role: str
+    lineage: tuple[str, ...]
+    """The units of the subjects it decides (the subject's employee's, else the case's)."""
+    subject_ids: tuple[str, ...]
+
+    @property
+    def units(self) -> list[str | None]:
+        return contact_units(self.role, self.lineage)
+
+
+def _case_subjects(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    case = data.get("case") or {}
+    subjects: list[Mapping[str, Any]] = case.get("subjects") or []
+    if subjects:
+        return subjects
+    # A case of one subject as published before `subjects`: its PPK decides.
+    return [{"subject_id": "s1", "state": case.get("state", ""), "decider_role": DEFAULT_DECIDER_ROLE}]
+
+
+def subjects_concerned(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The subjects a decider's notice is about: the event's own subject where it names one (a
+    lifted data block), else those still waiting for a decision (a recommendation, an escalation,
+    an extended decision deadline)."""
+    subjects = _case_subjects(data)
+    subject_id = data.get("subject_id")
+    if subject_id:
+        return [s for s in subjects if s.get("subject_id") == subject_id]
+    return [s for s in subjects if s.get("state") in DECISION_OPEN_STATES]
+
+
+def _subject_lineage(data: Mapping[str, Any], subject: Mapping[str, Any]) -> tuple[str, ...]:
+    employee = subject.get("employee")
+    if employee:
+        return (*employee.get("org_unit_path", []), employee["org_unit_code"])
+    return tuple(unit_lineage(data))
+
+
+def decider_scopes(data: Mapping[str, Any]) -> list[DeciderScope]:
+    """Who decides the subjects concerned, grouped by role and units: one lookup each."""
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for subject in subjects_concerned(data):
+        role = subject.get("decider_role") or DEFAULT_DECIDER_ROLE
+        grouped.setdefault((role, _subject_lineage(data, subject)), []).append(subject["subject_id"])
+    return [DeciderScope(role, lineage, tuple(ids)) for (role, lineage), ids in grouped.items()]
+
+
+def decider_recipients(scope: DeciderScope, contacts: Sequence[Mapping[str, Any]]) -> list[Recipient]:
+    """The contacts of one scope, each told which of its subjects the notice is about."""
+    return [
+        Recipient(r.address, r.name, scope.role, scope.subject_ids)
+        for r in role_recipients(scope.role, contacts, scope.lineage)
+    ]
+
+
+def merged_recipients(recipients: Iterable[Recipient]) -> list[Recipient]:
+    """One notice per address: a contact that decides several subjects (or answers for two roles)
+    gets one notice naming all of them, since the idempotency key is per recipient."""
+    merged: dict[str, Recipient] = {}
+    for recipient in recipients:
+        known = merged.get(recipient.address)
+        if known is None:
+            merged[recipient.address] = recipient
+            continue
+        ids = (*known.subject_ids, *(i for i in recipient.subject_ids if i not in known.subject_ids))
+        merged[recipient.address] = known._replace(subject_ids=ids)
+    return list(merged.values())
+
+
+def _subject_line(subject: Mapping[str, Any]) -> dict[str, Any]:
+    person = subject.get("employee") or subject.get("accused") or {}
+    return {
+        "name": person.get("name", ""),
+        "nip": person.get("nip"),
+        "position": person.get("position"),
+        "state": subject.get("state", ""),
+        "data_blocked": bool(subject.get("data_blocked", False)),
+        "supervisor": subject.get("kind") == "atasan_tidak_bertindak",
+    }
+
+
+def template_extra(
+    recipient: Recipient, employee: Mapping[str, Any] | None, data: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a template gets beyond the event: whom it greets, the employee a notice sent to
+    someone else (their OPD admin) is about, and for a decider, their title and the subjects
+    they decide (`terlapor_diputus`)."""
+    extra: dict[str, Any] = {"nama_penerima": recipient.name}
+    if employee:
+        extra["nama_pegawai"] = employee["name"]
+    if recipient.role is not None:
+        extra["pemutus"] = DECIDER_TITLES.get(recipient.role, _humanise(recipient.role))
+    if recipient.subject_ids and data is not None:
+        by_id = {s.get("subject_id"): s for s in _case_subjects(data)}
+        extra["terlapor_diputus"] = [
+            _subject_line(by_id[i]) for i in recipient.subject_ids if i in by_id and "accused" in by_id[i]
+        ]
+    return extra
+
+
+def contacts_moving(event_type: str, data: Mapping[str, Any]) -> tuple[list[str], str] | None:
+    """Reports whose reporters now follow another case, and that case: a merge moves the merged
+    case's reports into the case that took them, a split moves one report into its new case."""
+    case_id = case_id_of(data)
+    if case_id is None:
+        return None
+    if event_type == "report.cases_merged.v1":
+        return list(data.get("report_ids", [])), case_id
+    if event_type == "report.split.v1":
+        return [data["report_id"]], case_id
+    return None
+
+
+def decided_subjects(data: Mapping[str, Any]) -> list[str]:
+    """The case's subjects whose decision is no longer awaited: a warning about these alone is
+    not needed, even while another subject of the case still waits (and keeps the case open)."""
+    case = data.get("case") or {}
+    return [s["subject_id"] for s in case.get("subjects") or [] if s.get("state") not in DECISION_OPEN_STATES]
+
+
+def superseded_warnings(event_type: str, data: Mapping[str, Any]) -> list[str]:
+    """Pending deadline warnings an event replaces: an extended decision deadline plans its own
+    warning against the new due date (peringatan_tenggat_ppk_diperpanjang)."""
+    if event_type == "report.deadline_extended.v1" and _decision_deadline(data):
+        return [rule.name for rule in RULES if rule.deadline_key == "decision"]
+    return []
 
 
 def rule_delivery(
@@ -920,11 +1205,12 @@ def rule_delivery(
         "event_id": event_id,
         "event_type": event_type,
         "channel": rule.channel,
-        "audience": rule.audience.value,
+        "audience": recipient.role or rule.audience.value,
         "recipient": recipient.address,
         "subject": message.subject,
         "body": message.body,
         "case_id": case_id_of(data),
+        "subject_ids": list(recipient.subject_ids),
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": not_before,
@@ -963,6 +1249,11 @@ def webhook_delivery(
         "created_at": now,
         "last_error": None,
     }
+
+
+def deadline_warnings() -> list[str]:
+    """The rules whose pending notices a decision makes needless (those bound to open states)."""
+    return [rule.name for rule in RULES if rule.open_states]
 
 
 def stale_warnings(case_state: str) -> list[str]:

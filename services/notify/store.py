@@ -86,6 +86,20 @@ class NotifyStore:
             async for doc in self.reporter_contacts.find({"case_id": case_id}, {"_id": 1}, session=session)
         ]
 
+    async def known_reporter_contacts(self, session: Session, report_ids: Sequence[str]) -> list[str]:
+        return [
+            str(doc["_id"])
+            async for doc in self.reporter_contacts.find(
+                {"_id": {"$in": list(report_ids)}}, {"_id": 1}, session=session
+            ).sort("_id", ASCENDING)
+        ]
+
+    async def move_reporter_contacts(self, session: Session, report_ids: Sequence[str], case_id: str) -> None:
+        if report_ids:
+            await self.reporter_contacts.update_many(
+                {"_id": {"$in": list(report_ids)}}, {"$set": {"case_id": case_id}}, session=session
+            )
+
     async def sealed_contact(self, report_id: str) -> str | None:
         doc = await self.reporter_contacts.find_one({"_id": report_id})
         return None if doc is None else str(doc["sealed"])
@@ -96,7 +110,10 @@ class NotifyStore:
     async def list_role_contacts(self) -> list[Document]:
         return [doc async for doc in self.role_contacts.find({}).sort("_id", ASCENDING)]
 
-    async def role_contacts_in(self, session: Session, role: str, units: Sequence[str]) -> list[Document]:
+    async def role_contacts_in(
+        self, session: Session, role: str, units: Sequence[str | None]
+    ) -> list[Document]:
+        # None in `units` finds the platform-wide contact (org_unit null).
         return [
             doc
             async for doc in self.role_contacts.find(
@@ -119,6 +136,20 @@ class NotifyStore:
         self, session: Session, case_id: str | None, rules: Sequence[str], reason: str
     ) -> None:
         await self._cancel_pending({"case_id": case_id, "rule": {"$in": list(rules)}}, reason, session)
+
+    async def cancel_pending_of_subjects(
+        self,
+        session: Session,
+        case_id: str | None,
+        rules: Sequence[str],
+        subject_ids: Sequence[str],
+        reason: str,
+    ) -> None:
+        """Those about subjects of the case that are all among `subject_ids` (deliveries planned
+        before they named their subjects are left to cancel_pending_of_case)."""
+        about_these_only = {"$exists": True, "$ne": [], "$not": {"$elemMatch": {"$nin": list(subject_ids)}}}
+        query = {"case_id": case_id, "rule": {"$in": list(rules)}, "subject_ids": about_these_only}
+        await self._cancel_pending(query, reason, session)
 
     async def cancel_pending_of_subscription(self, subscription_id: str, reason: str) -> None:
         await self._cancel_pending({"subscription_id": subscription_id}, reason, None)

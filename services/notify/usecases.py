@@ -24,7 +24,9 @@ from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
 from services.notify.domain import (
     CANCELLED_BY,
+    DEADLINE_MOVED,
     DECISION_TAKEN,
+    PLATFORM_CONTACT_ONLY,
     SUBSCRIPTION_DELETED,
     SUBSCRIPTION_OF_ANOTHER_UNIT,
     Audience,
@@ -36,10 +38,17 @@ from services.notify.domain import (
     Templates,
     applies,
     case_id_of,
+    contacts_moving,
+    deadline_warnings,
+    decided_subjects,
+    decider_recipients,
+    decider_scopes,
     employee_recipients,
     may_manage_subscription,
+    merged_recipients,
     new_webhook_secret,
     reporter_recipients,
+    role_contact,
     role_recipients,
     rule_delivery,
     rules_for,
@@ -49,6 +58,7 @@ from services.notify.domain import (
     stale_warnings,
     structured_event,
     subscription_owner,
+    superseded_warnings,
     template_extra,
     unit_lineage,
     webhook_delivery,
@@ -67,13 +77,27 @@ class NotifyRepository(Protocol):
         self, session: Session, report_id: str, case_id: str, sealed: str
     ) -> None: ...
     async def reporter_contact_ids(self, session: Session, case_id: str | None) -> list[str]: ...
+    async def known_reporter_contacts(self, session: Session, report_ids: Sequence[str]) -> list[str]: ...
+    async def move_reporter_contacts(
+        self, session: Session, report_ids: Sequence[str], case_id: str
+    ) -> None: ...
     async def save_role_contact(self, doc: Document) -> None: ...
     async def list_role_contacts(self) -> list[Document]: ...
-    async def role_contacts_in(self, session: Session, role: str, units: Sequence[str]) -> list[Document]: ...
+    async def role_contacts_in(
+        self, session: Session, role: str, units: Sequence[str | None]
+    ) -> list[Document]: ...
     async def employee(self, session: Session, employee_id: str) -> Document | None: ...
     async def stage_deliveries(self, docs: Sequence[Document], session: Session | None = None) -> None: ...
     async def cancel_pending_of_case(
         self, session: Session, case_id: str | None, rules: Sequence[str], reason: str
+    ) -> None: ...
+    async def cancel_pending_of_subjects(
+        self,
+        session: Session,
+        case_id: str | None,
+        rules: Sequence[str],
+        subject_ids: Sequence[str],
+        reason: str,
     ) -> None: ...
     async def cancel_pending_of_subscription(self, subscription_id: str, reason: str) -> None: ...
     async def delivery_log(
@@ -129,12 +153,18 @@ class NotifyUseCases:
     # ------------------------------------------------------------ contacts of roles
 
     async def set_role_contact(
-        self, principal: Principal, role: str, org_unit: str, email: str, name: str
+        self, principal: Principal, role: str, org_unit: str | None, email: str, name: str
     ) -> Document:
-        """Who receives a role's notices for a unit and its subtree, within the caller's scope."""
+        """Who receives a role's notices for a unit and its subtree, within the caller's scope; for
+        a platform-wide role (the Minister of Home Affairs), once for the whole platform, by a
+        platform-wide BKPSDM only."""
         principal.check_role(*CONTACT_ADMINS)
-        principal.check_access(org_unit, [])
-        doc = {"_id": f"{role}:{org_unit}", "role": role, "org_unit": org_unit, "email": email, "name": name}
+        doc = role_contact(role, org_unit, email, name)
+        if doc["org_unit"] is None:
+            if principal.org_unit is not None:
+                raise Forbidden(PLATFORM_CONTACT_ONLY)
+        else:
+            principal.check_access(doc["org_unit"], [])
         await self.store.save_role_contact(doc)
         return doc
 
@@ -246,6 +276,17 @@ class NotifyUseCases:
             stale = stale_warnings((data.get("case") or {}).get("state", ""))
             if stale:
                 await self.store.cancel_pending_of_case(session, case_id_of(data), stale, DECISION_TAKEN)
+            decided = decided_subjects(data)
+            if decided:
+                await self.store.cancel_pending_of_subjects(
+                    session, case_id_of(data), deadline_warnings(), decided, DECISION_TAKEN
+                )
+        superseded = superseded_warnings(event_type, data)
+        if superseded:
+            await self.store.cancel_pending_of_case(session, case_id_of(data), superseded, DEADLINE_MOVED)
+        moving = contacts_moving(event_type, data)
+        if moving is not None:
+            await self.store.move_reporter_contacts(session, *moving)
         due: list[tuple[Rule, dt.datetime]] = []
         for rule in rules_for(event_type):
             if (
@@ -261,7 +302,7 @@ class NotifyUseCases:
         staged: list[Document] = []
         for rule, not_before in due:
             for recipient in await self._recipients(session, rule, data, employee):
-                message = self.templates.render(rule, data, template_extra(recipient, employee))
+                message = self.templates.render(rule, data, template_extra(recipient, employee, data))
                 staged.append(
                     rule_delivery(rule, event_id, event_type, data, recipient, message, not_before, now)
                 )
@@ -274,7 +315,16 @@ class NotifyUseCases:
         if rule.audience is Audience.EMPLOYEE:
             return employee_recipients(employee)
         if rule.audience is Audience.REPORTER:
+            if rule.reports_key is not None:
+                report_ids = list(data.get(rule.reports_key, []))
+                return reporter_recipients(await self.store.known_reporter_contacts(session, report_ids))
             return reporter_recipients(await self.store.reporter_contact_ids(session, case_id_of(data)))
+        if rule.audience is Audience.DECIDER:
+            found: list[Recipient] = []
+            for scope in decider_scopes(data):
+                contacts = await self.store.role_contacts_in(session, scope.role, scope.units)
+                found.extend(decider_recipients(scope, contacts))
+            return merged_recipients(found)
         lineage = unit_lineage(data)
         contacts = await self.store.role_contacts_in(session, rule.audience.value, lineage)
         return role_recipients(rule.audience, contacts, lineage)

@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
+from services.kit.errors import InvalidInput
 from services.notify.domain import (
     PUBLIC_EVENT_TYPES,
     RULE_BY_NAME,
     RULES,
     SEALED_RECIPIENT,
+    STATE_LABELS,
     Audience,
+    DeciderScope,
     Message,
     QuietHours,
     Recipient,
@@ -22,15 +25,21 @@ from services.notify.domain import (
     Templates,
     WebhookVerificationError,
     applies,
+    contact_units,
+    contacts_moving,
+    decider_recipients,
+    decider_scopes,
     employee_recipients,
     format_datetime,
     format_deadline,
     idempotency_key,
+    merged_recipients,
     new_webhook_secret,
     not_public,
     quiet_until,
     reporter_recipients,
     retry_delay,
+    role_contact,
     role_recipients,
     rule_delivery,
     rules_for,
@@ -41,6 +50,8 @@ from services.notify.domain import (
     sign_webhook,
     stale_warnings,
     still_due,
+    subjects_concerned,
+    superseded_warnings,
     template_extra,
     unit_lineage,
     verify_webhook,
@@ -148,6 +159,34 @@ def _data_for(event_type: str) -> dict[str, Any]:
             "due_at": "2024-11-29T17:00:00Z",
             "detected_at": "2024-12-06T17:00:05Z",
         }
+    if event_type == "report.escalation_lifted.v1":
+        return {
+            "case": _case("decided", decision="2024-11-29T17:00:00Z"),
+            "subject_id": "s1",
+            "level": "blokir_data",
+            "blocked_at": "2024-12-20T17:00:05Z",
+            "lifted_at": "2025-01-06T04:00:00Z",
+            "reason": "Keputusan telah ditetapkan; pemblokiran data kepegawaian dicabut.",
+        }
+    if event_type == "report.deadline_extended.v1":
+        return {
+            "case": _case("recommended", decision="2024-12-06T17:00:00Z"),
+            "deadline": "decision",
+            "previous_due_at": "2024-11-29T17:00:00Z",
+            "due_at": "2024-12-06T17:00:00Z",
+            "reason": "Bawaslu meminta keterangan tambahan dari saksi.",
+            "actor_role": "bkpsdm",
+            "at": "2024-11-25T03:00:00Z",
+        }
+    if event_type == "report.cases_merged.v1":
+        return {
+            "case": _case("verified", verification="2024-11-11T17:00:00Z"),
+            "merged_case_id": "KSS-2024-000124",
+            "report_ids": ["RPT-7"],
+            "reason": "Laporan tentang Drs. Bambang Sutrisno dari kanal Bawaslu, kejadian yang sama.",
+            "actor_role": "bkpsdm",
+            "at": "2024-11-09T03:00:00Z",
+        }
     if event_type == "report.deadline_breached.v1":
         return {
             "case": _case(verification="2024-11-11T17:00:00Z"),
@@ -181,12 +220,16 @@ def test_rule_names_are_unique_and_every_template_exists(templates: Templates) -
         ("report.received.v1", {Audience.BKPSDM}),
         ("report.verified.v1", {Audience.REPORTER}),
         ("report.rejected.v1", {Audience.REPORTER}),
-        ("report.recommendation_issued.v1", {Audience.REPORTER, Audience.PPK}),
+        ("report.recommendation_issued.v1", {Audience.REPORTER, Audience.DECIDER}),
         ("report.sanction_imposed.v1", {Audience.REPORTER}),
         ("report.appeal_filed.v1", {Audience.REPORTER}),
         ("report.closed.v1", {Audience.REPORTER}),
         ("report.status_changed.v1", {Audience.REPORTER}),
-        ("report.escalated.v1", {Audience.PPK, Audience.BKPSDM}),
+        ("report.escalated.v1", {Audience.DECIDER, Audience.BKPSDM}),
+        ("report.escalation_lifted.v1", {Audience.DECIDER, Audience.BKPSDM}),
+        ("report.deadline_extended.v1", {Audience.REPORTER, Audience.DECIDER}),
+        ("report.cases_merged.v1", {Audience.REPORTER}),
+        ("report.subject_assigned.v1", set()),
         ("report.deadline_breached.v1", {Audience.BKPSDM}),
         ("pledge.signed.v1", set()),
     ],
@@ -197,7 +240,11 @@ def test_rules_for_reach_the_right_audiences(event_type: str, expected: set[Audi
 
 def test_only_reminders_respect_quiet_hours() -> None:
     reminders = {rule.name for rule in RULES if rule.reminder}
-    assert reminders == {"pengingat_tanda_tangan", "peringatan_tenggat_ppk"}
+    assert reminders == {
+        "pengingat_tanda_tangan",
+        "peringatan_tenggat_ppk",
+        "peringatan_tenggat_ppk_diperpanjang",
+    }
 
 
 def test_new_report_alert_only_for_a_new_case() -> None:
@@ -210,11 +257,11 @@ def test_new_report_alert_only_for_a_new_case() -> None:
 
 def test_ppk_deadline_warning_is_scheduled_three_days_before_the_decision() -> None:
     (warning,) = [rule for rule in rules_for("report.recommendation_issued.v1") if rule.delay_before_deadline]
-    assert warning.audience is Audience.PPK
+    assert warning.audience is Audience.DECIDER
     assert warning.delay_before_deadline == dt.timedelta(days=3)
     data = _data_for("report.recommendation_issued.v1")
     assert scheduled_at(warning, data) == _at(2024, 11, 26, 17)
-    immediate = [rule for rule in RULES if rule is not warning]
+    immediate = [rule for rule in RULES if rule.delay_before_deadline is None]
     assert all(scheduled_at(rule, _data_for(rule.event_type)) is None for rule in immediate)
     assert still_due(warning, "recommended") and still_due(warning, "examined")
     assert not still_due(warning, "decided") and not still_due(warning, "not_proven")
@@ -287,7 +334,14 @@ def test_new_report_alert_content(templates: Templates) -> None:
 
 
 @pytest.mark.parametrize(
-    "event_type", sorted({rule.event_type for rule in RULES if rule.audience == "reporter"})
+    "event_type",
+    sorted(
+        {
+            rule.event_type
+            for rule in RULES
+            if rule.audience == "reporter" and rule.template == "perkembangan_laporan"
+        }
+    ),
 )
 def test_reporter_update_shows_only_status_reason_and_tracking_hint(
     templates: Templates, event_type: str
@@ -324,7 +378,7 @@ def test_reporter_status_labels(templates: Templates) -> None:
 
 
 def test_escalation_and_breach_content(templates: Templates) -> None:
-    ppk = next(rule for rule in rules_for("report.escalated.v1") if rule.audience is Audience.PPK)
+    ppk = next(rule for rule in rules_for("report.escalated.v1") if rule.audience is Audience.DECIDER)
     message = templates.render(ppk, _data_for("report.escalated.v1"))
     assert message.subject.startswith("Teguran:")
     assert "29 November 2024 pukul 23.59 WIB" in message.body
@@ -533,8 +587,8 @@ def test_a_replay_is_a_new_delivery_with_the_same_webhook_id() -> None:
 def test_a_decided_case_needs_no_deadline_warning() -> None:
     assert stale_warnings("recommended") == []
     assert stale_warnings("examined") == []
-    assert stale_warnings("decided") == ["peringatan_tenggat_ppk"]
-    assert stale_warnings("closed") == ["peringatan_tenggat_ppk"]
+    assert stale_warnings("decided") == ["peringatan_tenggat_ppk", "peringatan_tenggat_ppk_diperpanjang"]
+    assert stale_warnings("closed") == ["peringatan_tenggat_ppk", "peringatan_tenggat_ppk_diperpanjang"]
 
 
 def test_a_reporter_is_never_shown_in_the_log() -> None:
@@ -625,3 +679,263 @@ def test_timestamp_tolerance(offset: dt.timedelta, accepted: bool) -> None:
     else:
         with pytest.raises(WebhookVerificationError, match="too"):
             verify_webhook(secret, headers, BODY)
+
+
+# ---------------------------------------------------------------- the case of issue 13: deciders, subjects
+
+
+def _subject(
+    subject_id: str,
+    decider: str,
+    unit: str,
+    path: list[str],
+    *,
+    state: str = "recommended",
+    name: str = SUBJECT_NAME,
+    employment_type: str = "PNS",
+    blocked: bool = False,
+) -> dict[str, Any]:
+    return {
+        "subject_id": subject_id,
+        "kind": "terlapor",
+        "accused": {"name": name, "nip": None, "org_unit_code": unit, "position": None},
+        "employee": {
+            "employee_id": f"emp-{subject_id}",
+            "nip": None if employment_type == "NON_ASN" else "198503122010011002",
+            "name": name,
+            "employment_type": employment_type,
+            "position": "Pengadministrasi",
+            "org_unit_code": unit,
+            "org_unit_path": path,
+        },
+        "match_status": "matched",
+        "state": state,
+        "violation_class": None,
+        "sanction": None,
+        "examiner_roles": ["bkpsdm", "inspektorat"],
+        "decider_role": decider,
+        "data_blocked": blocked,
+    }
+
+
+def _with_subjects(event_type: str, *subjects: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    data = _data_for(event_type)
+    return {**data, "case": {**data["case"], "subjects": list(subjects)}, **fields}
+
+
+def test_each_subject_goes_to_its_own_decider_and_where_its_contact_is_found() -> None:
+    data = _with_subjects(
+        "report.escalated.v1",
+        _subject("s1", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"]),
+        _subject("s2", "kepala_opd", "DINKES.PK", ["PEMKAB", "DINKES"], employment_type="NON_ASN"),
+        _subject("s3", "ppk", "DISDIK", ["PEMKAB"]),
+        _subject("s4", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"], state="decided"),
+    )
+    scopes = {(scope.role, scope.lineage): scope.subject_ids for scope in decider_scopes(data)}
+    # A decided subject is not the escalation's business; two PPK subjects of different units
+    # are two lookups, which the same PPK contact answers once (merged_recipients).
+    assert scopes == {
+        ("ppk", ("PEMKAB", "DINKES", "DINKES.PK")): ("s1",),
+        ("kepala_opd", ("PEMKAB", "DINKES", "DINKES.PK")): ("s2",),
+        ("ppk", ("PEMKAB", "DISDIK")): ("s3",),
+    }
+
+
+def test_an_event_about_one_subject_concerns_that_subject_only() -> None:
+    data = _with_subjects(
+        "report.escalation_lifted.v1",
+        _subject("s1", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"], state="decided"),
+        _subject("s2", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"]),
+        subject_id="s1",
+    )
+    assert [s["subject_id"] for s in subjects_concerned(data)] == ["s1"]
+
+
+def test_a_case_without_subjects_goes_to_the_ppk_of_its_units() -> None:
+    (scope,) = decider_scopes(_data_for("report.recommendation_issued.v1"))
+    assert scope.role == "ppk"
+    assert scope.lineage == (
+        "Pemerintah Kabupaten Sleman",
+        "Dinas Kesehatan",
+        "Seksi Promosi Kesehatan",
+        "DINKES.PK",
+    )
+
+
+def test_contacts_of_the_governor_are_the_province_s_and_the_minister_s_the_platform_s() -> None:
+    lineage = ["32", "32.01", "32.01.001"]
+    assert contact_units("ppk", lineage) == lineage
+    assert contact_units("kepala_opd", lineage) == lineage
+    assert contact_units("gubernur", lineage) == ["32"]
+    assert contact_units("kemendagri", lineage) == [None]
+    platform = role_contact("kemendagri", None, "ditjen.otda@kemendagri.example.go.id", "Ditjen Otda")
+    assert platform["_id"] == "kemendagri:platform" and platform["org_unit"] is None
+    assert role_contact("gubernur", "32", "gub@example.go.id", "Gubernur")["_id"] == "gubernur:32"
+    with pytest.raises(InvalidInput):
+        role_contact("kemendagri", "32", "x@example.go.id", "Menteri")
+    with pytest.raises(InvalidInput):
+        role_contact("kepala_opd", None, "x@example.go.id", "Kepala Dinas")
+
+
+def test_the_opd_head_is_the_nearest_unit_s_and_one_contact_deciding_two_subjects_gets_one_notice() -> None:
+    lineage = ("PEMKAB", "DINKES", "DINKES.PK")
+    heads = [
+        {"role": "kepala_opd", "org_unit": "PEMKAB", "email": "setda@example.go.id", "name": "Setda"},
+        {"role": "kepala_opd", "org_unit": "DINKES", "email": "kadinkes@example.go.id", "name": "Kadinkes"},
+    ]
+    (head,) = decider_recipients(DeciderScope("kepala_opd", lineage, ("s2",)), heads)
+    assert (head.address, head.role, head.subject_ids) == ("kadinkes@example.go.id", "kepala_opd", ("s2",))
+    ppk = {"role": "ppk", "org_unit": "PEMKAB", "email": "bupati@example.go.id", "name": "Bupati"}
+    first = decider_recipients(DeciderScope("ppk", lineage, ("s1",)), [ppk])
+    second = decider_recipients(DeciderScope("ppk", ("PEMKAB", "DISDIK"), ("s3",)), [ppk])
+    (merged,) = merged_recipients([*first, *second])
+    assert merged.subject_ids == ("s1", "s3")
+
+
+def test_a_decider_s_notice_greets_their_office_and_names_their_subjects(templates: Templates) -> None:
+    data = _with_subjects(
+        "report.escalated.v1",
+        _subject(
+            "s1",
+            "kepala_opd",
+            "DINKES.PK",
+            ["PEMKAB", "DINKES"],
+            name="Joko Widodo S",
+            employment_type="NON_ASN",
+        ),
+        _subject("s2", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"], name="Siti Aminah", blocked=True),
+        level="blokir_data",
+    )
+    rule = RULE_BY_NAME["eskalasi_ppk"]
+    head = Recipient("kadinkes@example.go.id", "Kadinkes", "kepala_opd", ("s1",))
+    message = templates.render(rule, data, template_extra(head, None, data))
+    assert "Yth. Kepala Perangkat Daerah," in message.body
+    assert "- Joko Widodo S, Pengadministrasi" in message.body
+    assert "Siti Aminah" not in message.body
+    ppk = Recipient("bupati@example.go.id", "Bupati", "ppk", ("s2",))
+    message = templates.render(rule, data, template_extra(ppk, None, data))
+    assert "Yth. Pejabat Pembina Kepegawaian," in message.body
+    assert "Siti Aminah (NIP 198503122010011002), Pengadministrasi; data kepegawaian diblokir" in message.body
+    governor = Recipient("gub@example.go.id", "Gubernur", "gubernur", ("s2",))
+    assert "Yth. Gubernur," in templates.render(rule, data, template_extra(governor, None, data)).body
+    bkpsdm = templates.render(RULE_BY_NAME["eskalasi_bkpsdm"], data).body
+    assert "PPK belum" not in bkpsdm and "Pejabat yang berwenang belum menetapkan" in bkpsdm
+
+
+def test_a_decider_s_delivery_is_logged_under_their_role() -> None:
+    rule = RULE_BY_NAME["eskalasi_ppk"]
+    head = Recipient("kadinkes@example.go.id", "Kadinkes", "kepala_opd", ("s1",))
+    now = _at(2024, 12, 6, 17)
+    doc = rule_delivery(
+        rule, "evt-9", rule.event_type, _data_for(rule.event_type), head, Message("s", "b"), now, now
+    )
+    assert doc["audience"] == "kepala_opd"
+
+
+def test_the_lifted_block_is_told_to_the_decider_and_bkpsdm(templates: Templates) -> None:
+    data = _with_subjects(
+        "report.escalation_lifted.v1",
+        _subject("s1", "ppk", "DINKES.PK", ["PEMKAB", "DINKES"], state="decided"),
+        subject_id="s1",
+    )
+    (decider,) = [r for r in rules_for("report.escalation_lifted.v1") if r.audience is Audience.DECIDER]
+    ppk = Recipient("bupati@example.go.id", "Bupati", "ppk", ("s1",))
+    message = templates.render(decider, data, template_extra(ppk, None, data))
+    assert "dicabut" in message.subject
+    assert (
+        "21 Desember 2024 pukul 00.00 WIB" in message.body
+        and "6 Januari 2025 pukul 11.00 WIB" in message.body
+    )
+    assert SUBJECT_NAME in message.body
+    (bkpsdm,) = [r for r in rules_for("report.escalation_lifted.v1") if r.audience is Audience.BKPSDM]
+    assert "Yth. BKPSDM," in templates.render(bkpsdm, data).body
+
+
+def test_an_extension_tells_the_reporter_the_new_date_and_the_reason_only(templates: Templates) -> None:
+    data = _data_for("report.deadline_extended.v1")
+    (rule,) = [r for r in rules_for("report.deadline_extended.v1") if r.audience is Audience.REPORTER]
+    message = templates.render(rule, data)
+    text = message.subject + message.body
+    assert "6 Desember 2024 pukul 23.59 WIB" in message.body
+    assert "29 November 2024 pukul 23.59 WIB" in message.body
+    assert data["reason"] in message.body and "kode pelacakan" in message.body
+    for secret in (
+        SUBJECT_NAME,
+        "Bambang",
+        data["case"]["case_id"],
+        "DINKES",
+        "Dinas Kesehatan",
+        "bkpsdm",
+        "PPK",
+    ):
+        assert secret not in text, secret
+
+
+def test_an_extended_decision_deadline_moves_the_decider_s_warning() -> None:
+    data = _data_for("report.deadline_extended.v1")
+    (warning,) = [r for r in rules_for("report.deadline_extended.v1") if r.audience is Audience.DECIDER]
+    assert applies(warning, data) and scheduled_at(warning, data) == _at(2024, 12, 3, 17)
+    assert superseded_warnings("report.deadline_extended.v1", data) == [
+        "peringatan_tenggat_ppk",
+        "peringatan_tenggat_ppk_diperpanjang",
+    ]
+    other = {**data, "deadline": "bawaslu_review"}
+    assert not applies(warning, other) and superseded_warnings("report.deadline_extended.v1", other) == []
+    assert superseded_warnings("report.escalated.v1", data) == []
+
+
+def test_a_merge_tells_the_reporters_of_the_moved_reports_without_the_other_case(
+    templates: Templates,
+) -> None:
+    data = _data_for("report.cases_merged.v1")
+    (rule,) = rules_for("report.cases_merged.v1")
+    assert rule.audience is Audience.REPORTER and rule.reports_key == "report_ids"
+    message = templates.render(rule, data)
+    text = message.subject + message.body
+    assert "digabungkan ke kasus lain" in text and "Laporan diverifikasi satuan tugas netralitas" in text
+    assert "kode pelacakan" in message.body.lower()
+    for secret in (
+        "Bambang",
+        data["case"]["case_id"],
+        data["merged_case_id"],
+        data["reason"],
+        "DINKES",
+        "bkpsdm",
+    ):
+        assert secret not in text, secret
+    assert contacts_moving("report.cases_merged.v1", data) == (["RPT-7"], "KSS-2024-000123")
+    split = {
+        "case": _case(),
+        "from_case_id": "KSS-1",
+        "report_id": "RPT-3",
+        "reason": "x",
+        "actor_role": "bkpsdm",
+    }
+    assert contacts_moving("report.split.v1", split) == (["RPT-3"], "KSS-2024-000123")
+    assert contacts_moving("report.verified.v1", _data_for("report.verified.v1")) is None
+
+
+def test_a_case_ending_by_merge_sends_the_merge_notice_not_a_closing_one() -> None:
+    (closed,) = rules_for("report.closed.v1")
+    assert applies(closed, _data_for("report.closed.v1"))
+    assert not applies(closed, {**_data_for("report.closed.v1"), "to_state": "merged"})
+
+
+def test_state_labels_follow_the_reports_service() -> None:
+    from services.reports.domain import STATE_LABELS as REPORTS_LABELS
+
+    assert STATE_LABELS == {state.value: text for state, text in REPORTS_LABELS.items()}
+    assert "PPK" not in STATE_LABELS["decided"]
+
+
+def test_agencies_may_subscribe_to_the_new_public_events() -> None:
+    for event_type in (
+        "public.report.escalation_lifted.v1",
+        "public.report.subject_assigned.v1",
+        "public.report.subject_added.v1",
+        "public.report.cases_merged.v1",
+        "public.report.split.v1",
+        "public.report.deadline_extended.v1",
+    ):
+        assert event_type in PUBLIC_EVENT_TYPES
+    assert not_public(["report.deadline_extended.v1"]) == ["report.deadline_extended.v1"]

@@ -29,6 +29,7 @@ BKPSDM = Principal("bkpsdm-1", Role.BKPSDM, "32", None)
 BKPSDM_OF_OTHER_PEMDA = Principal("bkpsdm-2", Role.BKPSDM, "33", None)
 BKN = Principal("bkn-1", Role.BKN, None, None)
 PPK = Principal("ppk-1", Role.PPK, "32", None)
+PLATFORM_BKPSDM = Principal("bkpsdm-0", Role.BKPSDM, None, None)
 
 
 class FakeStore:
@@ -52,15 +53,25 @@ class FakeStore:
     async def reporter_contact_ids(self, session: Session, case_id: str | None) -> list[str]:
         return [key for key, doc in self.reporter_contacts.items() if doc["case_id"] == case_id]
 
+    async def known_reporter_contacts(self, session: Session, report_ids: Sequence[str]) -> list[str]:
+        return sorted(key for key in self.reporter_contacts if key in report_ids)
+
+    async def move_reporter_contacts(self, session: Session, report_ids: Sequence[str], case_id: str) -> None:
+        for key in report_ids:
+            if key in self.reporter_contacts:
+                self.reporter_contacts[key]["case_id"] = case_id
+
     async def save_role_contact(self, doc: Document) -> None:
         self.role_contacts[doc["_id"]] = dict(doc)
 
     async def list_role_contacts(self) -> list[Document]:
         return [self.role_contacts[key] for key in sorted(self.role_contacts)]
 
-    async def role_contacts_in(self, session: Session, role: str, units: Sequence[str]) -> list[Document]:
+    async def role_contacts_in(
+        self, session: Session, role: str, units: Sequence[str | None]
+    ) -> list[Document]:
         return [
-            doc for doc in self.role_contacts.values() if doc["role"] == role and doc["org_unit"] in units
+            doc for doc in self.role_contacts.values() if doc["role"] == role and doc.get("org_unit") in units
         ]
 
     async def employee(self, session: Session, employee_id: str) -> Document | None:
@@ -76,6 +87,24 @@ class FakeStore:
         self, session: Session, case_id: str | None, rules: Sequence[str], reason: str
     ) -> None:
         self._cancel(lambda doc: doc.get("case_id") == case_id and doc["rule"] in rules, reason)
+
+    async def cancel_pending_of_subjects(
+        self,
+        session: Session,
+        case_id: str | None,
+        rules: Sequence[str],
+        subject_ids: Sequence[str],
+        reason: str,
+    ) -> None:
+        self._cancel(
+            lambda doc: (
+                doc.get("case_id") == case_id
+                and doc["rule"] in rules
+                and bool(doc.get("subject_ids"))
+                and set(doc["subject_ids"]) <= set(subject_ids)
+            ),
+            reason,
+        )
 
     async def cancel_pending_of_subscription(self, subscription_id: str, reason: str) -> None:
         self._cancel(lambda doc: doc.get("subscription_id") == subscription_id, reason)
@@ -393,3 +422,213 @@ async def test_unsubscribing_cancels_its_pending_webhooks(usecases: NotifyUseCas
     (delivery,) = store.deliveries.values()
     assert (delivery["status"], delivery["last_error"]) == ("cancelled", "langganan dihapus")
     assert await usecases.subscriptions(BKPSDM) == []
+
+
+# ---------------------------------------------------------------- the case of issue 13
+
+
+def _subject(subject_id: str, decider: str, unit: str, path: list[str], **fields: Any) -> dict[str, Any]:
+    return {
+        "subject_id": subject_id,
+        "kind": "terlapor",
+        "accused": {"name": f"Terlapor {subject_id}", "nip": None, "org_unit_code": unit, "position": None},
+        "employee": {
+            "employee_id": f"e-{subject_id}",
+            "nip": None,
+            "name": f"Pegawai {subject_id}",
+            "employment_type": fields.pop("employment_type", "PNS"),
+            "position": "Pengadministrasi",
+            "org_unit_code": unit,
+            "org_unit_path": path,
+        },
+        "match_status": "matched",
+        "state": fields.pop("state", "recommended"),
+        "violation_class": None,
+        "sanction": None,
+        "examiner_roles": ["bkpsdm", "inspektorat"],
+        "decider_role": decider,
+        "data_blocked": False,
+        **fields,
+    }
+
+
+def _escalated(*subjects: dict[str, Any]) -> dict[str, Any]:
+    case = {**_case("recommended", decision="2029-02-05T17:00:00Z"), "subjects": list(subjects)}
+    return {
+        "case": case,
+        "level": "peringatan",
+        "due_at": "2029-02-05T17:00:00Z",
+        "detected_at": NOW.isoformat(),
+    }
+
+
+async def test_the_deciders_roles_get_contacts_the_minister_s_once_for_the_platform(
+    usecases: NotifyUseCases, store: FakeStore
+) -> None:
+    doc = await usecases.set_role_contact(BKPSDM, "kepala_opd", "32", "kadis@x.go.id", "Kepala Dinas")
+    assert doc["_id"] == "kepala_opd:32"
+    assert (await usecases.set_role_contact(BKPSDM, "gubernur", "32", "gub@x.go.id", "Gubernur"))[
+        "org_unit"
+    ] == "32"
+    with pytest.raises(Forbidden, match="seluruh platform"):
+        await usecases.set_role_contact(BKPSDM, "kemendagri", None, "otda@x.go.id", "Ditjen Otda")
+    with pytest.raises(InvalidInput):
+        await usecases.set_role_contact(PLATFORM_BKPSDM, "kemendagri", "32", "otda@x.go.id", "Ditjen Otda")
+    doc = await usecases.set_role_contact(PLATFORM_BKPSDM, "kemendagri", None, "otda@x.go.id", "Ditjen Otda")
+    assert (doc["_id"], doc["org_unit"]) == ("kemendagri:platform", None)
+
+
+async def test_an_escalation_reaches_each_subject_s_decider_and_bkpsdm_as_before(
+    usecases: NotifyUseCases, store: FakeStore
+) -> None:
+    await _contact(store, "ppk", "32", "bupati@x.go.id", "Bupati")
+    await _contact(store, "kepala_opd", "32.01.001", "kadis@x.go.id", "Kepala Dinas")
+    await _contact(store, "kepala_opd", "32.01.002", "kadis2@x.go.id", "Kepala Dinas Lain")
+    await _contact(store, "gubernur", "32", "gub@x.go.id", "Gubernur")
+    await _contact(store, "bkpsdm", "32", "bkpsdm@x.go.id", "BKPSDM")
+    await store.save_role_contact(
+        {
+            "_id": "kemendagri:platform",
+            "role": "kemendagri",
+            "org_unit": None,
+            "email": "otda@x.go.id",
+            "name": "Otda",
+        }
+    )
+    data = _escalated(
+        _subject("s1", "kepala_opd", "32.01.001", ["32", "32.01"], employment_type="NON_ASN"),
+        _subject("s2", "gubernur", "32.01", ["32"]),
+        _subject("s3", "kemendagri", "32", []),
+        _subject("s4", "ppk", "32.01.001", ["32", "32.01"], state="decided"),
+    )
+    assert await usecases.plan(SESSION, "evt-1", "report.escalated.v1", data) == 4
+    by_recipient = {doc["recipient"]: doc for doc in store.deliveries.values()}
+    assert set(by_recipient) == {"kadis@x.go.id", "gub@x.go.id", "otda@x.go.id", "bkpsdm@x.go.id"}
+    head = by_recipient["kadis@x.go.id"]
+    assert head["audience"] == "kepala_opd" and "Yth. Kepala Perangkat Daerah," in head["body"]
+    assert "Pegawai s1" in head["body"] and "Pegawai s2" not in head["body"]
+    assert (
+        by_recipient["gub@x.go.id"]["audience"] == "gubernur"
+        and "Pegawai s2" in by_recipient["gub@x.go.id"]["body"]
+    )
+    assert "Yth. Menteri Dalam Negeri," in by_recipient["otda@x.go.id"]["body"]
+    assert by_recipient["bkpsdm@x.go.id"]["audience"] == "bkpsdm"
+
+
+async def test_a_lifted_block_is_told_once_per_subject_to_its_decider_and_bkpsdm(
+    usecases: NotifyUseCases, store: FakeStore
+) -> None:
+    await _contact(store, "ppk", "32", "bupati@x.go.id", "Bupati")
+    await _contact(store, "bkpsdm", "32", "bkpsdm@x.go.id", "BKPSDM")
+    subjects = [
+        _subject("s1", "ppk", "32.01.001", ["32", "32.01"], state="decided"),
+        _subject("s2", "ppk", "32.01.001", ["32", "32.01"], state="decided"),
+    ]
+    for number, subject in enumerate(subjects, start=1):
+        data = {
+            "case": {**_case("decided", decision="2029-02-05T17:00:00Z"), "subjects": subjects},
+            "subject_id": subject["subject_id"],
+            "level": "blokir_data",
+            "blocked_at": "2029-02-20T17:00:00Z",
+            "lifted_at": NOW.isoformat(),
+            "reason": "Keputusan telah ditetapkan; pemblokiran data kepegawaian dicabut.",
+        }
+        assert await usecases.plan(SESSION, f"evt-{number}", "report.escalation_lifted.v1", data) == 2
+    notices = [doc for doc in store.deliveries.values() if doc["rule"] == "pencabutan_blokir_pemutus"]
+    assert len(notices) == 2
+    assert {("Pegawai s1" in doc["body"], "Pegawai s2" in doc["body"]) for doc in notices} == {
+        (True, False),
+        (False, True),
+    }
+
+
+async def test_an_extension_tells_the_reporter_and_moves_the_decider_s_warning(
+    usecases: NotifyUseCases, store: FakeStore, sealer: Sealer
+) -> None:
+    await _contact(store, "ppk", "32", "ppk@x.go.id", "Bupati")
+    await usecases.keep_reporter_contact(
+        SESSION,
+        {
+            "report_id": "r-1",
+            "case_id": "c-1",
+            "sealed_contact": sealer.seal({"contact": "a@x.org"}).decode(),
+        },
+    )
+    recommended = _transition("report.recommendation_issued.v1", "recommended")
+    await usecases.plan(SESSION, "evt-1", "report.recommendation_issued.v1", recommended)
+    old = next(doc for doc in store.deliveries.values() if doc["rule"] == "peringatan_tenggat_ppk")
+    extended = {
+        "case": _case("recommended", decision="2029-02-12T17:00:00Z"),
+        "deadline": "decision",
+        "previous_due_at": "2029-02-05T17:00:00Z",
+        "due_at": "2029-02-12T17:00:00Z",
+        "reason": "Bawaslu meminta keterangan tambahan.",
+        "actor_role": "bkpsdm",
+        "at": NOW.isoformat(),
+    }
+    assert await usecases.plan(SESSION, "evt-2", "report.deadline_extended.v1", extended) == 2
+    assert (old["status"], old["last_error"]) == (
+        "cancelled",
+        "tenggat diperpanjang; peringatan dijadwalkan ulang",
+    )
+    new = next(
+        doc for doc in store.deliveries.values() if doc["rule"] == "peringatan_tenggat_ppk_diperpanjang"
+    )
+    assert new["status"] == "pending" and new["next_attempt_at"] == dt.datetime(
+        2029, 2, 9, 23, 0, tzinfo=dt.UTC
+    )
+    notice = next(
+        doc
+        for doc in store.deliveries.values()
+        if doc["event_id"] == "evt-2" and doc["audience"] == "reporter"
+    )
+    assert notice["recipient"] == "sealed:r-1" and "Bawaslu meminta keterangan tambahan." in notice["body"]
+
+
+async def test_a_merge_tells_the_moved_reporters_once_and_they_follow_the_new_case(
+    usecases: NotifyUseCases, store: FakeStore, sealer: Sealer
+) -> None:
+    for report_id, case_id in (("r-1", "c-1"), ("r-2", "c-2"), ("r-3", "c-2")):
+        sealed = sealer.seal({"contact": f"{report_id}@x.org"}).decode()
+        await usecases.keep_reporter_contact(
+            SESSION, {"report_id": report_id, "case_id": case_id, "sealed_contact": sealed}
+        )
+    merged = {
+        "case": _case("verified"),
+        "merged_case_id": "c-2",
+        "report_ids": ["r-2", "r-3", "r-without-contact"],
+        "reason": "Kejadian dan terlapor sama.",
+        "actor_role": "bkpsdm",
+        "at": NOW.isoformat(),
+    }
+    assert await usecases.plan(SESSION, "evt-1", "report.cases_merged.v1", merged) == 2
+    assert {doc["recipient"] for doc in store.deliveries.values()} == {"sealed:r-2", "sealed:r-3"}
+    assert {doc["case_id"] for doc in store.reporter_contacts.values()} == {"c-1"}
+    # The merged case's own closing says nothing more; the next step of the joined case reaches all.
+    closed = {**_transition("report.closed.v1", "merged"), "case": {**_case("merged"), "case_id": "c-2"}}
+    assert await usecases.plan(SESSION, "evt-2", "report.closed.v1", closed) == 0
+    verified = _transition("report.status_changed.v1", "examined")
+    assert await usecases.plan(SESSION, "evt-3", "report.status_changed.v1", verified) == 3
+
+
+async def test_a_subject_s_decision_cancels_its_decider_s_warning_while_another_subject_waits(
+    usecases: NotifyUseCases, store: FakeStore
+) -> None:
+    await _contact(store, "ppk", "32", "bupati@x.go.id", "Bupati")
+    await _contact(store, "kepala_opd", "32.01.001", "kadis@x.go.id", "Kepala Dinas")
+    s1 = _subject("s1", "kepala_opd", "32.01.001", ["32", "32.01"], employment_type="NON_ASN")
+    s2 = _subject("s2", "ppk", "32.01.001", ["32", "32.01"])
+    recommended = _transition("report.recommendation_issued.v1", "recommended")
+    recommended["case"]["subjects"] = [s1, s2]
+    await usecases.plan(SESSION, "evt-1", "report.recommendation_issued.v1", recommended)
+    warnings = {
+        doc["recipient"]: doc for doc in store.deliveries.values() if doc["rule"] == "peringatan_tenggat_ppk"
+    }
+    assert set(warnings) == {"kadis@x.go.id", "bupati@x.go.id"}
+    # The OPD head decides s1; the case stays open (examined) for s2.
+    decided = _transition("report.sanction_imposed.v1", "examined")
+    decided["subject_id"] = "s1"
+    decided["case"]["subjects"] = [{**s1, "state": "decided"}, {**s2, "state": "examined"}]
+    await usecases.plan(SESSION, "evt-2", "report.sanction_imposed.v1", decided)
+    assert warnings["kadis@x.go.id"]["status"] == "cancelled"
+    assert warnings["bupati@x.go.id"]["status"] == "pending"
