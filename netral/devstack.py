@@ -255,7 +255,14 @@ def up(report: Callable[[str], None] = lambda _: None) -> dict[str, str]:
     environment |= smtp_environment()
     started = [launch_service(service, environment) for service in SERVICES]
     asyncio.run(wait_all_ready(started, up_timeout(), report))
-    return {item.service.name: item.url for item in started} | environment
+    urls = {item.service.name: item.url for item in started}
+    report(f"  Halaman awal (semua halaman, masuk DEV-ONLY): {start_page_url(urls)}")
+    return urls | environment
+
+
+def start_page_url(urls: Mapping[str, str]) -> str:
+    """The registry's start page, which links to every page of every service."""
+    return f"{urls['registry']}/"
 
 
 def up_timeout() -> float:

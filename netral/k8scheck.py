@@ -214,6 +214,11 @@ REQUIRED_IN_CLUSTER: dict[str, frozenset[str]] = {
             "AUTH_JWKS_URL",
             "AUTH_ISSUER",
             "AUTH_AUDIENCE",
+            "WEB_PUBLIC_URL",
+            "WEB_SESSION_KEY",
+            "OIDC_ISSUER",
+            "OIDC_CLIENT_ID",
+            "OIDC_CLIENT_SECRET",
         }
     ),
     "registry": frozenset({"NIK_SECRET"}),

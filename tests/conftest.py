@@ -56,6 +56,7 @@ def key_dir() -> Path:
         (directory / name).write_bytes(Fernet.generate_key())
     (directory / "notify-contact.private").write_bytes(generate_private_key())
     (directory / "reports-tracking.key").write_bytes(secrets.token_urlsafe(32).encode())
+    (directory / "web-session.key").write_bytes(secrets.token_urlsafe(32).encode())
     return directory
 
 
@@ -79,6 +80,7 @@ def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[
         "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(key_dir / "notify-contact.private"),
         "WEBHOOK_SECRET_KEY_FILE": str(key_dir / "notify-webhook.fernet"),
         "TRACKING_KEY_FILE": str(key_dir / "reports-tracking.key"),
+        "WEB_SESSION_KEY_FILE": str(key_dir / "web-session.key"),
         "KAFKA_PARTITIONS": "3",
     }
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -38,6 +39,9 @@ from services.kit.requestlimits import JsonTooDeep, RequestLimits, too_large_bod
 from services.kit.runtime import Runtime, ensure_topics
 from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
 from services.kit.validation import field_errors
+from services.webkit.pages import Pages
+from services.webkit.signin import DevDirectory
+from services.webkit.wiring import install_pages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,13 +109,22 @@ def create_app(
     publishes: Sequence[type[EventData]],
     body_limits: Mapping[str, int] | None = None,
     notices: Callable[[], Mapping[str, Any]] | None = None,
+    page_routers: Sequence[APIRouter] | None = None,
+    page_templates: Path | Sequence[Path] | None = None,
+    pages: Pages | None = None,
+    sign_in_directory: DevDirectory | None = None,
 ) -> FastAPI:
     """`body_limits`: the largest request body, in bytes, per path prefix (the longest prefix
     wins; `{"/v1/imports": 200 * 2**20}`); every other path has `settings.http_max_body_bytes`.
     Enforced while the body is read, before FastAPI parses it (kit.requestlimits).
 
     `notices`: what an operator should know about the service that does not make it unready
-    (a holiday list that is only an estimate); called on every `/readyz`, shown under "notices"."""
+    (a holiday list that is only an estimate); called on every `/readyz`, shown under "notices".
+
+    Pages (services.webkit): `page_routers` (from `webkit.page_router()`) and the service's
+    `page_templates` folder(s), or a ready `pages`; with any of them the app also gets the
+    session, `/static/webkit/`, `/masuk` and `/keluar`. `sign_in_directory`: who the DEV-ONLY
+    sign-in page lists (the registry only). A service without pages passes none of these."""
     settings = runtime.settings
     # Built first: a service without its issuer must exit at start, not at its first request.
     token_verifier = TokenVerifier(settings)
@@ -152,6 +165,12 @@ def create_app(
     document_error_answers(app)
     app.state.runtime = runtime
     app.state.readiness = readiness
+    with_pages = page_routers is not None or page_templates is not None or pages is not None
+    if with_pages or sign_in_directory is not None:
+        if pages is None:
+            folders = [page_templates] if isinstance(page_templates, Path) else list(page_templates or [])
+            pages = Pages(settings, template_dirs=folders)
+        install_pages(app, settings, page_routers or [], pages, sign_in_directory)
     app.add_middleware(StartingGate, readiness=readiness)
     app.add_middleware(
         RequestLimits,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +14,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 LOCAL_DIR = Path(__file__).resolve().parents[2] / ".local"
 DEFAULT_MONGO_PORT = 27117
 DEFAULT_KAFKA_PORT = 19092
+
+
+def _local_link(variable: str, default_port: int) -> str:
+    """`make up` starts each service on its NETRAL_*_PORT (netral.devstack): the links follow."""
+    return f"http://127.0.0.1:{os.environ.get(variable, default_port)}"
+
+
+@dataclass(frozen=True)
+class WebLinks:
+    """The base URL (no trailing slash) of each service's pages (`links` in every template)."""
+
+    registry: str
+    signing: str
+    reports: str
+    notify: str
+
+    def of(self, service: str) -> str:
+        """The base URL of `service`'s pages ("" when the service is not one of the four)."""
+        return str(getattr(self, service, "")).rstrip("/")
+
+    def bases(self) -> list[str]:
+        return [self.of(name) for name in ("registry", "signing", "reports", "notify")]
 
 
 class ServiceSettings(BaseSettings):
@@ -76,6 +100,28 @@ class ServiceSettings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # The pages (services.webkit): one session for every service, one sign-in.
+    web_public_url: str | None = None
+    """Production: the one public address of every service's pages (the Ingress routes by
+    path), e.g. https://netral.jabarprov.go.id. Set, it replaces the four URLs below."""
+    web_registry_url: str = Field(default_factory=lambda: _local_link("NETRAL_REGISTRY_PORT", 8001))
+    """Locally each service's pages are on its own port (`make up`'s NETRAL_*_PORT)."""
+    web_signing_url: str = Field(default_factory=lambda: _local_link("NETRAL_SIGNING_PORT", 8002))
+    web_reports_url: str = Field(default_factory=lambda: _local_link("NETRAL_REPORTS_PORT", 8003))
+    web_notify_url: str = Field(default_factory=lambda: _local_link("NETRAL_NOTIFY_PORT", 8004))
+    web_session_key: SecretStr | None = None
+    """Signs the session cookie, the same for every service. Production: from a secret store.
+    Unset in DEV_MODE: a DEV-ONLY key generated under .local/dev-keys."""
+    web_session_key_file: Path = LOCAL_DIR / "dev-keys" / "web-session.key"
+    web_session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    """How long a sign-in lasts, from the moment of signing in (not renewed by activity)."""
+    oidc_issuer: str | None = None
+    """Production sign-in: the OpenID Connect issuer (its /.well-known/openid-configuration is
+    read when someone signs in). Required unless DEV_MODE."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scope: str = "openid profile"
+
     @model_validator(mode="after")
     def _sasl_has_credentials(self) -> ServiceSettings:
         if self.kafka_security_protocol.startswith("SASL") and not (
@@ -86,6 +132,19 @@ class ServiceSettings(BaseSettings):
                 "and KAFKA_SASL_PASSWORD"
             )
         return self
+
+    @property
+    def web_links(self) -> WebLinks:
+        """The base URL of each service's pages, for links between them."""
+        if self.web_public_url:
+            public = self.web_public_url.rstrip("/")
+            return WebLinks(registry=public, signing=public, reports=public, notify=public)
+        return WebLinks(
+            registry=self.web_registry_url.rstrip("/"),
+            signing=self.web_signing_url.rstrip("/"),
+            reports=self.web_reports_url.rstrip("/"),
+            notify=self.web_notify_url.rstrip("/"),
+        )
 
     @property
     def database_name(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from contracts.registry import (
@@ -16,12 +18,15 @@ from services.kit.app import create_app
 from services.kit.clock import Clock, SystemClock
 from services.kit.devkeys import configured_or_dev
 from services.kit.runtime import build_runtime
+from services.registry import import_pages, pages
 from services.registry.api import router
 from services.registry.importer import ImportSettings, ImportWorker
 from services.registry.nik import NikVault
 from services.registry.settings import RegistrySettings
 from services.registry.store import RegistryStore
 from services.registry.usecases import RegistryUseCases
+
+PAGE_TEMPLATES = Path(__file__).parent / "templates" / "pages"
 
 
 def build_app(settings: RegistrySettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -64,7 +69,12 @@ def build_app(settings: RegistrySettings | None = None, clock: Clock | None = No
             EmployeeTransferredV1,
             EmployeeDeactivatedV1,
         ],
-        body_limits={"/v1/imports": settings.max_import_bytes},
+        # The import page takes the same files as the API.
+        body_limits={"/v1/imports": settings.max_import_bytes, "/impor": settings.max_import_bytes},
+        page_routers=[pages.router, import_pages.router],
+        page_templates=PAGE_TEMPLATES,
+        # The registry has the people: it hosts the DEV-ONLY sign-in list for every service.
+        sign_in_directory=pages.dev_directory,
     )
     app.state.registry = RegistryUseCases(store, vault, clock, worker.notify)
     return app

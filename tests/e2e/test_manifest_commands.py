@@ -54,6 +54,8 @@ def dev_secret(name: str, service_env: dict[str, str]) -> str | None:
         "NOTIFY_CONTACT_PUBLIC_KEY": NOTIFY_CONTACT_PUBLIC_KEY,
         "NOTIFY_CONTACT_PRIVATE_KEY": NOTIFY_CONTACT_PRIVATE_KEY,
         "WEBHOOK_SECRET_KEYS": Fernet.generate_key().decode(),
+        "WEB_SESSION_KEY": secrets.token_urlsafe(32),
+        "OIDC_CLIENT_SECRET": secrets.token_urlsafe(24),
     }
     return values.get(name)
 

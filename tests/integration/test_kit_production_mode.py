@@ -25,6 +25,10 @@ KEYS_UNSET = {
         "NOTIFY_CONTACT_PRIVATE_KEY",
         "WEBHOOK_SECRET_KEYS",
         "AUTH_JWKS_URL",
+        "WEB_SESSION_KEY",
+        "OIDC_CLIENT_SECRET",
+        "OIDC_ISSUER",
+        "OIDC_CLIENT_ID",
     )
 }
 
