@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -11,7 +12,7 @@ from services.kit.clock import Clock, FileClock, SystemClock
 from services.kit.runtime import build_runtime
 from services.kit.sealedbox import ContactOpener
 from services.kit.sealing import Sealer
-from services.notify import handlers
+from services.notify import handlers, pages
 from services.notify.api import replay_limited, router
 from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel, WebhookTargets
 from services.notify.dispatcher import Dispatcher, DispatchMetrics, RecipientLimit
@@ -20,6 +21,8 @@ from services.notify.ratelimits import ReplayLimit
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.usecases import NotifyUseCases
+
+PAGE_TEMPLATES = Path(__file__).parent / "templates" / "pages"
 
 
 def build_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -89,7 +92,14 @@ def build_app(settings: NotifySettings | None = None, clock: Clock | None = None
     handlers.subscribe(runtime.consumers, usecases, store.projection, dispatcher.wakeup)
     runtime.startup_hooks.append(store.ensure_indexes)
     runtime.background_tasks.append(dispatcher.run)
-    app = create_app(runtime, "Netralitas ASN: notify", [router], publishes=[])
+    app = create_app(
+        runtime,
+        "Netralitas ASN: notify",
+        [router],
+        publishes=[],
+        page_routers=[pages.router],
+        page_templates=PAGE_TEMPLATES,
+    )
     app.add_exception_handler(ReplayLimited, replay_limited)
     app.state.notify_usecases = usecases
     app.state.notify_store = store

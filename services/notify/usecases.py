@@ -230,6 +230,12 @@ class NotifyUseCases:
             raise Forbidden(SUBSCRIPTION_OF_ANOTHER_UNIT)
         return sub
 
+    async def subscription(self, principal: Principal, subscription_id: str) -> Document:
+        """One subscription the caller may manage (to confirm its deletion, or replay it); the
+        sealed secret is left out: nobody sees it again."""
+        sub = await self._managed(principal, subscription_id)
+        return {key: value for key, value in sub.items() if key != "sealed_secret"}
+
     async def unsubscribe(self, principal: Principal, subscription_id: str) -> None:
         """Its webhooks not yet sent are cancelled."""
         await self._managed(principal, subscription_id)

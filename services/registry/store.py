@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from bson import ObjectId
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -86,6 +86,7 @@ class RegistryStore:
         )
         await ensure_index(self.history, [("employee_id", ASCENDING), ("at", ASCENDING)])
         await ensure_index(self.imports, [("status", ASCENDING), ("lease_until", ASCENDING)])
+        await ensure_index(self.imports, [("scope", ASCENDING), ("created_at", DESCENDING)])
         await ensure_index(self.import_errors, [("import_id", ASCENDING), ("line", ASCENDING)])
         await ensure_index(self.import_chunks, [("import_id", ASCENDING), ("first", ASCENDING)])
 
@@ -245,6 +246,45 @@ class RegistryStore:
             skip=skip,
             limit=limit,
         ).to_list()
+
+    async def import_error_count(self, import_id: str) -> int:
+        return await self.import_errors.count_documents({"import_id": import_id})
+
+    async def all_import_errors(self, import_id: str) -> AsyncIterator[Document]:
+        """Every error of the import, in the order of the report, read as the caller goes."""
+        cursor = self.import_errors.find(
+            {"import_id": import_id},
+            {"_id": 0, "import_id": 0},
+            sort=[("line", ASCENDING), ("column", ASCENDING)],
+        )
+        async for error in cursor:
+            yield error
+
+    async def recent_imports(self, scope: str | None, whole_platform: bool, limit: int) -> list[Document]:
+        """The latest imports, newest first: those of `scope`, or every one for `whole_platform`.
+        Without the file's references, which no page needs."""
+        query: Document = {} if whole_platform else {"scope": scope}
+        return await self.imports.find(
+            query,
+            {"file_id": 0, "sha256": 0, "owner": 0, "lease_until": 0},
+            sort=[("created_at", DESCENDING)],
+            limit=limit,
+        ).to_list()
+
+    async def imports_progress(self, import_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """`import_progress` of several imports in one aggregation."""
+        fields = ("processed", "imported", "updated", "unchanged", "failed")
+        cursor = await self.import_chunks.aggregate(
+            [
+                {"$match": {"import_id": {"$in": list(import_ids)}}},
+                {"$group": {"_id": "$import_id", **{field: {"$sum": f"${field}"} for field in fields}}},
+            ]
+        )
+        found = {doc["_id"]: doc async for doc in cursor}
+        return {
+            import_id: {field: int(found[import_id][field]) if import_id in found else 0 for field in fields}
+            for import_id in import_ids
+        }
 
     async def import_file(self, job: Document) -> bytes:
         stream = await self.files.open_download_stream(job["file_id"])

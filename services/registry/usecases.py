@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +77,12 @@ class ImportStatus:
     progress: dict[str, int]
     errors: list[Document]
     """One page of the per-row errors."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    job: Document
+    progress: dict[str, int]
 
 
 def sniffed(data: bytes) -> tuple[CsvLayout, int]:
@@ -308,14 +314,38 @@ class RegistryUseCases:
         self.import_queued()
         return ImportStarted(import_id, total, layout.ignored)
 
-    async def import_status(
-        self, principal: Principal, import_id: str, errors_skip: int, errors_limit: int
-    ) -> ImportStatus:
+    async def _visible_import(self, principal: Principal, import_id: str) -> Document:
         principal.check_role(*IMPORTERS)
         job = await self.store.import_job(import_id)
         if job is None:
             raise NotFound(f"impor {import_id} tidak ditemukan")
         if job.get("scope") != principal.org_unit and principal.org_unit is not None:
             raise Forbidden("impor ini milik unit lain")
+        return job
+
+    async def import_status(
+        self, principal: Principal, import_id: str, errors_skip: int, errors_limit: int
+    ) -> ImportStatus:
+        job = await self._visible_import(principal, import_id)
         errors = await self.store.import_errors_page(import_id, errors_skip, errors_limit)
         return ImportStatus(job, await self.store.import_progress(import_id), errors)
+
+    async def import_error_count(self, principal: Principal, import_id: str) -> int:
+        """How many errors the import's report holds (a row can have several)."""
+        await self._visible_import(principal, import_id)
+        return await self.store.import_error_count(import_id)
+
+    async def import_error_report(
+        self, principal: Principal, import_id: str
+    ) -> tuple[Document, AsyncIterator[Document]]:
+        """The import and all its errors, read as they are sent (a report can be long)."""
+        job = await self._visible_import(principal, import_id)
+        return job, self.store.all_import_errors(import_id)
+
+    async def recent_imports(self, principal: Principal, limit: int) -> list[ImportSummary]:
+        """The latest imports the caller may see, newest first: those made within the caller's
+        unit (as `import_status` allows), every one for a platform-wide caller."""
+        principal.check_role(*IMPORTERS)
+        jobs = await self.store.recent_imports(principal.org_unit, principal.org_unit is None, limit)
+        progress = await self.store.imports_progress([job["_id"] for job in jobs])
+        return [ImportSummary(job, progress[job["_id"]]) for job in jobs]

@@ -2535,3 +2535,181 @@ def verify_access_log(
             f"log lebih pendek ({length}) daripada kepala yang diterbitkan ({published.length})",
         )
     return AccessLogCheck(True, length, prev, None, None)
+
+
+# ---------------------------------------------------------------- evidence files and additions
+
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+"""The largest evidence file: a phone photo or a short clip; a longer video goes in as a link."""
+EVIDENCE_MAX_FILES = 5
+"""Files per report, and per addition to it."""
+EVIDENCE_TYPES: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "application/pdf": "pdf",
+    "video/mp4": "mp4",
+}
+"""What evidence files may be, with the extension a handler's download is named with."""
+EVIDENCE_TYPE_NAMES = "JPEG, PNG, PDF atau MP4"
+MIN_ADDITION = 10
+"""Characters of the text a reporter adds later (files alone need none)."""
+MAX_ADDITION = 5000
+
+
+def sniff_evidence_type(content: bytes) -> str | None:
+    """The media type of an evidence file from its first bytes (its magic number), never from its
+    name or the type the browser declared: a text file named `foto.png` is not a PNG."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    # ISO base media: a box size, then "ftyp" and a brand (isom, mp41, mp42, avc1, M4V ...).
+    if len(content) >= 12 and content[4:8] == b"ftyp":
+        return "video/mp4"
+    return None
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """An uploaded evidence file that passed the checks, with what the report records of it."""
+
+    content: bytes
+    media_type: str
+    sha256: str
+    number: int
+    """Its place among the files of one upload, from 1: what it is called in messages."""
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+def check_evidence_files(files: Sequence[tuple[str, bytes]], field: str = "berkas") -> list[EvidenceFile]:
+    """Every `(name as sent, content)` checked at once, so that a reporter learns of every bad
+    file in one answer: at most EVIDENCE_MAX_FILES, each non-empty, within EVIDENCE_MAX_BYTES and
+    of an allowed type by its content. The name is used in messages only, and never stored: a
+    file's name ("IMG_rina_hp.jpg") can say who took it."""
+    if len(files) > EVIDENCE_MAX_FILES:
+        raise InvalidInput.one(
+            field, f"paling banyak {EVIDENCE_MAX_FILES} berkas; kirim sisanya sebagai tautan"
+        )
+    problems: list[dict[str, Any]] = []
+    checked: list[EvidenceFile] = []
+    limit_mb = EVIDENCE_MAX_BYTES // (1024 * 1024)
+    for number, (name, content) in enumerate(files, start=1):
+        shown = _shown_name(name) or f"berkas ke-{number}"
+        if not content:
+            problems.append({"field": field, "message": f"{shown} kosong; pilih berkas lain"})
+            continue
+        if len(content) > EVIDENCE_MAX_BYTES:
+            problems.append(
+                {
+                    "field": field,
+                    "message": f"{shown} lebih dari {limit_mb} MB; perkecil atau kirim sebagai tautan",
+                }
+            )
+            continue
+        media_type = sniff_evidence_type(content)
+        if media_type is None:
+            problems.append(
+                {
+                    "field": field,
+                    "message": (
+                        f"{shown} bukan berkas {EVIDENCE_TYPE_NAMES} (isinya diperiksa, bukan hanya "
+                        "namanya); pilih foto, PDF atau video yang benar"
+                    ),
+                }
+            )
+            continue
+        checked.append(EvidenceFile(content, media_type, hashlib.sha256(content).hexdigest(), number))
+    if problems:
+        raise InvalidInput(problems)
+    return checked
+
+
+def _shown_name(name: str) -> str:
+    """A file's name as a message may quote it: its last part, printable, short."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(char for char in base if char.isprintable())
+    return f"'{printable[:80]}'" if printable else ""
+
+
+def evidence_entry(file_id: str, evidence: EvidenceFile) -> Document:
+    """What a report records of a stored file: its id in the service's file store, its SHA-256
+    (so that a handler can show the file is the one received), type and size. Not its name."""
+    return {
+        "file_id": file_id,
+        "sha256": evidence.sha256,
+        "media_type": evidence.media_type,
+        "size": evidence.size,
+    }
+
+
+def evidence_download_name(entry: Mapping[str, Any]) -> str:
+    return f"bukti-{str(entry['sha256'])[:12]}.{EVIDENCE_TYPES.get(str(entry.get('media_type')), 'bin')}"
+
+
+def check_addition(text: str | None, files: int) -> str:
+    """What a reporter adds later: some text, or at least one file (then the text may be empty)."""
+    text = (text or "").strip()
+    if len(text) > MAX_ADDITION:
+        raise InvalidInput.one("keterangan", f"keterangan terlalu panjang (maksimal {MAX_ADDITION} karakter)")
+    if files == 0 and len(text) < MIN_ADDITION:
+        raise InvalidInput.one(
+            "keterangan",
+            f"tulis keterangan tambahan (minimal {MIN_ADDITION} karakter) atau lampirkan berkas",
+        )
+    return text
+
+
+def report_addition(text: str, evidence: Sequence[Document], at: dt.datetime) -> Document:
+    """Information the reporter added to their report after filing it."""
+    return {"text": text, "evidence": list(evidence), "at": at}
+
+
+# ---------------------------------------------------------------- deadline badges
+
+
+@dataclass(frozen=True)
+class DeadlineBadge:
+    """A running deadline as a queue shows it: working days left, or working days late."""
+
+    kind: DeadlineKind
+    label: str
+    due_at: dt.datetime
+    working_days: int
+    late: bool
+
+
+def working_days_between(calendar: WorkingCalendar, first: dt.date, last: dt.date) -> int:
+    """Working days from `first` to `last`, both counted; 0 when `last` is before `first`."""
+    count, day = 0, first
+    while day <= last:
+        count += calendar.is_working_day(day)
+        day += dt.timedelta(days=1)
+    return count
+
+
+def deadline_badges(
+    case: Mapping[str, Any], now: dt.datetime, calendar: WorkingCalendar
+) -> list[DeadlineBadge]:
+    """The deadlines still running in the case's state: how many working days are left (today
+    included when it is one), or, once passed, how many working days it is late."""
+    state = CaseState(case["state"])
+    today = calendar.local_date(now)
+    badges: list[DeadlineBadge] = []
+    for kind in DeadlineKind:
+        due = case.get("deadlines", {}).get(kind.value)
+        if due is None or state not in DEADLINE_OPEN_IN[kind]:
+            continue
+        # The due instant is the midnight that ends the last day (see deadline_due).
+        last_day = calendar.local_date(_require_aware(due) - dt.timedelta(microseconds=1))
+        if now < due:
+            left = working_days_between(calendar, today, last_day)
+            badges.append(DeadlineBadge(kind, DEADLINE_LABELS[kind], due, left, late=False))
+        else:
+            late = working_days_between(calendar, last_day + dt.timedelta(days=1), today)
+            badges.append(DeadlineBadge(kind, DEADLINE_LABELS[kind], due, late, late=True))
+    return badges

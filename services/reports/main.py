@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,6 +22,8 @@ from services.kit.sealedbox import ContactSealer
 from services.kit.sealing import Sealer
 from services.reports import handlers
 from services.reports.api import RateLimits, ReportsMetrics, router
+from services.reports.domain import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES
+from services.reports.pages import router as page_router
 from services.reports.scheduler import DeadlineScanner
 from services.reports.settings import ReportsSettings
 from services.reports.store import ReportsStore
@@ -34,6 +37,10 @@ from services.reports.workdays import (
 )
 
 log = logging.getLogger(__name__)
+PAGE_TEMPLATES = Path(__file__).parent / "templates" / "pages"
+UPLOAD_BODY_BYTES = EVIDENCE_MAX_FILES * EVIDENCE_MAX_BYTES + 1024 * 1024
+"""The largest body of the pages that take evidence files: every file at its limit, and the
+form's text fields."""
 
 
 def load_holiday_table(settings: ReportsSettings) -> HolidayTable:
@@ -149,15 +156,22 @@ def build_app(settings: ReportsSettings | None = None, clock: Clock | None = Non
     runtime.metrics_registry.register(HolidayCoverageCollector(usecases.calendar, clock))
     runtime.background_tasks.append(scanner.run)
     runtime.background_tasks.append(usecases.intake_commit.run)
-    # Every body of this service is a small JSON document: the limit acts while it is read
-    # (kit.requestlimits), so an oversized one is a 413 before anything parses it.
+    # Every body of the API is a small JSON document: the limit acts while it is read
+    # (kit.requestlimits), so an oversized one is a 413 before anything parses it. The two pages
+    # that take evidence files take up to EVIDENCE_MAX_FILES of them.
     app = create_app(
         runtime,
         "Netralitas ASN: reports",
         [router],
         publishes=[*INTERNAL_EVENTS, *PUBLIC_EVENTS],
-        body_limits={"/v1": settings.max_body_bytes},
+        body_limits={
+            "/v1": settings.max_body_bytes,
+            "/lapor": UPLOAD_BODY_BYTES,
+            "/lacak/tambah": UPLOAD_BODY_BYTES,
+        },
         notices=lambda: holiday_notices(usecases.calendar, clock),
+        page_routers=[page_router],
+        page_templates=PAGE_TEMPLATES,
     )
     app.state.reports_store = store
     app.state.reports_usecases = usecases

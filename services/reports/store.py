@@ -10,9 +10,12 @@ every intake for that subject writes in its transaction (see `ReportsUseCases`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -75,6 +78,9 @@ class ReportsStore:
         self.access_head = self.db["reporter_access_head"]
         """One document: the log's length and last hash, which every append writes (so that
         appends are serialised) and verification compares with the entries."""
+        self.evidence = AsyncGridFSBucket(self.db, bucket_name="evidence")
+        """Evidence files reporters upload, in this service's own database: reports name them by
+        id with their SHA-256, and only case handlers download them (never the public)."""
 
     async def ensure_indexes(self) -> None:
         await ensure_index(self.employees, "nip")
@@ -128,6 +134,58 @@ class ReportsStore:
         if within:
             query["lineage"] = within
         return {doc["_id"]: doc async for doc in self.employees.find(query, SUBJECT_FIELDS).limit(limit)}
+
+    async def search_units(self, text: str, limit: int) -> list[Document]:
+        """Units whose code starts with `text` or whose name contains it (any case), by code."""
+        pattern = re.escape(text.strip())
+        query = {"$or": [{"_id": {"$regex": f"^{pattern}"}}, {"name": {"$regex": pattern, "$options": "i"}}]}
+        return [doc async for doc in self.units.find(query, {"name": 1, "kind": 1}).sort("_id").limit(limit)]
+
+    async def units_named(self, name: str, limit: int) -> list[Document]:
+        """Units whose name is `name`, in any case."""
+        query = {"name": {"$regex": f"^{re.escape(name.strip())}$", "$options": "i"}}
+        return [doc async for doc in self.units.find(query, {"name": 1}).limit(limit)]
+
+    # ------------------------------------------------------------ evidence files
+
+    async def put_evidence(self, file_id: str, content: bytes, media_type: str, sha256: str) -> None:
+        """Store one file under `file_id`. Outside the report's transaction (a transaction is no
+        place for megabytes): the use case deletes what it stored when the report then fails."""
+        await self.evidence.upload_from_stream_with_id(
+            file_id, file_id, content, metadata={"media_type": media_type, "sha256": sha256}
+        )
+
+    async def delete_evidence(self, file_ids: Sequence[str]) -> None:
+        for file_id in file_ids:
+            try:
+                await self.evidence.delete(file_id)
+            except NoFile:
+                pass
+
+    async def evidence_content(self, file_id: str) -> bytes | None:
+        try:
+            stream = await self.evidence.open_download_stream(file_id)
+        except NoFile:
+            return None
+        content: bytes = await stream.read()
+        return content
+
+    async def add_to_report(
+        self, session: Session, report_id: str, case_id: str, addition: Document, at: dt.datetime
+    ) -> bool:
+        """Append the reporter's `addition` to their report, and mark its case changed (a new
+        version, so that a handler acting on what they read before is told to reload)."""
+        updated = await self.reports.update_one(
+            {"_id": report_id, "case_id": case_id}, {"$push": {"additions": addition}}, session=session
+        )
+        if updated.matched_count != 1:
+            return False
+        await self.cases.update_one(
+            {"_id": case_id},
+            {"$inc": {"version": 1, "additions": 1}, "$set": {"updated_at": at, "last_addition_at": at}},
+            session=session,
+        )
+        return True
 
     # ------------------------------------------------------------ intake
 

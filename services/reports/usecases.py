@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from contracts.envelope import EventData
@@ -27,6 +27,7 @@ from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
 from services.reports.catalogue import PemdaKind
 from services.reports.domain import (
+    UNIT_ADMINS,
     AccessHead,
     AccessLogCheck,
     Action,
@@ -49,13 +50,17 @@ from services.reports.domain import (
     case_details,
     case_summary,
     chained_access_entry,
+    check_addition,
+    check_evidence_files,
     check_incident_date,
     employee_ref,
+    evidence_entry,
     match_by_name,
     match_by_nip,
     name_tokens,
     pemda_kind_of,
     received_events,
+    report_addition,
     report_document,
     subject_key,
     tracking_hash,
@@ -94,6 +99,16 @@ MAX_NAME_CANDIDATES = 300
 """Employees compared by name per report: those sharing a name token, in the named unit."""
 MIN_IDENTITY_REASON = 10
 CONCURRENT_CHANGE = "kasus baru saja diubah oleh pengguna lain; muat ulang lalu coba lagi"
+EVIDENCE_READERS = tuple(role for role in CASE_READERS if role not in UNIT_ADMINS)
+"""Who downloads evidence files: those who see a case's reports (an OPD admin sees neither)."""
+MAX_UNIT_OPTIONS = 20
+
+
+@dataclass(frozen=True)
+class EvidenceDownload:
+    content: bytes
+    media_type: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -319,7 +334,91 @@ class ReportsUseCases:
 
         return await store.transaction(work)
 
+    async def file_report_with_files(
+        self, principal: Principal | None, form: ReportForm, files: Sequence[tuple[str, bytes]]
+    ) -> IntakeResult:
+        """`file_report` with evidence files: each checked by its content, stored, and named on
+        the report with its SHA-256. Files of a report that then fails are deleted again."""
+        stored = await self._store_evidence(files)
+        try:
+            return await self.file_report(principal, replace(form, evidence=[*stored, *form.evidence]))
+        except BaseException:
+            await self.store.delete_evidence([entry["file_id"] for entry in stored])
+            raise
+
+    async def _store_evidence(self, files: Sequence[tuple[str, bytes]]) -> list[Document]:
+        checked = check_evidence_files(files)
+        entries: list[Document] = []
+        try:
+            for evidence in checked:
+                entry = evidence_entry(str(uuid.uuid4()), evidence)
+                await self.store.put_evidence(
+                    entry["file_id"], evidence.content, evidence.media_type, evidence.sha256
+                )
+                entries.append(entry)
+        except BaseException:
+            await self.store.delete_evidence([entry["file_id"] for entry in entries])
+            raise
+        return entries
+
+    async def units_matching(self, text: str) -> list[Document]:
+        """The org units a reporter may mean by `text` (a code's start or part of a name), from
+        this service's view of the registry: for the report form's unit picker."""
+        if len(text.strip()) < 2:
+            return []
+        return await self.store.search_units(text, MAX_UNIT_OPTIONS)
+
+    async def resolve_unit(self, text: str) -> str | None:
+        """The unit code a reporter means by what they typed into the form's unit field without
+        the picker: a known code, or a name that only one unit has. None for an empty field."""
+        text = text.strip()
+        if not text:
+            return None
+        if await self.store.unit(text) is not None:
+            return text
+        named = await self.store.units_named(text, 2)
+        if len(named) == 1:
+            return str(named[0]["_id"])
+        options = await self.store.search_units(text, 4)
+        hint = "; ".join(f"{doc['name']} ({doc['_id']})" for doc in options)
+        raise InvalidInput.one(
+            "org_unit_code",
+            f"unit kerja '{text[:80]}' tidak ditemukan tepat satu; "
+            + (
+                f"maksud Anda salah satu ini? {hint}"
+                if hint
+                else "tulis kode unit atau nama lengkapnya, atau kosongkan"
+            ),
+        )
+
     # ------------------------------------------------------------ the reporter's view
+
+    async def add_information(
+        self, code: str, text: str | None, files: Sequence[tuple[str, bytes]]
+    ) -> TrackedReport:
+        """The reporter adds text or evidence files to their report later, with its tracking
+        code. It is appended to the report, where handlers see it; the case's history (the
+        handlers' steps, each with its event) is not changed, so no event is published."""
+        tracked = await self.track(code)
+        checked_text = check_addition(text, len(files))
+        stored = await self._store_evidence(files)
+        report = tracked.report
+        now = self.clock.now()
+        addition = report_addition(checked_text, stored, now)
+
+        async def work(session: Session) -> bool:
+            return await self.store.add_to_report(session, report["_id"], report["case_id"], addition, now)
+
+        try:
+            added = await self.store.transaction(work)
+        except BaseException:
+            await self.store.delete_evidence([entry["file_id"] for entry in stored])
+            raise
+        if not added:
+            # The report moved to another case meanwhile (a split or a merge): try again there.
+            await self.store.delete_evidence([entry["file_id"] for entry in stored])
+            raise Conflict("laporan Anda baru saja dipindahkan ke kasus lain; kirim sekali lagi")
+        return await self.track(tracked.tracking_code)
 
     async def track(self, code: str) -> TrackedReport:
         """What the reporter follows with their code: the report and its case."""
@@ -435,6 +534,21 @@ class ReportsUseCases:
             return await self._save(session, change, case["version"])
 
         return self._view(principal, await self.store.transaction(work))
+
+    async def evidence_file(self, principal: Principal, case_id: str, file_id: str) -> EvidenceDownload:
+        """An evidence file of one of the case's reports (or of what its reporter added later),
+        for a handler who may see the case and its reports."""
+        principal.check_role(*EVIDENCE_READERS)
+        await self._scoped_case(principal, case_id)
+        for report in await self.store.case_reports(case_id):
+            entries = [*report["evidence"], *(e for a in report.get("additions", []) for e in a["evidence"])]
+            for entry in entries:
+                if entry.get("file_id") == file_id:
+                    content = await self.store.evidence_content(file_id)
+                    if content is None:
+                        break
+                    return EvidenceDownload(content, entry["media_type"], entry["sha256"])
+        raise NotFound(f"berkas bukti {file_id} tidak ada pada kasus ini")
 
     def _view(self, principal: Principal, case: Document) -> CaseView:
         case = upgraded(case)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from contracts.signing import (
@@ -20,12 +22,15 @@ from services.kit.devkeys import configured_or_dev
 from services.kit.polling import Wakeup
 from services.kit.runtime import build_runtime
 from services.signing import handlers
+from services.signing import pages as signing_pages
 from services.signing.api import refused_answer, router
 from services.signing.domain import ReceiptKey, Refused
 from services.signing.sequencer import ChainSequencer
 from services.signing.settings import SigningSettings
 from services.signing.store import SigningStore
 from services.signing.usecases import SigningMetrics, SigningUseCases
+
+PAGE_TEMPLATES = Path(__file__).parent / "templates" / "pages"
 
 
 def load_key(settings: SigningSettings) -> ReceiptKey:
@@ -75,6 +80,8 @@ def build_app(settings: SigningSettings | None = None, clock: Clock | None = Non
             PledgeReminderDueV1,
             ChainCheckpointV1,
         ],
+        page_routers=[signing_pages.router],
+        page_templates=PAGE_TEMPLATES,
     )
     app.add_exception_handler(Refused, refused_answer)
     app.state.signing_store = store

@@ -486,6 +486,66 @@ class SigningStore:
         ).to_list()
         return docs, total
 
+    # ------------------------------------------------------------ the pages' queries
+
+    async def open_campaigns_for(self, lineage: Sequence[str]) -> list[Document]:
+        """Open campaigns whose scope holds one of these units, newest deadline last; without
+        the pact's text, which only the campaign's own page shows."""
+        return await self.campaigns.find(
+            {"status": OPEN, "scope": {"$in": list(lineage)}},
+            {"pact_text": 0, "pact_versions": 0, "schedule_changes": 0},
+            sort=[("deadline", ASCENDING)],
+        ).to_list()
+
+    async def people_named(self, employee_ids: Sequence[str]) -> list[Document]:
+        """Name, level and office of these employees, for saying whom a signer waits for."""
+        return await self.employees.find(
+            {"_id": {"$in": list(employee_ids)}}, {"name": 1, "level": 1, "leader_office": 1}
+        ).to_list()
+
+    async def unit_names(self, codes: Sequence[str]) -> dict[str, str]:
+        return {
+            doc["_id"]: doc["name"]
+            async for doc in self.units.find({"_id": {"$in": list(codes)}}, {"name": 1})
+        }
+
+    async def signatures_per_hour(self, campaign_code: str, unit_code: str) -> list[tuple[str, int]]:
+        """("YYYY-MM-DDTHH" in UTC, signatures accepted in that hour) for the unit's subtree,
+        oldest first: the receipt's signed_at is UTC text, so its first 13 characters are the hour."""
+        cursor = await self.signatures.aggregate(
+            [
+                {
+                    "$match": {
+                        "campaign": campaign_code,
+                        "$or": [{"org_unit_code": unit_code}, {"org_unit_path": unit_code}],
+                    }
+                },
+                {"$group": {"_id": {"$substrBytes": ["$receipt.signed_at", 0, 13]}, "count": {"$sum": 1}}},
+                {"$sort": {"_id": 1}},
+            ]
+        )
+        return [(str(doc["_id"]), int(doc["count"])) async for doc in cursor]
+
+    async def unsigned_under(
+        self, campaign: Document, unit_code: str, batch: int = 1000
+    ) -> AsyncIterator[list[Document]]:
+        """Everyone expected in the unit's subtree who has not signed, a page at a time in id
+        order (by the last id, not by skipping: an export of a whole province stays linear)."""
+        query = {**self._expected_filter(campaign, unit_code), "signed_campaigns": {"$ne": campaign["_id"]}}
+        last_id: str | None = None
+        while True:
+            page_query = query if last_id is None else {**query, "_id": {"$gt": last_id}}
+            people = await self.employees.find(
+                page_query,
+                {"nip": 1, "name": 1, "level": 1, "org_unit_code": 1},
+                sort=[("_id", ASCENDING)],
+                limit=batch,
+            ).to_list()
+            if not people:
+                return
+            yield people
+            last_id = people[-1]["_id"]
+
     # ------------------------------------------------------------ deadlines
 
     async def open_campaigns(self) -> list[Document]:

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -30,6 +30,7 @@ from services.kit.mongo import Document
 from services.kit.polling import Wakeup
 from services.signing.domain import (
     DEFAULT_TIMEZONE,
+    REGIONAL_HEAD,
     CascadePolicy,
     ChainVerdict,
     ReceiptCheck,
@@ -48,6 +49,7 @@ from services.signing.domain import (
     leaders_signed,
     new_campaign,
     new_signature,
+    office_label,
     pact_revision,
     past_deadline,
     reminders_due,
@@ -115,6 +117,20 @@ class SigningRepository(Protocol):
     ) -> Document | None: ...
 
 
+@runtime_checkable
+class SigningPageQueries(Protocol):
+    """What the pages' queries need of the store besides SigningRepository; apart, so that a
+    store for the commands alone (a test's) is still a whole repository."""
+
+    async def open_campaigns_for(self, lineage: Sequence[str]) -> list[Document]: ...
+    async def people_named(self, employee_ids: Sequence[str]) -> list[Document]: ...
+    async def unit_names(self, codes: Sequence[str]) -> dict[str, str]: ...
+    async def signatures_per_hour(self, campaign_code: str, unit_code: str) -> list[tuple[str, int]]: ...
+    def unsigned_under(
+        self, campaign: Document, unit_code: str, batch: int = 1000
+    ) -> AsyncIterator[list[Document]]: ...
+
+
 class SigningMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.signatures = Counter(
@@ -153,6 +169,39 @@ class ReceiptVerdict:
     check: ReceiptCheck
 
 
+@dataclass(frozen=True)
+class OpenCampaign:
+    campaign: Document
+    signed: bool
+
+
+@dataclass(frozen=True)
+class WaitedLeader:
+    employee_id: str
+    name: str
+    title: str
+    """"kepala OPD Anda", "Sekda", "Pj kepala daerah": what the signer knows them as."""
+
+
+@dataclass(frozen=True)
+class SigningChance:
+    campaign: Document
+    receipt: dict[str, Any] | None
+    """Their receipt when they have signed already."""
+    refusal: str | None
+    """Why they may not sign now (the rule's message), None when they may."""
+    waiting_for: tuple[WaitedLeader, ...]
+
+
+OPD_HEAD_TITLE = "kepala OPD Anda"
+
+
+def _leader_title(person: Mapping[str, Any]) -> str:
+    if person.get("level") == REGIONAL_HEAD:
+        return office_label(person.get("leader_office"))
+    return OPD_HEAD_TITLE
+
+
 class SigningUseCases:
     def __init__(
         self,
@@ -171,6 +220,12 @@ class SigningUseCases:
         self.wakeup = wakeup
         """Set after each new signature: the chain sequencer waits on it."""
         self.metrics = metrics
+        self.page_queries = store if isinstance(store, SigningPageQueries) else None
+
+    def _queries(self) -> SigningPageQueries:
+        if self.page_queries is None:
+            raise RuntimeError("this store does not answer the pages' queries (SigningPageQueries)")
+        return self.page_queries
 
     def _event(self, data: EventData, now: dt.datetime, event_id: str | None = None) -> CloudEvent:
         return new_event(data, SOURCE, time=now, event_id=event_id)
@@ -321,15 +376,7 @@ class SigningUseCases:
                 return SignResult(receipt, created=False, warning=None)
         now = self.clock.now()
         try:
-            check_may_sign(campaign, employee, now)
-            policy = CascadePolicy(campaign["cascade"])
-            warning: str | None = None
-            if policy is not CascadePolicy.OFF:
-                kinds = await self.store.unit_kinds(employee["lineage"])
-                opd, pemda = cascade_units(employee, kinds)
-                candidates = await self.store.leader_candidates(opd, pemda)
-                leaders = leaders_signed(candidates, opd, pemda, campaign_code)
-                warning = cascade_warning(policy, employee, opd, pemda, leaders)
+            warning = await self._admit(campaign, employee, now)
         except Refused:
             self.metrics.refusals.labels(campaign_code).inc()
             raise
@@ -351,6 +398,80 @@ class SigningUseCases:
             self.metrics.signatures.labels(campaign_code, mode).inc()
             self.wakeup.set()
         return result
+
+    async def _admit(self, campaign: Document, employee: Document, now: dt.datetime) -> str | None:
+        """The rules a signature must pass, the cascade included: raises Refused, or answers
+        the warning to show with the receipt (an advisory cascade's), if any."""
+        check_may_sign(campaign, employee, now)
+        policy = CascadePolicy(campaign["cascade"])
+        if policy is CascadePolicy.OFF:
+            return None
+        kinds = await self.store.unit_kinds(employee["lineage"])
+        opd, pemda = cascade_units(employee, kinds)
+        candidates = await self.store.leader_candidates(opd, pemda)
+        leaders = leaders_signed(candidates, opd, pemda, campaign["_id"])
+        return cascade_warning(policy, employee, opd, pemda, leaders)
+
+    # ------------------------------------------------------------ the employee's pages
+
+    async def open_campaigns_for(self, principal: Principal) -> list[OpenCampaign]:
+        """The open campaigns whose scope holds the signed-in employee, and whether they signed."""
+        principal.check_role(*SIGNERS)
+        employee = await self._signer(principal)
+        signed = set(employee.get("signed_campaigns", []))
+        return [
+            OpenCampaign(doc, doc["_id"] in signed)
+            for doc in await self._queries().open_campaigns_for(employee["lineage"])
+        ]
+
+    async def signing_chance(self, principal: Principal, code: str) -> SigningChance:
+        """What the signing page shows the employee, without signing: their receipt if they
+        signed, else whether they may sign now and, if not, why and whom they wait for."""
+        principal.check_role(*SIGNERS)
+        employee = await self._signer(principal)
+        # From the short cache, as a signature reads it: on signing morning this page is read
+        # as often as signatures are taken.
+        campaign = await self.store.cached_campaign(code)
+        if campaign is None:
+            raise NotFound(f"kampanye {code} tidak ditemukan")
+        if code in employee.get("signed_campaigns", []):
+            receipt = await self.store.signed_receipt(signature_id(code, employee["_id"]))
+            if receipt is not None:
+                return SigningChance(campaign, receipt, None, ())
+        try:
+            await self._admit(campaign, employee, self.clock.now())
+        except Refused as refused:
+            people = await self._queries().people_named(refused.waiting_for) if refused.waiting_for else []
+            named = {doc["_id"]: doc for doc in people}
+            waited = tuple(
+                WaitedLeader(
+                    employee_id,
+                    str(named.get(employee_id, {}).get("name") or employee_id),
+                    _leader_title(named.get(employee_id, {})),
+                )
+                for employee_id in refused.waiting_for
+            )
+            return SigningChance(campaign, None, refused.message, waited)
+        return SigningChance(campaign, None, None, ())
+
+    async def own_receipt(self, principal: Principal, code: str) -> ReceiptVerdict:
+        """The signed-in employee's own receipt; someone else's is not found for them (whether
+        a code exists is said only by the public verification, which shows no name)."""
+        principal.check_role(*SIGNERS)
+        verdict = await self.verify_receipt(code)
+        signer = principal.employee_id or principal.nip
+        if verdict.receipt.get("signer") != signer:
+            raise NotFound(f"tanda terima {verdict.receipt.get('code')} bukan milik Anda")
+        return verdict
+
+    async def _signer(self, principal: Principal) -> Document:
+        employee_id = principal.employee_id or principal.nip
+        if employee_id is None:
+            raise Forbidden("sesi pegawai tidak memuat NIP")
+        employee = await self.store.employee(employee_id)
+        if employee is None:
+            raise NotFound(f"pegawai {employee_id} belum dikenal layanan penandatanganan")
+        return employee
 
     # ------------------------------------------------------------ receipts and the chain
 
@@ -393,6 +514,55 @@ class SigningUseCases:
         principal.check_role(*MONITORS)
         await self._scoped_unit(principal, org_unit)
         return await self.store.unsigned(await self._campaign(code), org_unit, page, page_size)
+
+    async def open_campaigns(self, principal: Principal) -> list[Document]:
+        """The open campaigns, for a monitor to choose one (any signed-in role may read a
+        campaign; the progress inside it is scoped)."""
+        principal.check_role(*MONITORS)
+        return await self.store.open_campaigns()
+
+    async def progress_version(self, code: str) -> int:
+        """Moves whenever signatures are chained (within the campaign cache's second): what a
+        live progress page watches before it recounts. Read after `progress` checked access."""
+        campaign = await self.store.cached_campaign(code)
+        return int(campaign["chain_length"]) if campaign is not None else -1
+
+    async def signatures_per_hour(
+        self, principal: Principal, code: str, org_unit: str
+    ) -> list[tuple[dt.datetime, int]]:
+        """Signatures in the unit's subtree per hour (UTC hours, oldest first), for the chart."""
+        principal.check_role(*MONITORS)
+        await self._scoped_unit(principal, org_unit)
+        campaign = await self._campaign(code)
+        hours = await self._queries().signatures_per_hour(campaign["_id"], org_unit)
+        return [
+            (dt.datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=dt.UTC), count) for hour, count in hours
+        ]
+
+    async def unsigned_export(
+        self, principal: Principal, code: str, org_unit: str
+    ) -> AsyncIterator[list[Document]]:
+        """Everyone in the unit's subtree who has not signed, a page at a time: access is
+        checked here, before the first page is read, so a refusal is an answer, not a cut CSV."""
+        principal.check_role(*MONITORS)
+        await self._scoped_unit(principal, org_unit)
+        campaign = await self._campaign(code)
+        return self._queries().unsigned_under(campaign, org_unit)
+
+    async def unit_trail(self, principal: Principal, org_unit: str) -> list[tuple[str, str]]:
+        """(code, name) from the highest unit the principal may see down to `org_unit`: the
+        drill-down's way back up."""
+        principal.check_role(*MONITORS)
+        unit = await self._scoped_unit(principal, org_unit)
+        codes = [*unit["path"], unit["_id"]]
+        if principal.org_unit is not None:
+            codes = codes[codes.index(principal.org_unit) :] if principal.org_unit in codes else [unit["_id"]]
+        names = await self._queries().unit_names(codes)
+        return [(unit_code, names.get(unit_code, unit_code)) for unit_code in codes]
+
+    async def latest_checkpoint(self, campaign_code: str) -> Document | None:
+        """Public, like the checkpoint events agencies keep: the campaign's longest checkpoint."""
+        return await self.store.last_checkpoint(campaign_code)
 
     # ------------------------------------------------------------ the sequencer's duties
 
