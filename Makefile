@@ -7,7 +7,7 @@ BOOT := .local/bootstrap
 UV := $(BOOT)/bin/uv
 RUN := $(UV) run --frozen --all-extras
 
-.PHONY: install up down test lint bench schemas clean k8s-check promtool
+.PHONY: install browser up down test lint bench schemas clean k8s-check promtool
 
 $(UV):
 	python3.11 -m venv $(BOOT)
@@ -17,7 +17,28 @@ $(UV):
 	$(UV) sync --frozen --all-extras --compile-bytecode
 	touch $@
 
-install: .venv/.synced
+install: .venv/.synced browser
+
+# The browser tests (tests/browser) drive Debian's Chromium, never `playwright install` (which
+# downloads a browser from the internet). Installed once when missing; apt-get needs root, so
+# sudo when not root. When neither works, `make up` still works and the browser tests say what to do.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then AS_ROOT=""; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then AS_ROOT="sudo -n"; \
+		else AS_ROOT=none; fi; \
+		if [ "$$AS_ROOT" = none ]; then \
+			echo "PERHATIAN: Chromium belum terpasang dan tidak dapat dipasang (perlu root atau sudo)."; \
+			echo "  Pasang sendiri: sudo apt-get install -y --no-install-recommends chromium"; \
+			echo "  Tanpa itu tes peramban (tests/browser) gagal."; \
+		else \
+			echo "Memasang Chromium dari Debian untuk tes peramban (sekali, sekitar 500 MB)..."; \
+			$$AS_ROOT apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $$AS_ROOT apt-get install -y -qq --no-install-recommends \
+				chromium >/dev/null || { echo "apt-get gagal memasang chromium (lihat pesan di atas)."; exit 1; }; \
+		fi; \
+	fi
 
 up: install
 	$(RUN) netral up
