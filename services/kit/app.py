@@ -31,11 +31,18 @@ from contracts.topics import CATALOG
 from services.kit.accesslog import AccessLog
 from services.kit.auth import TokenVerifier
 from services.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.kit.launch import wants_page
 from services.kit.logs import configure_logging
 from services.kit.mongo import ping
 from services.kit.openapi import document_error_answers
 from services.kit.outbox import OutboxRelay
-from services.kit.requestlimits import JsonTooDeep, RequestLimits, too_large_body
+from services.kit.requestlimits import (
+    JsonTooDeep,
+    RequestLimits,
+    browser_error,
+    too_large_body,
+    too_large_page,
+)
 from services.kit.runtime import Runtime, ensure_topics
 from services.kit.startup import OK, OPEN_PATHS, Readiness, StartingGate, run_step
 from services.kit.validation import field_errors
@@ -199,8 +206,19 @@ def create_app(
         if isinstance(exc, JsonTooDeep):
             return JSONResponse(status_code=422, content=exc.body())
         if exc.status_code == 413:
-            limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY, settings.http_max_body_bytes)
-            return JSONResponse(status_code=413, content=too_large_body(int(limit)))
+            limit = int(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY, settings.http_max_body_bytes))
+            if wants_page(request.scope):  # a form's upload, streamed past the limit
+                return too_large_page(request.scope, limit)
+            return JSONResponse(status_code=413, content=too_large_body(limit))
+        if exc.status_code == 404 and wants_page(request.scope):
+            # A path no route has: a person followed an old link or mistyped the address.
+            return browser_error(
+                request.scope,
+                404,
+                "Halaman tidak ditemukan",
+                "Halaman tidak ditemukan: alamat ini tidak ada atau sudah dipindahkan.",
+                "Periksa lagi alamatnya, atau mulai lagi dari halaman awal.",
+            )
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RecursionError)

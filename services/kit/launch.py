@@ -13,6 +13,7 @@ This module must stay light: only the standard library and uvicorn.
 from __future__ import annotations
 
 import asyncio
+import html
 import importlib
 import json
 import os
@@ -47,6 +48,105 @@ async def answer(send: Send, status: int, body: dict[str, Any], retry_after: boo
         headers.append((b"retry-after", b"1"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+# Paths only programs call: they keep their JSON answers whatever their Accept header says.
+API_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/asyncapi.json"})
+API_PREFIXES = ("/v1/", "/docs/")
+STARTING_PAGE_HEADING = "Layanan sedang dinyalakan"
+STARTING_PAGE_MESSAGE = "Layanan sedang dinyalakan, coba lagi sebentar lagi."
+STARTING_PAGE_ADVICE = "Tunggu beberapa detik, lalu muat ulang halaman ini. Data Anda tidak hilang."
+
+
+def _quality(media_range: str) -> tuple[str, float]:
+    """`text/html;q=0.9` -> ("text/html", 0.9); a q that cannot be read counts as 1."""
+    kind, *parameters = (part.strip() for part in media_range.split(";"))
+    quality = 1.0
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 1.0
+    return kind.lower(), quality
+
+
+def prefers_html(accept: str) -> bool:
+    """A browser's Accept: HTML named explicitly, and ranked above JSON if JSON is named too.
+    `*/*` alone (httpx, curl, most API clients) is not a browser's."""
+    qualities: dict[str, float] = {}
+    for media_range in accept.split(","):
+        if media_range.strip():
+            kind, quality = _quality(media_range)
+            qualities[kind] = max(quality, qualities.get(kind, 0.0))
+    html_quality = max(qualities.get("text/html", 0.0), qualities.get("application/xhtml+xml", 0.0))
+    return html_quality > 0 and html_quality > qualities.get("application/json", 0.0)
+
+
+def is_api_path(path: str) -> bool:
+    return path in API_PATHS or path == "/v1" or path.startswith(API_PREFIXES)
+
+
+def wants_page(scope: Scope) -> bool:
+    """A person's browser asking for a page (not an API client): errors answer it with HTML."""
+    if scope.get("type") != "http" or is_api_path(str(scope.get("path", ""))):
+        return False
+    accept = b", ".join(value for name, value in scope.get("headers", []) if name.lower() == b"accept")
+    return prefers_html(accept.decode("latin-1"))
+
+
+def plain_page(
+    heading: str, message: str, advice: str, status: int, home: str = "/", refresh_seconds: int | None = None
+) -> str:
+    """A small, self-contained HTML error page in the web kit's look (services/webkit's
+    error.html), for answers given before the app or its templates can run: standard library
+    only, inline CSS, no script."""
+    refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
+    return (
+        '<!doctype html><html lang="id"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{refresh}<title>{html.escape(heading)}</title><style>"
+        "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;padding:1rem;color:#1a1a1a;"
+        "background:#fff}main{max-width:40rem;margin:0 auto}"
+        ".notice{border-left:4px solid #7a4b00;background:#fff4e0;padding:.75rem 1rem;margin:1rem 0}"
+        ".button{display:inline-block;min-height:44px;line-height:44px;padding:0 1rem;border-radius:6px;"
+        "background:#0b4f8a;color:#fff;text-decoration:none}.muted{color:#555}</style></head><body><main>"
+        f"<h1>{html.escape(heading)}</h1>"
+        f'<div class="notice" role="alert"><p>{html.escape(message)}</p></div>'
+        f"<p><strong>Yang dapat Anda lakukan:</strong> {html.escape(advice)}</p>"
+        f'<p><a class="button" href="{html.escape(home)}">Ke halaman awal</a></p>'
+        f'<p class="muted">Kode status: {status}</p></main></body></html>'
+    )
+
+
+def starting_page(scope: Scope) -> str:
+    # A GET reloads itself: the person just waits. A form's POST is not re-sent behind their back.
+    reload = 2 if scope.get("method") in ("GET", "HEAD") else None
+    return plain_page(
+        STARTING_PAGE_HEADING, STARTING_PAGE_MESSAGE, STARTING_PAGE_ADVICE, 503, refresh_seconds=reload
+    )
+
+
+async def answer_page(send: Send, status: int, page: str, retry_after: bool = False) -> None:
+    payload = page.encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    if retry_after:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def answer_starting(scope: Scope, send: Send, states: dict[str, str]) -> None:
+    """The 503 of a service still starting: a page for a browser, the JSON states otherwise."""
+    if wants_page(scope):
+        await answer_page(send, 503, starting_page(scope), retry_after=True)
+    else:
+        await answer(send, 503, starting_body(states), retry_after=True)
 
 
 def load_factory(path: str) -> Callable[[], ASGIApp]:
@@ -107,9 +207,7 @@ class DeferredApp:
             if scope["path"] == "/healthz":
                 await answer(send, 200, {"status": "ok"})
             else:
-                await answer(
-                    send, 503, starting_body({"mongodb": "pending", "kafka": "pending"}), retry_after=True
-                )
+                await answer_starting(scope, send, {"mongodb": "pending", "kafka": "pending"})
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

@@ -9,6 +9,7 @@ refused after the first few dozen instead of making the JSON parser recurse unti
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,16 +17,64 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.kit.launch import answer
+from services.kit.launch import answer, plain_page, wants_page
 
 BODY_TOO_LARGE = "isi permintaan terlalu besar (maksimal {limit} bita)"
 JSON_TOO_DEEP = "JSON terlalu dalam: maksimal {depth} tingkat bertingkat"
+log = logging.getLogger(__name__)
 
 
 def too_large_body(limit: int) -> dict[str, Any]:
     return {"detail": BODY_TOO_LARGE.format(limit=limit)}
+
+
+def readable_size(size: int) -> str:
+    """Bytes as a person reads them: "50 MB", "64 KB" (1 MB = 2**20 bytes, as the limits are set)."""
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if size >= scale:
+            amount = size / scale
+            return (
+                f"{amount:.0f} {unit}" if amount == int(amount) else f"{amount:.1f} {unit}".replace(".", ",")
+            )
+    return f"{size} bita"
+
+
+def browser_error(scope: Scope, status: int, heading: str, message: str, advice: str) -> Response:
+    """An error page for a browser's request, also one no route has taken (a body too large, a
+    path that does not exist): the web kit's error page when the service has pages (its
+    `app.state.pages`, duck-typed so that this module does not import the web kit), else the
+    small standard page of kit.launch."""
+    app = scope.get("app")
+    pages = getattr(getattr(app, "state", None), "pages", None)
+    headers = {"Cache-Control": "no-store"}
+    if pages is not None:
+        try:
+            context = {"status": status, "heading": heading, "message": message, "advice": advice}
+            rendered: Response = pages.render(
+                Request(scope), "webkit/error.html", context, status_code=status
+            )
+            return rendered
+        except Exception:  # logged; the plain page below still says what to do
+            log.exception("error page failed")
+    home = "/"
+    links = getattr(getattr(pages, "settings", None), "web_links", None)
+    if links is not None:
+        home = f"{links.registry}/"
+    return HTMLResponse(plain_page(heading, message, advice, status, home=home), status, headers=headers)
+
+
+def too_large_page(scope: Scope, limit: int) -> Response:
+    return browser_error(
+        scope,
+        413,
+        "File terlalu besar",
+        f"Yang Anda kirim melebihi batas {readable_size(limit)} untuk halaman ini.",
+        "Perkecil file atau kirim lebih sedikit file, lalu kirim formulirnya lagi.",
+    )
 
 
 class JsonTooDeep(HTTPException):
@@ -107,7 +156,10 @@ class RequestLimits:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             # Refused before a byte of the body is read, and before the app sees the request.
-            await answer(send, 413, too_large_body(limit))
+            if wants_page(scope):
+                await too_large_page(scope, limit)(scope, receive, send)
+            else:
+                await answer(send, 413, too_large_body(limit))
             return
         if _JSON_TYPES.match(headers.get("content-type", "")):
             receive = self._depth_checked(receive)

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
-from services.kit.launch import answer, starting_body
+from services.kit.launch import answer_starting
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,6 @@ class StartingGate:
             and not self.readiness.storage_ready.is_set()
             and scope["path"] not in OPEN_PATHS
         ):
-            await answer(send, 503, starting_body(self.readiness.states), retry_after=True)
+            await answer_starting(scope, send, self.readiness.states)
             return
         await self.app(scope, receive, send)

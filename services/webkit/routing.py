@@ -97,6 +97,14 @@ def error_page(request: Request, exc: Exception) -> Response:
             "field_messages": list(errors),
         }
         status = 422
+    elif isinstance(exc, HTTPException) and exc.status_code == 413:
+        # A body streamed past the limit (no Content-Length to refuse it by, before the route).
+        context = {
+            "heading": "File terlalu besar",
+            "message": "Yang Anda kirim melebihi batas ukuran untuk halaman ini.",
+            "advice": "Perkecil file atau kirim lebih sedikit file, lalu kirim formulirnya lagi.",
+        }
+        status = 413
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
         context = {
             "heading": "Permintaan tidak dapat dilayani",
