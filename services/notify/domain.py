@@ -40,6 +40,7 @@ from contracts.roles import Role
 from contracts.topics import CATALOG
 from services.kit.errors import InvalidInput, NotFound
 from services.kit.identity import Principal
+from services.kit.indonesian_dates import long_date
 
 __all__ = [
     "CANCELLED_BY",
@@ -404,20 +405,6 @@ ESCALATION_LABELS: dict[str, str] = {
     "blokir_data": "Pemblokiran data kepegawaian terlapor",
 }
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 ZONE_ABBREVIATIONS: dict[str, str] = {
     "Asia/Jakarta": "WIB",
@@ -459,7 +446,7 @@ def format_date(value: dt.date | dt.datetime | str, timezone: str = DEFAULT_TIME
         value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
     if isinstance(value, dt.datetime):
         value = as_utc(value).astimezone(ZoneInfo(timezone)).date()
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return long_date(value)
 
 
 def format_datetime(value: dt.datetime | str, timezone: str = DEFAULT_TIMEZONE) -> str:

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from services.kit.errors import InvalidInput
 from services.kit.identity import Principal
+from services.kit.indonesian_dates import long_time
 from services.kit.mongo import Document
 from services.kit.pagination import MAX_PAGE
 from services.registry.usecases import IMPORTERS, ImportStatus, RegistryUseCases
@@ -40,20 +41,6 @@ STATUS_LABELS = {
     "completed": "Selesai",
     "failed": "Gagal",
 }
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 COLUMN_LABELS = {
     "nip": "nip",
     "name": "nama",
@@ -89,7 +76,7 @@ def shown_time(moment: dt.datetime | None) -> str:
     if moment is None:
         return "-"
     local = moment.astimezone()
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} {local.tzname()}"
+    return long_time(local, local.tzname())
 
 
 def page_number(raw: str | None) -> int:

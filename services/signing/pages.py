@@ -27,6 +27,7 @@ from starlette.datastructures import FormData
 
 from services.kit.errors import Forbidden, InvalidInput, NotFound
 from services.kit.identity import Principal
+from services.kit.indonesian_dates import long_time
 from services.signing.api import UseCases
 from services.signing.domain import IN_PERSON, LEVEL_LABEL, ONLINE, ZONE_ABBREVIATION, Refused
 from services.signing.usecases import (
@@ -58,20 +59,6 @@ FLASH = "kilas_penandatanganan"
 CONSENT_FIELD = "persetujuan"
 CEREMONY_FIELD = "hadir"
 
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 MODE_LABEL = {ONLINE: "daring (melalui ponsel atau komputer)", IN_PERSON: "langsung (upacara)"}
 STAGE_LABEL = {
     "pending": "menunggu urutan rantai (biasanya kurang dari semenit)",
@@ -90,7 +77,7 @@ def local_time(moment: dt.datetime | str, timezone: str) -> str:
         moment = moment.replace(tzinfo=dt.UTC)
     local = moment.astimezone(ZoneInfo(timezone))
     zone = ZONE_ABBREVIATION.get(timezone, timezone)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} {zone}"
+    return long_time(local, zone)
 
 
 def _client(request: Request) -> dict[str, Any]:
