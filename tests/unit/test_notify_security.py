@@ -419,7 +419,16 @@ async def test_a_replay_covers_only_what_was_kept_since_the_subscription_and_is_
 
 
 def _production(**keys: Any) -> NotifySettings:
-    return NotifySettings(dev_mode=False, auth_jwks_url="https://idp.example.go.id/jwks", **keys)
+    return NotifySettings(
+        dev_mode=False,
+        auth_jwks_url="https://idp.example.go.id/jwks",
+        # The pages' session key and sign-in client, which production requires like the other keys.
+        web_session_key="kunci-sesi-uji-" + "x" * 32,
+        oidc_issuer="https://idp.example.go.id",
+        oidc_client_id="netral-web",
+        oidc_client_secret="rahasia-klien-uji",
+        **keys,
+    )
 
 
 def test_webhook_secrets_have_their_own_key_and_contacts_notify_s_private_key() -> None:
