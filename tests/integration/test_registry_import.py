@@ -16,6 +16,21 @@ from tests.kafka_reader import wait_for
 HEADER = "nip;nama;jenis_pegawai;jabatan;level;kode_unor;nip_atasan;email;no_hp;nik"
 
 
+UNITS = (
+    {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
+    {"code": "32.01", "name": "Kabupaten Bogor", "kind": "REGENCY", "parent_code": "32"},
+    {"code": "32.01.001", "name": "Dinas Pendidikan", "kind": "OPD", "parent_code": "32.01"},
+    {"code": "32.01.002", "name": "Dinas Kesehatan", "kind": "OPD", "parent_code": "32.01"},
+)
+
+
+async def add_units(client: httpx.AsyncClient, token: str) -> None:
+    """The small pemda the import tests (and the import pages' tests) file their rows into."""
+    for unit in UNITS:
+        answer = await client.post("/v1/org-units", json=unit, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 201, answer.text
+
+
 @pytest.fixture
 def settings(settings_kwargs: dict[str, object]) -> RegistrySettings:
     return RegistrySettings(relay_poll_seconds=0.05, import_chunk_size=3, **settings_kwargs)  # type: ignore[arg-type]
@@ -24,14 +39,7 @@ def settings(settings_kwargs: dict[str, object]) -> RegistrySettings:
 @pytest.fixture
 async def api(settings: RegistrySettings, mint: Callable[..., str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(build_app(settings)) as client:
-        admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
-        for unit in (
-            {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
-            {"code": "32.01", "name": "Kabupaten Bogor", "kind": "REGENCY", "parent_code": "32"},
-            {"code": "32.01.001", "name": "Dinas Pendidikan", "kind": "OPD", "parent_code": "32.01"},
-            {"code": "32.01.002", "name": "Dinas Kesehatan", "kind": "OPD", "parent_code": "32.01"},
-        ):
-            assert (await client.post("/v1/org-units", json=unit, headers=admin)).status_code == 201
+        await add_units(client, mint("bkpsdm"))
         yield client
 
 

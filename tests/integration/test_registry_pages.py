@@ -16,7 +16,7 @@ import pytest
 from services.registry.main import build_app
 from services.registry.settings import RegistrySettings
 from tests.conftest import running_app
-from tests.integration.test_registry_import import BROKEN, HEADER
+from tests.integration.test_registry_import import BROKEN, HEADER, add_units
 from tests.kafka_reader import wait_for
 
 PLATFORM_BKPSDM = {"sub": "bkpsdm-prov", "role": "bkpsdm", "reach": "platform", "name": "Sri Rahayu"}
@@ -34,14 +34,7 @@ def settings(settings_kwargs: dict[str, object]) -> RegistrySettings:
 @pytest.fixture
 async def web(settings: RegistrySettings, mint: Callable[..., str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(build_app(settings)) as client:
-        admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
-        for unit in (
-            {"code": "32", "name": "Provinsi Jawa Barat", "kind": "PROVINCE"},
-            {"code": "32.01", "name": "Kabupaten Bogor", "kind": "REGENCY", "parent_code": "32"},
-            {"code": "32.01.001", "name": "Dinas Pendidikan", "kind": "OPD", "parent_code": "32.01"},
-            {"code": "32.01.002", "name": "Dinas Kesehatan", "kind": "OPD", "parent_code": "32.01"},
-        ):
-            assert (await client.post("/v1/org-units", json=unit, headers=admin)).status_code == 201
+        await add_units(client, mint("bkpsdm"))
         yield client
 
 
