@@ -16,7 +16,8 @@ from services.notify import handlers, pages
 from services.notify.api import replay_limited, router
 from services.notify.channels import HttpSmsGateway, SmtpChannel, WebhookChannel, WebhookTargets
 from services.notify.dispatcher import Dispatcher, DispatchMetrics, RecipientLimit
-from services.notify.domain import QuietHours, ReplayLimited, Templates
+from services.notify.domain import QuietHours, ReplayLimited
+from services.notify.messages import Templates
 from services.notify.ratelimits import ReplayLimit
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore

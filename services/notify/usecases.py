@@ -35,7 +35,6 @@ from services.notify.domain import (
     ReplayLimited,
     Rule,
     SubscriptionNotFound,
-    Templates,
     applies,
     case_id_of,
     contacts_moving,
@@ -63,6 +62,7 @@ from services.notify.domain import (
     unit_lineage,
     webhook_delivery,
 )
+from services.notify.messages import Templates
 
 LOG_READERS = (Role.BKPSDM, Role.BKN, Role.INSPEKTORAT)
 CONTACT_ADMINS = (Role.BKPSDM,)

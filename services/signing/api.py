@@ -21,7 +21,6 @@ from services.signing.domain import (
     Refused,
     stored_period_start,
 )
-from services.signing.store import SignResult
 from services.signing.usecases import (
     CAMPAIGN_ADMINS,
     CEREMONY_RECORDERS,
@@ -30,6 +29,7 @@ from services.signing.usecases import (
     SIGNERS,
     CampaignDraft,
     SigningUseCases,
+    SignResult,
 )
 
 MAX_PAGE_SIZE = 500

@@ -61,7 +61,8 @@ from services.signing.domain import (
     verify_chain,
     verify_receipt,
 )
-from services.signing.store import Pending, SignResult
+from services.signing.store import Pending
+from services.signing.store import SignResult as SignResult  # what a sign returns, for the api
 
 log = logging.getLogger(__name__)
 

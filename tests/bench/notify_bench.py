@@ -74,7 +74,8 @@ from netral.devissuer import ensure_dev_keys, mint_token
 from netral.devstack import wait_ready
 from netral.seed import generate
 from services.notify.channels import Outgoing, SmtpChannel
-from services.notify.domain import RULE_BY_NAME, Templates
+from services.notify.domain import RULE_BY_NAME
+from services.notify.messages import Templates
 from services.notify.settings import NotifySettings
 from tests.bench.registry_bench import (
     BenchFailure,

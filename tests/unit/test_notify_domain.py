@@ -22,7 +22,6 @@ from services.notify.domain import (
     QuietHours,
     Recipient,
     Rule,
-    Templates,
     WebhookVerificationError,
     applies,
     contact_units,
@@ -57,6 +56,7 @@ from services.notify.domain import (
     verify_webhook,
     webhook_delivery,
 )
+from services.notify.messages import Templates
 
 UTC = dt.UTC
 JAKARTA = "Asia/Jakarta"

@@ -35,7 +35,6 @@ from services.notify.domain import (
     HTTPS_REQUIRED,
     QuietHours,
     ReplayLimited,
-    Templates,
     WebhookTargetRefused,
     address_refusal,
     check_resolved,
@@ -44,6 +43,7 @@ from services.notify.domain import (
     webhook_target,
 )
 from services.notify.main import build_app
+from services.notify.messages import Templates
 from services.notify.ratelimits import ReplayLimit
 from services.notify.settings import NotifySettings
 from services.notify.usecases import NotifyUseCases

@@ -18,7 +18,8 @@ from services.kit.identity import Principal
 from services.kit.mongo import Document, Session
 from services.kit.sealing import Sealer
 from services.notify.channels import WebhookTargets
-from services.notify.domain import SEALED_RECIPIENT, QuietHours, Templates, structured_event
+from services.notify.domain import SEALED_RECIPIENT, QuietHours, structured_event
+from services.notify.messages import Templates
 from services.notify.ratelimits import ReplayLimit
 from services.notify.usecases import NotifyUseCases
 from tests.integration.notify_setup import public_received
