@@ -6,17 +6,47 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.kit.errors import InvalidInput
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, WebLinks
 from services.webkit.csrf import CsrfTokens
 from services.webkit.session import signed_in_claims, signed_in_principal
 
 KIT_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def page_security_headers(links: WebLinks) -> dict[str, str]:
+    """Headers of every page. The CSP allows only this platform's own files: no inline script or
+    style, no other site's script, no framing. Forms may post to the other services' pages,
+    since the DEV-ONLY sign-in form lands on the page it came from, on another port locally."""
+    origins = sorted(
+        {f"{parts.scheme}://{parts.netloc}" for parts in map(urlsplit, links.bases()) if parts.netloc}
+    )
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            " ".join(["form-action 'self'", *origins]),
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        # A page's address can hold a receipt code; other sites are not told it.
+        "Referrer-Policy": "same-origin",
+    }
 
 
 class Pages:
@@ -36,6 +66,7 @@ class Pages:
         )
         self.environment.globals["links"] = settings.web_links
         self.environment.globals["dev_mode"] = settings.dev_mode
+        self.security_headers = page_security_headers(settings.web_links)
 
     def context(self, request: Request, values: Mapping[str, Any]) -> dict[str, Any]:
         max_age = self.settings.web_session_max_age_seconds
@@ -64,7 +95,7 @@ class Pages:
         template = self.environment.get_template(name)
         html = template.render(self.context(request, context or {}))
         # Pages show personal data: never kept by a shared cache or the browser's back cache.
-        answer_headers = {"Cache-Control": "no-store", **(headers or {})}
+        answer_headers = {"Cache-Control": "no-store", **self.security_headers, **(headers or {})}
         return HTMLResponse(html, status_code=status_code, headers=answer_headers)
 
     def render_invalid(

@@ -363,3 +363,37 @@ def test_the_vendored_files_match_their_recorded_checksums() -> None:
 
 def test_the_stylesheet_stays_small() -> None:
     assert (ROOT / "services/webkit/static/netral.css").stat().st_size < 10_000
+
+
+async def test_every_page_forbids_inline_code_other_sites_scripts_and_framing(
+    client: httpx.AsyncClient,
+) -> None:
+    answers = [
+        await client.get("/halo"),
+        await client.get("/gagal/tidak-ada"),  # an error page
+    ]
+    assert [answer.status_code for answer in answers] == [200, 404]
+    for answer in answers:
+        policy = dict(
+            part.strip().split(" ", 1) for part in answer.headers["content-security-policy"].split(";")
+        )
+        assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+        assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+        # The DEV-ONLY sign-in form sends people back to another service's page.
+        form_action = policy["form-action"].split()
+        assert form_action[0] == "'self'" and {"http://127.0.0.1:8001", BASE} <= set(form_action)
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "same-origin"
+
+
+def test_no_template_holds_inline_script_or_style() -> None:
+    """The CSP would block them: a browser would show the page unstyled, or without its script."""
+    templates = sorted((ROOT / "services").glob("*/templates/**/*.html"))
+    assert len(templates) > 20
+    for template in templates:
+        text = template.read_text(encoding="utf-8")
+        assert "<style" not in text and " style=" not in text, template
+        assert " on" + "click=" not in text and "hx-on" not in text, template
+        for tag in text.split("<script")[1:]:
+            assert tag.split(">", 1)[0].strip().startswith("src="), template
