@@ -172,12 +172,15 @@ def create_app(
     document_error_answers(app)
     app.state.runtime = runtime
     app.state.readiness = readiness
+    installed_pages: list[APIRouter] = []
     with_pages = page_routers is not None or page_templates is not None or pages is not None
     if with_pages or sign_in_directory is not None:
         if pages is None:
             folders = [page_templates] if isinstance(page_templates, Path) else list(page_templates or [])
             pages = Pages(settings, template_dirs=folders)
-        install_pages(app, settings, page_routers or [], pages, sign_in_directory)
+        installed_pages = install_pages(
+            app, settings, page_routers or [], pages, sign_in_directory, include_routers=False
+        )
     app.add_middleware(StartingGate, readiness=readiness)
     app.add_middleware(
         RequestLimits,
@@ -287,6 +290,6 @@ def create_app(
         spec = AsyncAPI(runtime.broker, title=title, version="1.0.0")
         return spec.to_specification().to_jsonable()
 
-    for router in routers:
+    for router in [*routers, *installed_pages]:
         app.include_router(router)
     return app

@@ -688,17 +688,22 @@ class PreparedIntake:
     co_accused: tuple[PreparedAccused, ...] = ()
     pemda_kind: PemdaKind | None = None
 
-    @property
-    def everyone_accused(self) -> list[PreparedAccused]:
+    # Cached: a group commit asks for them dozens of times per report (placing, writing, events).
+    @functools.cached_property
+    def everyone_accused(self) -> tuple[PreparedAccused, ...]:
         first = PreparedAccused(
             self.intake.accused, self.match, self.employee, self.pemda_kind, self.subject_key
         )
-        return [first, *self.co_accused]
+        return (first, *self.co_accused)
+
+    @functools.cached_property
+    def _subject_keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(accused.subject_key for accused in self.everyone_accused))
 
     @property
     def subject_keys(self) -> list[str]:
-        """Every accused's key, once each, first accused first."""
-        return list(dict.fromkeys(accused.subject_key for accused in self.everyone_accused))
+        """Every accused's key, once each, first accused first (a new list: a case keeps it)."""
+        return list(self._subject_keys)
 
 
 def tracking_hash(code: str, key: bytes) -> str:

@@ -25,7 +25,11 @@ def install_pages(
     page_routers: Sequence[APIRouter],
     pages: Pages,
     sign_in_directory: DevDirectory | None = None,
-) -> None:
+    include_routers: bool = True,
+) -> list[APIRouter]:
+    """Returns the page routers (sign-in first). With include_routers=False the caller includes
+    them itself, after its API routes: a request is matched against routes in order, so the API,
+    which takes most requests, is tried first."""
     # Read at build time: without WEB_SESSION_KEY (or OIDC) in production the process exits at
     # start, not at its first visitor.
     key = session_key(settings)
@@ -34,5 +38,8 @@ def install_pages(
     app.state.pages = pages
     install_session(app, settings, key)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="webkit-static")
-    for router in [*routers, *page_routers]:
-        app.include_router(router)
+    all_routers = [*routers, *page_routers]
+    if include_routers:
+        for router in all_routers:
+            app.include_router(router)
+    return all_routers
