@@ -506,17 +506,7 @@ async def transition(
     principal: Annotated[Principal, Depends(require(*CASE_HANDLERS))],
 ) -> dict[str, Any]:
     """Move the case, or one of its subjects (`subject_id`, needed only when it has several)."""
-    view = await usecases.transition(
-        principal,
-        case_id,
-        body.action,
-        body.reason,
-        body.sanction,
-        body.bawaslu_reference,
-        body.subject_id,
-        body.details(),
-    )
-    return _moved(view, body.action, metrics)
+    return await _step(usecases, metrics, principal, case_id, body, body.subject_id)
 
 
 @router.post("/reports/{case_id}/subjects/{subject_id}/transitions", responses=error_responses(404, 409))
@@ -530,6 +520,17 @@ async def subject_transition(
 ) -> dict[str, Any]:
     """One subject's step: examination (with the class it decides), decision, record of the
     decree, objection or appeal and its outcome, closing."""
+    return await _step(usecases, metrics, principal, case_id, body, subject_id)
+
+
+async def _step(
+    usecases: ReportsUseCases,
+    metrics: ReportsMetrics,
+    principal: Principal,
+    case_id: str,
+    body: TransitionIn | SubjectActionIn,
+    subject_id: str | None,
+) -> dict[str, Any]:
     view = await usecases.transition(
         principal,
         case_id,
