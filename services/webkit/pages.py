@@ -20,12 +20,14 @@ from services.webkit.session import signed_in_claims, signed_in_principal
 KIT_TEMPLATES = Path(__file__).parent / "templates"
 
 
-def page_security_headers(links: WebLinks) -> dict[str, str]:
+def page_security_headers(links: WebLinks, identity_provider: str | None = None) -> dict[str, str]:
     """Headers of every page. The CSP allows only this platform's own files: no inline script or
     style, no other site's script, no framing. Forms may post to the other services' pages,
-    since the DEV-ONLY sign-in form lands on the page it came from, on another port locally."""
+    since the DEV-ONLY sign-in form lands on the page it came from, on another port locally, and
+    the sign-out form leads on to the identity provider's own sign-out."""
+    addresses = [*links.bases(), *([identity_provider] if identity_provider else [])]
     origins = sorted(
-        {f"{parts.scheme}://{parts.netloc}" for parts in map(urlsplit, links.bases()) if parts.netloc}
+        {f"{parts.scheme}://{parts.netloc}" for parts in map(urlsplit, addresses) if parts.netloc}
     )
     policy = "; ".join(
         [
@@ -66,7 +68,9 @@ class Pages:
         )
         self.environment.globals["links"] = settings.web_links
         self.environment.globals["dev_mode"] = settings.dev_mode
-        self.security_headers = page_security_headers(settings.web_links)
+        self.security_headers = page_security_headers(
+            settings.web_links, None if settings.dev_mode else settings.oidc_issuer
+        )
 
     def context(self, request: Request, values: Mapping[str, Any]) -> dict[str, Any]:
         max_age = self.settings.web_session_max_age_seconds

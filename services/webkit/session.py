@@ -29,6 +29,9 @@ SESSION_COOKIE = "netral_sesi"
 SIGNED_IN = "masuk"
 """The session entry holding the signed-in person's claims."""
 CLAIM_NAMES = ("sub", "role", "org_unit", "reach", "employee_id", "nip", "name")
+ID_TOKEN = "id_token"
+"""The session entry holding the identity provider's ID token, sent back as `id_token_hint` when
+the person signs out, so that the provider ends its own session too."""
 
 
 def session_key(settings: ServiceSettings) -> bytes:
@@ -58,7 +61,7 @@ def install_session(app: FastAPI, settings: ServiceSettings, key: bytes) -> None
     )
 
 
-def sign_in(request: Request, claims: dict[str, Any]) -> Principal:
+def sign_in(request: Request, claims: dict[str, Any], id_token: str | None = None) -> Principal:
     """Check the claims as a token's would be checked, then keep them in the session. A new
     sign-in replaces the whole session (no state from before it survives, against fixation)."""
     role = Role(claims["role"])
@@ -66,22 +69,32 @@ def sign_in(request: Request, claims: dict[str, Any]) -> Principal:
     kept = {name: claims[name] for name in CLAIM_NAMES if claims.get(name)}
     request.session.clear()
     request.session[SIGNED_IN] = {**kept, "at": int(time.time())}
+    if id_token:
+        request.session[ID_TOKEN] = id_token
     return principal
 
 
-def session_cookie(settings: ServiceSettings, claims: dict[str, Any]) -> tuple[str, str]:
+def session_cookie(
+    settings: ServiceSettings, claims: dict[str, Any], id_token: str | None = None
+) -> tuple[str, str]:
     """(name, value) of a session cookie signing in `claims`, exactly as SessionMiddleware
     would write it: for tests and tools that need a signed-in client without the sign-in page
     (`client.cookies.set(*session_cookie(settings, {...}))`)."""
     principal_from_claims(claims, Role(claims["role"]))
     kept = {name: claims[name] for name in CLAIM_NAMES if claims.get(name)}
-    data = base64.b64encode(json.dumps({SIGNED_IN: {**kept, "at": int(time.time())}}).encode())
+    session: dict[str, Any] = {SIGNED_IN: {**kept, "at": int(time.time())}}
+    if id_token:
+        session[ID_TOKEN] = id_token
+    data = base64.b64encode(json.dumps(session).encode())
     signer = itsdangerous.TimestampSigner(session_key(settings).decode())
     return SESSION_COOKIE, signer.sign(data).decode()
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request) -> str | None:
+    """Forget the sign-in; the ID token it kept, if any, for the provider's sign-out."""
+    id_token = request.session.get(ID_TOKEN)
     request.session.clear()
+    return id_token if isinstance(id_token, str) else None
 
 
 def signed_in_claims(

@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+import httpx
 import jwt
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
@@ -74,7 +75,36 @@ def allowed_bases(settings: ServiceSettings) -> list[str]:
     return [base for base in settings.web_links.bases() if base]
 
 
-def sign_out_router(settings: ServiceSettings) -> APIRouter:
+ProviderSignOut = Callable[[str | None], Awaitable[str | None]]
+"""Given the ID token kept at sign-in, the provider's end-session URL to send the browser to, or
+None when there is none (development, or a provider without RP-initiated logout)."""
+
+
+def provider_sign_out(settings: ServiceSettings, client: Any) -> ProviderSignOut:
+    """OpenID Connect RP-initiated logout: without it, signing out here would leave the
+    provider's session open, and the next "Masuk" would sign the same person in silently."""
+    back = settings.web_links.of(settings.service_name) + "/keluar"
+
+    async def end_session_url(id_token: str | None) -> str | None:
+        try:
+            metadata = await client.load_server_metadata()
+        except (httpx.HTTPError, ValueError) as exc:  # the provider is down: signed out here all the same
+            log.warning(
+                "identity provider metadata unavailable at sign-out", extra={"reason": type(exc).__name__}
+            )
+            return None
+        endpoint = metadata.get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        query = {"client_id": settings.oidc_client_id or "", "post_logout_redirect_uri": back}
+        if id_token:
+            query["id_token_hint"] = id_token
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+    return end_session_url
+
+
+def sign_out_router(settings: ServiceSettings, provider: ProviderSignOut | None = None) -> APIRouter:
     router = page_router()
 
     @router.get("/keluar")
@@ -87,8 +117,9 @@ def sign_out_router(settings: ServiceSettings) -> APIRouter:
     @router.post("/keluar")
     async def sign_out_form(request: Request, form: FormData = Depends(checked_form)) -> Response:  # noqa: B008
         pages: Pages = request.app.state.pages
-        sign_out(request)
-        return pages.redirect("/keluar")
+        id_token = sign_out(request)
+        provider_url = await provider(id_token) if provider is not None else None
+        return pages.redirect(provider_url or "/keluar")
 
     return router
 
@@ -138,7 +169,7 @@ def dev_sign_in_router(settings: ServiceSettings, directory: DevDirectory | None
     return router
 
 
-def oidc_sign_in_router(settings: ServiceSettings) -> APIRouter:
+def oidc_client(settings: ServiceSettings) -> Any:
     if not settings.oidc_issuer or not settings.oidc_client_id:
         raise OidcNotConfigured()
     oauth = OAuth()
@@ -151,6 +182,10 @@ def oidc_sign_in_router(settings: ServiceSettings) -> APIRouter:
         client_secret=secret,
         client_kwargs={"scope": settings.oidc_scope, "code_challenge_method": "S256"},
     )
+    return client
+
+
+def oidc_sign_in_router(settings: ServiceSettings, client: Any) -> APIRouter:
     router = page_router()
     redirect_uri = settings.web_links.of(settings.service_name) + CALLBACK_PATH
 
@@ -168,7 +203,7 @@ def oidc_sign_in_router(settings: ServiceSettings) -> APIRouter:
         try:
             token = await client.authorize_access_token(request)
             claims = dict(token.get("userinfo") or {})
-            sign_in(request, claims)
+            sign_in(request, claims, token.get("id_token"))
         except (OAuthError, ValueError, KeyError, jwt.InvalidTokenError) as exc:
             log.warning("sign-in refused", extra={"reason": type(exc).__name__})
             return pages.render(
@@ -193,7 +228,10 @@ def oidc_sign_in_router(settings: ServiceSettings) -> APIRouter:
 
 def sign_in_routers(settings: ServiceSettings, directory: DevDirectory | None) -> list[APIRouter]:
     """The DEV-ONLY page only in DEV_MODE; OIDC otherwise (refusing to start unconfigured)."""
-    sign_in_router = (
-        dev_sign_in_router(settings, directory) if settings.dev_mode else oidc_sign_in_router(settings)
-    )
-    return [sign_in_router, sign_out_router(settings)]
+    if settings.dev_mode:
+        return [dev_sign_in_router(settings, directory), sign_out_router(settings)]
+    client = oidc_client(settings)
+    return [
+        oidc_sign_in_router(settings, client),
+        sign_out_router(settings, provider_sign_out(settings, client)),
+    ]

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from services.registry.main import build_app
 from services.registry.settings import RegistrySettings
-from services.webkit.session import SESSION_COOKIE
+from services.webkit.session import SESSION_COOKIE, session_cookie
 from tests.conftest import running_app
 
 STAFF_NIP = "198503152010011002"
@@ -149,6 +149,7 @@ def issuer() -> Iterator[str]:
                     "authorization_endpoint": f"{base}/authorize",
                     "token_endpoint": f"{base}/token",
                     "jwks_uri": f"{base}/jwks",
+                    "end_session_endpoint": f"{base}/logout",
                     "response_types_supported": ["code"],
                     "code_challenge_methods_supported": ["S256"],
                 }
@@ -172,10 +173,8 @@ def issuer() -> Iterator[str]:
         server.server_close()
 
 
-async def test_in_production_mode_there_is_no_dev_sign_in_only_the_issuer(
-    settings_kwargs: dict[str, object], issuer: str
-) -> None:
-    settings = RegistrySettings(
+def production_settings(settings_kwargs: dict[str, object], issuer: str) -> RegistrySettings:
+    return RegistrySettings(
         **{**settings_kwargs, "dev_mode": False},  # type: ignore[arg-type]
         nik_secret=SecretStr("nik-" + "n" * 40),
         auth_jwks_url=f"{issuer}/jwks",
@@ -185,6 +184,12 @@ async def test_in_production_mode_there_is_no_dev_sign_in_only_the_issuer(
         oidc_client_secret=SecretStr("rahasia"),
         web_public_url="https://netral.test/",
     )
+
+
+async def test_in_production_mode_there_is_no_dev_sign_in_only_the_issuer(
+    settings_kwargs: dict[str, object], issuer: str
+) -> None:
+    settings = production_settings(settings_kwargs, issuer)
     async with running_app(build_app(settings)) as registry:
         answer = await registry.get("/masuk?lanjut=/impor")
         assert answer.status_code == 302, answer.text
@@ -202,3 +207,52 @@ async def test_in_production_mode_there_is_no_dev_sign_in_only_the_issuer(
         # A callback without the state Authlib kept is refused with a page, not a trace.
         callback = await registry.get("/masuk/callback?code=x&state=y")
         assert callback.status_code == 403 and "Gagal masuk" in callback.text
+
+
+async def test_signing_out_in_production_ends_the_identity_providers_session_too(
+    settings_kwargs: dict[str, object], issuer: str
+) -> None:
+    settings = production_settings(settings_kwargs, issuer)
+    claims = {"sub": "bkpsdm-1", "role": "bkpsdm", "org_unit": "32.01", "name": "Dewi"}
+    async with running_app(build_app(settings)) as app_client:
+        # Production cookies are Secure: the browser is on https.
+        async with httpx.AsyncClient(
+            transport=app_client._transport, base_url="https://netral.test"
+        ) as browser:
+            browser.cookies.set(*session_cookie(settings, claims, id_token="token-id-penyedia"))
+            page = await browser.get("/keluar")
+            assert page.status_code == 200
+            form_action = page.headers["content-security-policy"].split("form-action ")[1].split(";")[0]
+            assert issuer in form_action.split()  # the form's answer leads on to the provider
+            answer = await browser.post("/keluar", data={"csrf_token": csrf_of(page.text)})
+            assert answer.status_code == 303, answer.text
+            target = urlsplit(answer.headers["location"])
+            assert f"{target.scheme}://{target.netloc}{target.path}" == f"{issuer}/logout"
+            assert parse_qs(target.query) == {
+                "client_id": ["netral-pages"],
+                "post_logout_redirect_uri": ["https://netral.test/keluar"],
+                "id_token_hint": ["token-id-penyedia"],
+            }
+            # Signed out here as well: the page no longer knows the person.
+            browser.cookies.set(SESSION_COOKIE, answer.cookies.get(SESSION_COOKIE) or "")
+            after = await browser.get("/keluar")
+            assert "Dewi" not in after.text
+
+
+async def test_signing_out_while_the_provider_is_unreachable_still_signs_out_here(
+    settings_kwargs: dict[str, object], unused_tcp_port: int
+) -> None:
+    gone = f"http://127.0.0.1:{unused_tcp_port}"  # nothing listens there
+    settings = production_settings(settings_kwargs, gone)
+    claims = {"sub": "bkpsdm-1", "role": "bkpsdm", "org_unit": "32.01", "name": "Dewi"}
+    async with running_app(build_app(settings)) as app_client:
+        async with httpx.AsyncClient(
+            transport=app_client._transport, base_url="https://netral.test"
+        ) as browser:
+            browser.cookies.set(*session_cookie(settings, claims, id_token="token-id-penyedia"))
+            page = await browser.get("/keluar")
+            answer = await browser.post("/keluar", data={"csrf_token": csrf_of(page.text)})
+            assert answer.status_code == 303 and answer.headers["location"] == "/keluar"
+            browser.cookies.set(SESSION_COOKIE, answer.cookies.get(SESSION_COOKIE) or "")
+            after = await browser.get("/keluar")
+            assert "Anda sudah keluar" in after.text and "Dewi" not in after.text
