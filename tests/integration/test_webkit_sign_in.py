@@ -8,6 +8,7 @@ import html as html_module
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -209,10 +210,15 @@ async def test_in_production_mode_there_is_no_dev_sign_in_only_the_issuer(
         assert callback.status_code == 403 and "Gagal masuk" in callback.text
 
 
-async def test_signing_out_in_production_ends_the_identity_providers_session_too(
-    settings_kwargs: dict[str, object], issuer: str
-) -> None:
-    settings = production_settings(settings_kwargs, issuer)
+@dataclass
+class SignOut:
+    form_page: httpx.Response
+    answer: httpx.Response
+    page_after: httpx.Response
+
+
+async def sign_out_in_production(settings: RegistrySettings) -> SignOut:
+    """A signed-in person (with the provider's ID token in the session) confirms "Keluar"."""
     claims = {"sub": "bkpsdm-1", "role": "bkpsdm", "org_unit": "32.01", "name": "Dewi"}
     async with running_app(build_app(settings)) as app_client:
         # Production cookies are Secure: the browser is on https.
@@ -221,38 +227,34 @@ async def test_signing_out_in_production_ends_the_identity_providers_session_too
         ) as browser:
             browser.cookies.set(*session_cookie(settings, claims, id_token="token-id-penyedia"))
             page = await browser.get("/keluar")
-            assert page.status_code == 200
-            form_action = page.headers["content-security-policy"].split("form-action ")[1].split(";")[0]
-            assert issuer in form_action.split()  # the form's answer leads on to the provider
+            assert page.status_code == 200 and "Dewi" in page.text
             answer = await browser.post("/keluar", data={"csrf_token": csrf_of(page.text)})
             assert answer.status_code == 303, answer.text
-            target = urlsplit(answer.headers["location"])
-            assert f"{target.scheme}://{target.netloc}{target.path}" == f"{issuer}/logout"
-            assert parse_qs(target.query) == {
-                "client_id": ["netral-pages"],
-                "post_logout_redirect_uri": ["https://netral.test/keluar"],
-                "id_token_hint": ["token-id-penyedia"],
-            }
-            # Signed out here as well: the page no longer knows the person.
             browser.cookies.set(SESSION_COOKIE, answer.cookies.get(SESSION_COOKIE) or "")
-            after = await browser.get("/keluar")
-            assert "Dewi" not in after.text
+            return SignOut(page, answer, await browser.get("/keluar"))
+
+
+async def test_signing_out_in_production_ends_the_identity_providers_session_too(
+    settings_kwargs: dict[str, object], issuer: str
+) -> None:
+    signed_out = await sign_out_in_production(production_settings(settings_kwargs, issuer))
+    policy = signed_out.form_page.headers["content-security-policy"]
+    assert issuer in policy.split("form-action ")[1].split(";")[0].split()  # the answer leads there
+    target = urlsplit(signed_out.answer.headers["location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{issuer}/logout"
+    assert parse_qs(target.query) == {
+        "client_id": ["netral-pages"],
+        "post_logout_redirect_uri": ["https://netral.test/keluar"],
+        "id_token_hint": ["token-id-penyedia"],
+    }
+    # Signed out here as well: the page no longer knows the person.
+    assert "Anda sudah keluar" in signed_out.page_after.text and "Dewi" not in signed_out.page_after.text
 
 
 async def test_signing_out_while_the_provider_is_unreachable_still_signs_out_here(
     settings_kwargs: dict[str, object], unused_tcp_port: int
 ) -> None:
     gone = f"http://127.0.0.1:{unused_tcp_port}"  # nothing listens there
-    settings = production_settings(settings_kwargs, gone)
-    claims = {"sub": "bkpsdm-1", "role": "bkpsdm", "org_unit": "32.01", "name": "Dewi"}
-    async with running_app(build_app(settings)) as app_client:
-        async with httpx.AsyncClient(
-            transport=app_client._transport, base_url="https://netral.test"
-        ) as browser:
-            browser.cookies.set(*session_cookie(settings, claims, id_token="token-id-penyedia"))
-            page = await browser.get("/keluar")
-            answer = await browser.post("/keluar", data={"csrf_token": csrf_of(page.text)})
-            assert answer.status_code == 303 and answer.headers["location"] == "/keluar"
-            browser.cookies.set(SESSION_COOKIE, answer.cookies.get(SESSION_COOKIE) or "")
-            after = await browser.get("/keluar")
-            assert "Anda sudah keluar" in after.text and "Dewi" not in after.text
+    signed_out = await sign_out_in_production(production_settings(settings_kwargs, gone))
+    assert signed_out.answer.headers["location"] == "/keluar"
+    assert "Anda sudah keluar" in signed_out.page_after.text and "Dewi" not in signed_out.page_after.text
