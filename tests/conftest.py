@@ -21,7 +21,7 @@ from netral import engines
 from netral.devissuer import ensure_dev_keys, mint_token
 from services.kit.sealedbox import generate_private_key
 from services.kit.settings import ServiceSettings
-from tests.processes import ServiceRunner
+from tests.processes import ServiceRunner, key_file_env
 
 # The tests run in development mode: keys from DEV-ONLY files, tokens from the local dev issuer.
 # Set here, at import, so that every settings object and every service process of the session
@@ -74,22 +74,16 @@ def service_env(engine_env: dict[str, str], key_dir: Path, unique: str) -> dict[
         "MONGODB_DATABASE": f"netral_{unique}",
         "KAFKA_TOPIC_PREFIX": f"{unique}.",
         "DEV_MODE": "true",
-        "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
-        "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
-        "REPORTER_KEY_FILE": str(key_dir / "reporter.fernet"),
-        "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(key_dir / "notify-contact.private"),
-        "WEBHOOK_SECRET_KEY_FILE": str(key_dir / "notify-webhook.fernet"),
-        "TRACKING_KEY_FILE": str(key_dir / "reports-tracking.key"),
-        "WEB_SESSION_KEY_FILE": str(key_dir / "web-session.key"),
+        **key_file_env(key_dir),
         "KAFKA_PARTITIONS": "3",
     }
 
 
 @pytest.fixture
-def service_runner(tmp_path: Path, service_env: dict[str, str], key_dir: Path) -> Iterator[ServiceRunner]:
+def service_runner(tmp_path: Path, service_env: dict[str, str]) -> Iterator[ServiceRunner]:
     """Real service processes for an e2e test, on this test's database and topics; each log is
     in the test's tmp_path. Stopped (SIGTERM, then SIGKILL) when the test ends."""
-    runner = ServiceRunner({**service_env, "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem")}, tmp_path)
+    runner = ServiceRunner(service_env, tmp_path)
     try:
         yield runner
     finally:

@@ -17,6 +17,21 @@ from netral.engines import free_port
 READY_SECONDS = 60.0
 
 
+def key_file_env(key_dir: Path) -> dict[str, str]:
+    """Where each service keeps its DEV-ONLY key files (made by the first process that needs one):
+    one folder, so that every process of a run, and the tests, read the same keys."""
+    return {
+        "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
+        "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
+        "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem"),
+        "REPORTER_KEY_FILE": str(key_dir / "reporter.fernet"),
+        "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(key_dir / "notify-contact.private"),
+        "WEBHOOK_SECRET_KEY_FILE": str(key_dir / "notify-webhook.fernet"),
+        "TRACKING_KEY_FILE": str(key_dir / "reports-tracking.key"),
+        "WEB_SESSION_KEY_FILE": str(key_dir / "web-session.key"),
+    }
+
+
 def spawn_service(module: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python -m module` with `env` over this process's environment, its output in `log`."""
     with log.open("ab") as out:

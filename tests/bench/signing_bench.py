@@ -63,6 +63,7 @@ from tests.bench.registry_bench import (
     run_import,
     stop_registry,
 )
+from tests.processes import key_file_env
 
 RAW_SERIAL_SECONDS = 3.0
 RAW_CONCURRENT_SECONDS = 5.0
@@ -891,9 +892,7 @@ def main(argv: list[str] | None = None) -> int:
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_TOPIC_PREFIX": prefix,
             "DEV_MODE": "true",
-            "AUTH_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
-            "NIK_KEY_FILE": str(keys / "registry-nik.key"),
-            "RECEIPT_KEY_FILE": str(keys / "receipt.pem"),
+            **key_file_env(keys),
             "LOG_LEVEL": "WARNING",
         }
         urls: dict[str, str] = {}

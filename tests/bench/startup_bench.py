@@ -28,7 +28,7 @@ from cryptography.fernet import Fernet
 
 from netral import engines
 from netral.devissuer import ensure_dev_keys
-from tests.processes import spawn_service, stop_service
+from tests.processes import key_file_env, spawn_service, stop_service
 
 SERVICES = (
     ("registry", "services.registry"),
@@ -151,14 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "KAFKA_TOPIC_PREFIX": f"{unique}.",
             "DEV_MODE": "true",
-            "AUTH_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
-            "NIK_KEY_FILE": str(keys / "registry-nik.key"),
-            "RECEIPT_KEY_FILE": str(keys / "receipt.pem"),
-            "REPORTER_KEY_FILE": str(keys / "reporter.fernet"),
-            # Made by the first service that needs them (atomically: kit.devkeys.read_or_create).
-            "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(keys / "notify-contact.private"),
-            "WEBHOOK_SECRET_KEY_FILE": str(keys / "notify-webhook.fernet"),
-            "TRACKING_KEY_FILE": str(keys / "reports-tracking.key"),
+            # Those not made above are made by the first service that needs them (atomically).
+            **key_file_env(keys),
             "LOG_LEVEL": "WARNING",
         }
         figures: list[ServiceFigures] = []

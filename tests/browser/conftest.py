@@ -24,7 +24,7 @@ from netral.devstack import wait_ready
 from netral.engines import free_port
 from tests.browser.browser_platform import ARTIFACTS, READY_SECONDS, SERVICES, Platform, load_pemda
 from tests.browser.browsing import PHONE, Tab, Watch, slug
-from tests.processes import spawn_service, stop_service
+from tests.processes import key_file_env, spawn_service, stop_service
 
 
 @pytest.fixture(scope="package")
@@ -44,13 +44,7 @@ def platform(
         "KAFKA_TOPIC_PREFIX": f"{run}.",
         "KAFKA_PARTITIONS": "3",
         "LOG_LEVEL": "WARNING",
-        "AUTH_PUBLIC_KEY_FILE": str(key_dir / "jwt-public.pem"),
-        "NIK_KEY_FILE": str(key_dir / "registry-nik.key"),
-        "REPORTER_KEY_FILE": str(key_dir / "reporter.fernet"),
-        "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(key_dir / "notify-contact.private"),
-        "WEBHOOK_SECRET_KEY_FILE": str(key_dir / "notify-webhook.fernet"),
-        "TRACKING_KEY_FILE": str(key_dir / "reports-tracking.key"),
-        "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem"),
+        **key_file_env(key_dir),
         # One session key for all four, so that one sign-in holds on every service's pages.
         "WEB_SESSION_KEY": secrets.token_urlsafe(32),
         "CHECKPOINT_SECONDS": "1",

@@ -145,11 +145,10 @@ def test_every_answer_is_declared_in_the_openapi_document(
     service: str,
     tmp_path: Path,
     service_env: dict[str, str],
-    key_dir: Path,
     mint: Callable[..., str],
 ) -> None:
     port = free_port()
-    env = {**service_env, "HTTP_PORT": str(port), "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem")}
+    env = {**service_env, "HTTP_PORT": str(port)}
     log = tmp_path / f"{service}.log"
     process = spawn_service(f"services.{service}", env, log)
     base = f"http://127.0.0.1:{port}"

@@ -66,10 +66,10 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_healthz_answers_while_the_consumer_group_joins(
-    tmp_path: Path, service_env: dict[str, str], key_dir: Path
+    tmp_path: Path, service_env: dict[str, str]
 ) -> None:
     port = engines.free_port()
-    env = {**service_env, "HTTP_PORT": str(port), "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem")}
+    env = {**service_env, "HTTP_PORT": str(port)}
     process = spawn_service("services.signing", env, tmp_path / "signing.log")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -92,14 +92,13 @@ async def test_healthz_answers_while_the_consumer_group_joins(
 
 
 async def test_mongodb_down_at_start_then_ready_by_itself(
-    tmp_path: Path, service_env: dict[str, str], key_dir: Path, mint: Callable[..., str]
+    tmp_path: Path, service_env: dict[str, str], mint: Callable[..., str]
 ) -> None:
     mongo_port = engines.free_port()
     port = engines.free_port()
     env = {
         **service_env,
         "HTTP_PORT": str(port),
-        "RECEIPT_KEY_FILE": str(key_dir / "receipt.pem"),
         "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_port}/?replicaSet={engines.REPLICA_SET}",
         "MONGODB_TIMEOUT_MS": "500",
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 
@@ -24,7 +23,6 @@ UNITS = (
 @asynccontextmanager
 async def registry_and_signing(
     settings_kwargs: dict[str, object],
-    key_dir: Path,
     admin_token: str,
     people: Sequence[tuple[str, str, str]],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, SigningSettings]]:
@@ -33,11 +31,7 @@ async def registry_and_signing(
     common = {key: value for key, value in settings_kwargs.items() if key != "mongodb_database"}
     database = str(settings_kwargs["mongodb_database"])
     registry_settings = RegistrySettings(mongodb_database=f"{database}_r", **common)  # type: ignore[arg-type]
-    signing_settings = SigningSettings(
-        mongodb_database=f"{database}_s",
-        receipt_key_file=key_dir / "receipt.pem",
-        **common,  # type: ignore[arg-type]
-    )
+    signing_settings = SigningSettings(mongodb_database=f"{database}_s", **common)  # type: ignore[arg-type]
     admin = {"Authorization": f"Bearer {admin_token}"}
     async with (
         running_app(build_registry(registry_settings)) as registry,

@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from services.kit.launch import LOAD_FAILED_EXIT
-from tests.processes import spawn_service
+from tests.processes import key_file_env, spawn_service
 
 START_SECONDS = 60
 # Every key a service reads, unset: the outer environment must not lend one to the test.
@@ -39,13 +39,7 @@ def production_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         "DEV_MODE": "false",
         "HTTP_PORT": "0",
         # Where development mode would make its DEV-ONLY key files: production must make none.
-        "AUTH_PUBLIC_KEY_FILE": str(tmp_path / "jwt-public.pem"),
-        "NIK_KEY_FILE": str(tmp_path / "registry-nik.key"),
-        "RECEIPT_KEY_FILE": str(tmp_path / "receipt.pem"),
-        "REPORTER_KEY_FILE": str(tmp_path / "reporter.fernet"),
-        "TRACKING_KEY_FILE": str(tmp_path / "tracking.key"),
-        "NOTIFY_CONTACT_PRIVATE_KEY_FILE": str(tmp_path / "notify-contact.private"),
-        "WEBHOOK_SECRET_KEY_FILE": str(tmp_path / "notify-webhook.fernet"),
+        **key_file_env(tmp_path),
         **settings,
     }
 

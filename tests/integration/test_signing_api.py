@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 
 from tests.integration.pemda import registry_and_signing
 from tests.kafka_reader import wait_for
@@ -15,11 +14,11 @@ PACT = "Saya menjaga netralitas ASN sebelum, selama, dan sesudah pemilihan."
 
 
 async def test_roles_pact_versions_and_receipt_codes(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
     people = ((HEAD, "JPT", "32.01.001"), (STAFF, "STAFF", "32.01.001"))
-    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+    async with registry_and_signing(settings_kwargs, mint("bkpsdm"), people) as (
         _,
         signing,
         _settings,

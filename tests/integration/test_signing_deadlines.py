@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -19,11 +18,11 @@ STAFF = "198503152010011005"
 
 
 async def test_reminders_overdue_and_close_at_deadline(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Any
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
     people = ((SEKDA, "REGIONAL_HEAD", "32.01"), (HEAD, "JPT", "32.01.001"), (STAFF, "STAFF", "32.01.001"))
-    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+    async with registry_and_signing(settings_kwargs, mint("bkpsdm"), people) as (
         _,
         signing,
         signing_settings,

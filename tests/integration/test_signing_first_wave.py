@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,11 +82,11 @@ def _employee_event(
 
 @asynccontextmanager
 async def signing_with_pemda(
-    settings_kwargs: dict[str, object], key_dir: Path
+    settings_kwargs: dict[str, object],
 ) -> AsyncIterator[tuple[httpx.AsyncClient, SigningSettings, SigningStore]]:
     """The signing service, with the registry's snapshots of the pemda above published, and
     its store, to read the projection as the service keeps it."""
-    settings = SigningSettings(receipt_key_file=key_dir / "receipt.pem", **settings_kwargs)  # type: ignore[arg-type]
+    settings = SigningSettings(**settings_kwargs)  # type: ignore[arg-type]
     app = build_signing(settings)
     store: SigningStore = app.state.signing_store
     async with running_app(app) as signing:
@@ -135,10 +134,10 @@ async def open_campaign(signing: httpx.AsyncClient, admin: dict[str, str], body:
 
 
 async def test_the_pj_and_the_sekda_sign_first_and_elected_heads_are_not_expected(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     admin = bearer(mint("bkpsdm"))
-    async with signing_with_pemda(settings_kwargs, key_dir) as (signing, _settings, store):
+    async with signing_with_pemda(settings_kwargs) as (signing, _settings, store):
         deadline = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
         await open_campaign(
             signing, admin, campaign_body("pilkada-uji", deadline, deadline.date() + dt.timedelta(days=5))
@@ -200,10 +199,10 @@ async def test_the_pj_and_the_sekda_sign_first_and_elected_heads_are_not_expecte
 
 
 async def test_the_deadline_stays_before_the_campaign_period(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     admin = bearer(mint("bkpsdm"))
-    async with signing_with_pemda(settings_kwargs, key_dir) as (signing, settings, store):
+    async with signing_with_pemda(settings_kwargs) as (signing, settings, store):
         starts_on = dt.date.today() + dt.timedelta(days=20)
         period_start = dt.datetime.combine(starts_on, dt.time.min, tzinfo=WIB)
         await open_campaign(signing, admin, campaign_body("pemilu-uji", period_start, starts_on))
@@ -273,13 +272,13 @@ async def test_the_deadline_stays_before_the_campaign_period(
 
 
 async def test_through_the_registry_an_elected_head_then_a_pj(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     """The registry's own lifecycle: the elected bupati in office (not expected, never waited
     for), then their term ends and a Pj is appointed, whom the OPD heads wait for."""
     admin = bearer(mint("bkpsdm"))
     people = ((SEKDA, "REGIONAL_HEAD", "32.01"), (HEAD, "JPT", "32.01.001"))
-    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+    async with registry_and_signing(settings_kwargs, mint("bkpsdm"), people) as (
         registry,
         signing,
         _,

@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -88,10 +87,10 @@ async def open_campaign(signing: httpx.AsyncClient, token: str) -> None:
 
 
 async def test_employee_signs_on_the_page_and_keeps_the_receipt(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     people = ((HEAD, "JPT", "32.01.001"), (STAFF, "STAFF", "32.01.001"), (OTHER, "STAFF", "32.01.001"))
-    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+    async with registry_and_signing(settings_kwargs, mint("bkpsdm"), people) as (
         _,
         signing,
         settings,
@@ -185,11 +184,10 @@ async def test_employee_signs_on_the_page_and_keeps_the_receipt(
 async def test_admins_watch_progress_export_the_missing_and_record_a_ceremony(
     settings_kwargs: dict[str, object],
     mint: Callable[..., str],
-    key_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     people = ((HEAD, "JPT", "32.01.001"), (STAFF, "STAFF", "32.01.001"), (OTHER, "STAFF", "32.01.001"))
-    async with registry_and_signing(settings_kwargs, key_dir, mint("bkpsdm"), people) as (
+    async with registry_and_signing(settings_kwargs, mint("bkpsdm"), people) as (
         _,
         signing,
         settings,

@@ -10,7 +10,6 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,13 +32,13 @@ PACT = "Saya menjaga netralitas ASN sebelum, selama, dan sesudah pemilihan."
 
 @asynccontextmanager
 async def campaign_open(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AsyncDatabase[dict[str, Any]], SigningSettings]]:
     """Registry and signing with the people above projected, a campaign without cascade open,
     and the signing service's own database, as a writer who has its credentials sees it."""
     admin = {"Authorization": f"Bearer {mint('bkpsdm')}"}
     kwargs = {**settings_kwargs, "checkpoint_seconds": 0.3}
-    async with registry_and_signing(kwargs, key_dir, mint("bkpsdm"), PEOPLE) as (_, signing, settings):
+    async with registry_and_signing(kwargs, mint("bkpsdm"), PEOPLE) as (_, signing, settings):
         campaign = {
             "code": CAMPAIGN,
             "title": "Pakta Integritas Netralitas ASN",
@@ -117,10 +116,10 @@ def forged_receipt(code: str, signer: str, pact_sha256: str, key_id: str) -> dic
 
 
 async def test_a_signature_written_without_the_receipt_key_is_never_chained(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     auditor = {"Authorization": f"Bearer {mint('bawaslu')}"}
-    async with campaign_open(settings_kwargs, mint, key_dir) as (signing, db, _settings):
+    async with campaign_open(settings_kwargs, mint) as (signing, db, _settings):
         key_id = (await signing.get("/v1/keys")).json()["keys"][0]["key_id"]
         pact = (await signing.get(f"/v1/campaigns/{CAMPAIGN}", headers=auditor)).json()["pact_sha256"]
         forged = forged_receipt("FAKE-2345-6789", HEAD, pact, key_id)
@@ -173,10 +172,10 @@ async def test_a_signature_written_without_the_receipt_key_is_never_chained(
 
 
 async def test_a_chain_cut_back_after_its_checkpoint_is_reported(
-    settings_kwargs: dict[str, object], mint: Callable[..., str], key_dir: Path
+    settings_kwargs: dict[str, object], mint: Callable[..., str]
 ) -> None:
     auditor = {"Authorization": f"Bearer {mint('bawaslu')}"}
-    async with campaign_open(settings_kwargs, mint, key_dir) as (signing, db, settings):
+    async with campaign_open(settings_kwargs, mint) as (signing, db, settings):
         receipts = [await sign(signing, mint, nip) for nip in (SEKDA, HEAD, STAFF)]
         for receipt in receipts:
             await wait_chained(signing, receipt["code"])
